@@ -1,0 +1,382 @@
+// Package activities holds the side effects the workflows ask for: PostgreSQL
+// transactions and PayFiP calls. Every write is idempotent: replaying an activity
+// after a crash finds its key (a UNIQUE constraint or a status guard) and does
+// nothing more.
+package activities
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/temporal"
+	"go.uber.org/zap"
+
+	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/payfip"
+)
+
+// Error types the workflows tell apart.
+const (
+	ErrTypeNothingToPay = "NothingToPay"
+	ErrTypeCartClosed   = "CartClosed"
+	ErrTypeNoEmail      = "NoEmail"
+	ErrTypePayFiP       = "PayFiPUnavailable"
+	ErrTypeNotPaid      = "NotPaid"
+)
+
+// Activities carries what the side effects need.
+type Activities struct {
+	Pool      *pgxpool.Pool
+	PayFiP    *payfip.Client
+	PublicURL string // base of urlnotif and urlredirect
+	Log       *zap.Logger
+	Now       func() time.Time
+}
+
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+func (a *Activities) tx(ctx context.Context, fn func(q *db.Queries) error) error {
+	return pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error { return fn(db.New(tx)) })
+}
+
+// PrepareCheckoutInput names the attempt the workflow is about to make.
+type PrepareCheckoutInput struct {
+	CartID uuid.UUID
+	Seq    int32 // 1 for the first checkout of this cart, 2 after a refusal …
+}
+
+// PrepareCheckoutResult is the frozen checkout.
+type PrepareCheckoutResult struct {
+	AttemptID  uuid.UUID
+	Settlement booking.Settlement
+	Totals     booking.Totals
+}
+
+// PrepareCheckout locks the cart, computes what is due from PostgreSQL (lines,
+// outstanding balance, credit), freezes it in a payment attempt and moves the cart to
+// checking_out. Replayed, it returns the attempt it already made.
+func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInput) (PrepareCheckoutResult, error) {
+	var res PrepareCheckoutResult
+	err := a.tx(ctx, func(q *db.Queries) error {
+		cart, err := q.LockCart(ctx, in.CartID)
+		if err != nil {
+			return fmt.Errorf("lock cart: %w", err)
+		}
+		if att, err := q.GetPaymentAttemptBySeq(ctx, db.GetPaymentAttemptBySeqParams{CartID: in.CartID, Seq: in.Seq}); err == nil {
+			res = resultOf(att)
+			return nil
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("read attempt: %w", err)
+		}
+		if cart.Status != "open" {
+			return temporal.NewNonRetryableApplicationError("le panier n'est plus ouvert", ErrTypeCartClosed, nil)
+		}
+		org, err := q.GetOrg(ctx, cart.OrgID)
+		if err != nil {
+			return fmt.Errorf("read org: %w", err)
+		}
+		fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: cart.OrgID, ID: cart.FamilyID})
+		if err != nil {
+			return fmt.Errorf("read family: %w", err)
+		}
+		if strings.TrimSpace(fam.Email) == "" {
+			return temporal.NewNonRetryableApplicationError("aucune adresse e-mail pour la famille", ErrTypeNoEmail, nil)
+		}
+		lines, err := q.ListCartLines(ctx, in.CartID)
+		if err != nil {
+			return fmt.Errorf("read lines: %w", err)
+		}
+		var linesCents int64
+		for _, l := range lines {
+			linesCents += l.PriceCents
+		}
+		bal, err := q.FamilyBalances(ctx, cart.FamilyID)
+		if err != nil {
+			return fmt.Errorf("read balances: %w", err)
+		}
+		totals := booking.ComputeTotals(linesCents, bal.OutstandingCents, bal.CreditCents)
+		if len(lines) == 0 && totals.OutstandingAddedCents == 0 {
+			return temporal.NewNonRetryableApplicationError("le panier est vide", ErrTypeNothingToPay, nil)
+		}
+		settlement := booking.HowToSettle(totals.TotalDueCents)
+		status := "created"
+		if settlement != booking.SettlePayFiP {
+			status = "settled_without_payfip"
+		}
+		loc, err := time.LoadLocation(org.TimeZone)
+		if err != nil {
+			return fmt.Errorf("org time zone: %w", err)
+		}
+		id := uuid.New()
+		att, err := q.InsertPaymentAttempt(ctx, db.InsertPaymentAttemptParams{
+			ID: id, OrgID: cart.OrgID, FamilyID: cart.FamilyID, CartID: cart.ID, Seq: in.Seq,
+			Refdet: Refdet(id), Numcli: org.Numcli, Exer: int32(a.now().In(loc).Year()),
+			Saisie: org.Saisie, Mel: fam.Email,
+			Objet:            payfip.NormalizeObjet("Reservations " + org.Name + " famille " + fam.Name),
+			LinesCents:       totals.SubtotalCents,
+			OutstandingCents: totals.OutstandingAddedCents,
+			CreditUsedCents:  totals.CreditAppliedCents,
+			AmountCents:      totals.TotalDueCents,
+			Status:           status,
+		})
+		if err != nil {
+			return fmt.Errorf("insert attempt: %w", err)
+		}
+		if err := q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "checking_out"}); err != nil {
+			return fmt.Errorf("cart to checking_out: %w", err)
+		}
+		res = resultOf(att)
+		return nil
+	})
+	return res, err
+}
+
+func resultOf(att db.PaymentAttempt) PrepareCheckoutResult {
+	return PrepareCheckoutResult{
+		AttemptID:  att.ID,
+		Settlement: booking.HowToSettle(att.AmountCents),
+		Totals: booking.Totals{
+			SubtotalCents: att.LinesCents, OutstandingAddedCents: att.OutstandingCents,
+			CreditAppliedCents: att.CreditUsedCents, TotalDueCents: att.AmountCents,
+		},
+	}
+}
+
+// Refdet derives PayFiP's refdet from the attempt ID: new for every attempt,
+// 6–30 alphanumerics.
+func Refdet(attempt uuid.UUID) string {
+	return "ENF" + strings.ToUpper(strings.ReplaceAll(attempt.String(), "-", "")[:24])
+}
+
+// PaymentCreated is a PayFiP payment the payer can be sent to.
+type PaymentCreated struct {
+	IDOp       string
+	PaymentURL string
+	CreatedAt  time.Time
+}
+
+// CreatePayFiPPayment asks PayFiP for an idOp and stores it with the attempt before
+// anyone is redirected. Replayed after success it returns the stored idOp instead of
+// creating a second payment.
+func (a *Activities) CreatePayFiPPayment(ctx context.Context, attemptID uuid.UUID) (PaymentCreated, error) {
+	q := db.New(a.Pool)
+	att, err := q.GetPaymentAttempt(ctx, attemptID)
+	if err != nil {
+		return PaymentCreated{}, fmt.Errorf("read attempt: %w", err)
+	}
+	if att.IDOp != nil {
+		return PaymentCreated{IDOp: *att.IDOp, PaymentURL: a.PayFiP.PaymentPageURL(*att.IDOp), CreatedAt: deref(att.PayfipCreatedAt)}, nil
+	}
+	if att.Status != "created" {
+		return PaymentCreated{}, temporal.NewNonRetryableApplicationError("attempt is "+att.Status, ErrTypeCartClosed, nil)
+	}
+	idOp, err := a.PayFiP.CreatePayment(ctx, payfip.PaymentRequest{
+		Exer: int(att.Exer), Mel: att.Mel, AmountCents: att.AmountCents, Numcli: att.Numcli,
+		Objet: att.Objet, Refdet: att.Refdet, Saisie: att.Saisie,
+		URLNotif:    a.PublicURL + "/payfip/notify",
+		URLRedirect: a.PublicURL + "/payfip/return",
+	})
+	if err != nil {
+		// A creation is never retried blindly: each call makes a new idOp. The
+		// workflow decides (it reopens the cart and the family may try again).
+		return PaymentCreated{}, temporal.NewNonRetryableApplicationError("PayFiP creation failed: "+err.Error(), ErrTypePayFiP, err)
+	}
+	if err := q.SetPaymentAttemptIDOp(ctx, db.SetPaymentAttemptIDOpParams{ID: att.ID, IDOp: &idOp}); err != nil {
+		return PaymentCreated{}, fmt.Errorf("store idOp: %w", err)
+	}
+	a.Log.Info("payfip payment created", zap.String("attempt", att.ID.String()), zap.String("idop", idOp),
+		zap.Int64("amount_cents", att.AmountCents))
+	return PaymentCreated{IDOp: idOp, PaymentURL: a.PayFiP.PaymentPageURL(idOp), CreatedAt: a.now()}, nil
+}
+
+// CheckPayment reads the truth from PayFiP (never from a callback), verifies it
+// against what was sent and records a final outcome on the attempt.
+func (a *Activities) CheckPayment(ctx context.Context, attemptID uuid.UUID) (payfip.Outcome, error) {
+	q := db.New(a.Pool)
+	att, err := q.GetPaymentAttempt(ctx, attemptID)
+	if err != nil {
+		return payfip.Outcome{}, fmt.Errorf("read attempt: %w", err)
+	}
+	switch att.Status {
+	case "paid":
+		return payfip.Outcome{Status: payfip.StatusPaid, PaidAt: deref(att.PaidAt), Numauto: att.Numauto, Resultrans: att.Resultrans}, nil
+	case "refused", "abandoned", "expired":
+		return payfip.Outcome{Status: payfip.Status(att.Status), Reason: att.StatusReason, Resultrans: att.Resultrans}, nil
+	}
+	if att.IDOp == nil {
+		return payfip.Outcome{}, temporal.NewNonRetryableApplicationError("attempt has no idOp", ErrTypeNotPaid, nil)
+	}
+	sent := payfip.Sent{
+		IDOp: *att.IDOp, Numcli: att.Numcli, Refdet: att.Refdet, Exer: int(att.Exer),
+		AmountCents: att.AmountCents, Saisie: att.Saisie, CreatedAt: deref(att.PayfipCreatedAt),
+	}
+	detail, callErr := a.PayFiP.PaymentDetail(ctx, *att.IDOp)
+	out := payfip.Evaluate(sent, detail, callErr, a.now())
+	switch out.Status {
+	case payfip.StatusPaid, payfip.StatusRefused, payfip.StatusAbandoned, payfip.StatusExpired:
+		var paidAt *time.Time
+		if out.Status == payfip.StatusPaid {
+			paidAt = &out.PaidAt
+		}
+		if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
+			ID: att.ID, Status: string(out.Status), Resultrans: out.Resultrans, Numauto: out.Numauto,
+			StatusReason: out.Reason, PaidAt: paidAt,
+		}); err != nil {
+			return payfip.Outcome{}, fmt.Errorf("record outcome: %w", err)
+		}
+	case payfip.StatusError:
+		a.Log.Warn("payfip result not usable", zap.String("attempt", att.ID.String()),
+			zap.String("idop", *att.IDOp), zap.String("reason", out.Reason))
+	}
+	return out, nil
+}
+
+// ConfirmCart settles a checkout in one transaction: the held lines become
+// reservations, the ledger records the charges, the credit used and the payment, and
+// the cart is paid. Replayed, it finds the cart paid and stops.
+func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error {
+	return a.tx(ctx, func(q *db.Queries) error {
+		att, err := q.LockPaymentAttempt(ctx, attemptID)
+		if err != nil {
+			return fmt.Errorf("lock attempt: %w", err)
+		}
+		cart, err := q.LockCart(ctx, att.CartID)
+		if err != nil {
+			return fmt.Errorf("lock cart: %w", err)
+		}
+		if cart.Status == "paid" {
+			return nil
+		}
+		if att.Status != "paid" && att.Status != "settled_without_payfip" {
+			return temporal.NewNonRetryableApplicationError("attempt is "+att.Status+", not paid", ErrTypeNotPaid, nil)
+		}
+		at := a.now()
+		if att.PaidAt != nil {
+			at = *att.PaidAt
+		}
+		reservations, err := q.ConfirmCartLineReservations(ctx, cart.ID)
+		if err != nil {
+			return fmt.Errorf("confirm reservations: %w", err)
+		}
+		var charged int64
+		for _, r := range reservations {
+			charged += r.PriceCents
+			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
+				OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "charge", OutstandingCents: r.PriceCents,
+				IdempotencyKey: "charge:" + r.ID.String(), ReservationID: &r.ID, CartID: &cart.ID,
+				Label: "Réservation du " + r.Day.Format("02/01/2006"), OccurredAt: at,
+			}); err != nil {
+				return err
+			}
+		}
+		if charged != att.LinesCents {
+			// The cart was locked in checking_out since the checkout froze its total,
+			// so this means a bug; refuse rather than write a ledger that lies.
+			return fmt.Errorf("cart %s: lines changed since checkout (%d ≠ %d cents)", cart.ID, charged, att.LinesCents)
+		}
+		if att.CreditUsedCents > 0 {
+			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
+				OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "credit_used",
+				OutstandingCents: -att.CreditUsedCents, CreditCents: -att.CreditUsedCents,
+				IdempotencyKey: "credit_used:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: &cart.ID,
+				Label: "Cagnotte utilisée", OccurredAt: at,
+			}); err != nil {
+				return err
+			}
+		}
+		if att.Status == "paid" {
+			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
+				OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "payment", OutstandingCents: -att.AmountCents,
+				IdempotencyKey: "payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: &cart.ID,
+				Label: "Paiement en ligne PayFiP " + att.Refdet, Method: "payfip", OccurredAt: at,
+			}); err != nil {
+				return err
+			}
+		}
+		if err := q.ConfirmCartLines(ctx, cart.ID); err != nil {
+			return fmt.Errorf("confirm lines: %w", err)
+		}
+		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "paid"})
+	})
+}
+
+func ledger(ctx context.Context, q *db.Queries, e db.InsertLedgerEntryParams) error {
+	if _, err := q.InsertLedgerEntry(ctx, e); err != nil {
+		return fmt.Errorf("ledger %s: %w", e.IdempotencyKey, err)
+	}
+	return nil
+}
+
+// ReopenCart puts a cart whose payment failed back to open, so the family may retry.
+func (a *Activities) ReopenCart(ctx context.Context, attemptID uuid.UUID) error {
+	return a.tx(ctx, func(q *db.Queries) error {
+		att, err := q.LockPaymentAttempt(ctx, attemptID)
+		if err != nil {
+			return fmt.Errorf("lock attempt: %w", err)
+		}
+		if att.Status == "created" || att.Status == "pending" {
+			// Creation failed or the attempt never settled: close it so it is never paid later unnoticed.
+			if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
+				ID: att.ID, Status: "error", StatusReason: "abandonné par le panier",
+			}); err != nil {
+				return fmt.Errorf("close attempt: %w", err)
+			}
+		}
+		cart, err := q.LockCart(ctx, att.CartID)
+		if err != nil {
+			return fmt.Errorf("lock cart: %w", err)
+		}
+		if cart.Status != "checking_out" {
+			return nil
+		}
+		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "open"})
+	})
+}
+
+// ExpireCart ends a cart whose time ran out: its held places are released and its
+// lines dropped. A paid or already expired cart is left alone.
+func (a *Activities) ExpireCart(ctx context.Context, cartID uuid.UUID) error {
+	return a.tx(ctx, func(q *db.Queries) error {
+		cart, err := q.LockCart(ctx, cartID)
+		if err != nil {
+			return fmt.Errorf("lock cart: %w", err)
+		}
+		if cart.Status == "paid" || cart.Status == "expired" {
+			return nil
+		}
+		days, err := q.ReleaseCartLines(ctx, cartID)
+		if err != nil {
+			return fmt.Errorf("release lines: %w", err)
+		}
+		// One lock order for every writer of service_days, so two carts never deadlock.
+		slices.SortFunc(days, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
+		for _, d := range days {
+			if err := q.ReleasePlace(ctx, d); err != nil {
+				return fmt.Errorf("release place: %w", err)
+			}
+		}
+		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cartID, Status: "expired"})
+	})
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,234 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/enfance/enfance/cart"
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/workflows"
+)
+
+type cartItemJSON struct {
+	ID         uuid.UUID `json:"id"`
+	ChildID    uuid.UUID `json:"child_id"`
+	ServiceID  uuid.UUID `json:"service_id"`
+	Date       string    `json:"date"`
+	PriceCents int64     `json:"price_cents"`
+}
+
+type cartJSON struct {
+	ID                    *uuid.UUID     `json:"id"`
+	Status                string         `json:"status"`
+	ExpiresAt             *time.Time     `json:"expires_at"`
+	Items                 []cartItemJSON `json:"items"`
+	SubtotalCents         int64          `json:"subtotal_cents"`
+	CreditAppliedCents    int64          `json:"credit_applied_cents"`
+	OutstandingAddedCents int64          `json:"outstanding_added_cents"`
+	TotalDueCents         int64          `json:"total_due_cents"`
+}
+
+func (s *Server) cartView(c *gin.Context) (cartJSON, bool) {
+	v, err := s.carts.Get(c, callerOf(c).family())
+	if err != nil {
+		fail(c, s.log, err)
+		return cartJSON{}, false
+	}
+	out := cartJSON{
+		Status: "empty", Items: make([]cartItemJSON, 0, len(v.Lines)),
+		SubtotalCents: v.Totals.SubtotalCents, CreditAppliedCents: v.Totals.CreditAppliedCents,
+		OutstandingAddedCents: v.Totals.OutstandingAddedCents, TotalDueCents: v.Totals.TotalDueCents,
+	}
+	if v.Cart != nil {
+		out.ID, out.Status, out.ExpiresAt = &v.Cart.ID, v.Cart.Status, &v.Cart.ExpiresAt
+	}
+	for _, l := range v.Lines {
+		out.Items = append(out.Items, cartItemJSON{ID: l.ID, ChildID: l.ChildID, ServiceID: l.ServiceID, Date: l.Day.Format(time.DateOnly), PriceCents: l.PriceCents})
+	}
+	return out, true
+}
+
+func (s *Server) getCart(c *gin.Context) {
+	if out, ok := s.cartView(c); ok {
+		c.JSON(http.StatusOK, out)
+	}
+}
+
+type addItemsRequest struct {
+	Items []cart.Item `json:"items"`
+}
+
+func (s *Server) addCartItems(c *gin.Context) {
+	var req addItemsRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		fail(c, s.log, badRequest("Le corps doit être {\"items\": [{\"child_id\", \"service_id\", \"date\"}]}."))
+		return
+	}
+	if len(req.Items) == 0 || len(req.Items) > 400 {
+		fail(c, s.log, badRequest("Indiquez entre 1 et 400 jours à réserver.", FieldError{Field: "items", Message: "entre 1 et 400 éléments"}))
+		return
+	}
+	added, err := s.carts.AddItems(c, callerOf(c).family(), req.Items)
+	var refused *cart.RefusedError
+	switch {
+	case errors.As(err, &refused):
+		p := problem(http.StatusConflict, "items-refused", "Certaines réservations sont impossibles",
+			"Aucun jour n'a été ajouté au panier : corrigez les jours refusés puis réessayez.")
+		for _, r := range refused.Refusals {
+			p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: r.Message, Reason: r.Reason})
+		}
+		fail(c, s.log, p)
+		return
+	case errors.Is(err, cart.ErrNotOpen):
+		fail(c, s.log, errCartBusy)
+		return
+	case err != nil:
+		fail(c, s.log, err)
+		return
+	}
+	// Every write makes sure the cart's workflow runs (it owns the 48 h expiry):
+	// starting an existing one is a no-op.
+	if err := s.startCart(c, added.Cart); err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	if out, ok := s.cartView(c); ok {
+		c.JSON(http.StatusCreated, out)
+	}
+}
+
+var errCartBusy = problem(http.StatusConflict, "cart-not-open", "Paiement en cours",
+	"Votre panier est en cours de paiement : terminez ou abandonnez le paiement avant de le modifier.")
+
+func (s *Server) removeCartItem(c *gin.Context) {
+	id, err := uuid.Parse(c.Param("item_id"))
+	if err != nil {
+		fail(c, s.log, errNotFound)
+		return
+	}
+	switch err := s.carts.RemoveItem(c, callerOf(c).family(), id); {
+	case errors.Is(err, cart.ErrNotFound):
+		fail(c, s.log, errNotFound)
+	case errors.Is(err, cart.ErrNotOpen):
+		fail(c, s.log, errCartBusy)
+	case err != nil:
+		fail(c, s.log, err)
+	default:
+		c.Status(http.StatusNoContent)
+	}
+}
+
+func (s *Server) checkout(c *gin.Context) {
+	v, err := s.carts.Get(c, callerOf(c).family())
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	if v.Cart == nil || len(v.Lines) == 0 {
+		fail(c, s.log, problem(http.StatusConflict, "cart-empty", "Votre panier est vide", "Ajoutez des jours à réserver avant de payer."))
+		return
+	}
+	s.runCheckout(c, *v.Cart, len(v.Lines), v.Totals.OutstandingAddedCents)
+}
+
+func (s *Server) balanceCheckout(c *gin.Context) {
+	who := callerOf(c)
+	v, err := s.carts.Get(c, who.family())
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	if v.Totals.OutstandingAddedCents <= 0 {
+		fail(c, s.log, problem(http.StatusConflict, "nothing-due", "Aucun solde à régler", "Votre compte n'a pas de solde impayé."))
+		return
+	}
+	crt, _, err := s.carts.Open(c, who.family())
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	s.runCheckout(c, crt, len(v.Lines), v.Totals.OutstandingAddedCents)
+}
+
+// runCheckout sends the checkout update to the cart's workflow, starting the
+// workflow if it is not running (UpdateWithStart), and waits for its answer.
+func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding int64) {
+	who := callerOf(c)
+	fam, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	updateID := c.GetHeader("Idempotency-Key")
+	if updateID == "" || len(updateID) > 100 {
+		updateID = uuid.NewString()
+	}
+	start := s.temporal.NewWithStartWorkflowOperation(s.cartStartOptions(crt), workflows.CartWorkflow, cartInput(crt))
+	handle, err := s.temporal.UpdateWithStartWorkflow(c, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: start,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateID: "checkout:" + crt.ID.String() + ":" + updateID, UpdateName: workflows.CheckoutUpdate,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args:         []any{workflows.CheckoutRequest{Lines: lines, OutstandingCents: outstanding, HasEmail: fam.Email != ""}},
+		},
+	})
+	var res workflows.CheckoutResult
+	if err == nil {
+		err = handle.Get(c, &res)
+	}
+	if err != nil {
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) {
+			fail(c, s.log, problem(http.StatusConflict, "checkout-refused", "Paiement impossible", appErr.Message()))
+			return
+		}
+		fail(c, s.log, err)
+		return
+	}
+	out := gin.H{"status": res.Status, "cart_id": crt.ID, "amount_due_cents": res.AmountDueCents}
+	if res.PaymentURL != "" {
+		out["payment_url"] = res.PaymentURL
+	}
+	if res.AttemptID != "" {
+		out["payment_id"] = res.AttemptID
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func cartInput(crt db.Cart) workflows.CartInput {
+	return workflows.CartInput{CartID: crt.ID, OrgID: crt.OrgID, FamilyID: crt.FamilyID, ExpiresAt: crt.ExpiresAt}
+}
+
+func (s *Server) cartStartOptions(crt db.Cart) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflows.CartWorkflowID(crt.ID),
+		TaskQueue:                s.cfg.TemporalTaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		StaticSummary:            "Panier " + crt.ID.String(),
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.OrgIDKey.ValueSet(crt.OrgID.String()),
+			workflows.FamilyIDKey.ValueSet(crt.FamilyID.String()),
+			workflows.CartStatusKey.ValueSet(workflows.StatusOpen),
+			workflows.AmountDueCentsKey.ValueSet(0),
+		),
+	}
+}
+
+func (s *Server) startCart(c *gin.Context, crt db.Cart) error {
+	_, err := s.temporal.ExecuteWorkflow(c, s.cartStartOptions(crt), workflows.CartWorkflow, cartInput(crt))
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &already) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,270 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/cart"
+	"github.com/enfance/enfance/db"
+)
+
+func (s *Server) me(c *gin.Context) {
+	who := callerOf(c)
+	out := gin.H{"user_id": who.UserID, "login": who.Login, "role": who.Role, "org_id": who.OrgID}
+	if who.FamilyID != nil {
+		fam, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID})
+		if err != nil {
+			fail(c, s.log, err)
+			return
+		}
+		bal, err := s.q.FamilyBalances(c, fam.ID)
+		if err != nil {
+			fail(c, s.log, err)
+			return
+		}
+		out["family"] = gin.H{
+			"id": fam.ID, "name": fam.Name, "email": fam.Email, "phone": fam.Phone, "phone2": fam.Phone2,
+			"address": fam.Address, "postal_code": fam.PostalCode, "city": fam.City, "qf": fam.Qf,
+		}
+		out["credit_cents"] = bal.CreditCents
+		out["outstanding_cents"] = max(bal.OutstandingCents, 0)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type memberJSON struct {
+	ID        uuid.UUID `json:"id"`
+	Kind      string    `json:"kind"`
+	FirstName string    `json:"first_name"`
+	LastName  string    `json:"last_name"`
+	BirthDate *string   `json:"birth_date"`
+	School    string    `json:"school,omitempty"`
+	ClassName string    `json:"class_name,omitempty"`
+}
+
+func (s *Server) members(c *gin.Context) {
+	who := callerOf(c)
+	rows, err := s.q.ListMembers(c, db.ListMembersParams{OrgID: who.OrgID, FamilyID: *who.FamilyID})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	out := make([]memberJSON, 0, len(rows))
+	for _, m := range rows {
+		mj := memberJSON{ID: m.ID, Kind: m.Kind, FirstName: m.FirstName, LastName: m.LastName, School: m.School, ClassName: m.ClassName}
+		if m.BirthDate != nil {
+			d := m.BirthDate.Format(time.DateOnly)
+			mj.BirthDate = &d
+		}
+		out = append(out, mj)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type serviceJSON struct {
+	ID               uuid.UUID `json:"id"`
+	Code             string    `json:"code"`
+	Name             string    `json:"name"`
+	Description      string    `json:"description"`
+	Weekdays         []int16   `json:"weekdays"`
+	PriceCents       *int64    `json:"price_cents"` // for this family's QF
+	BookingDeadline  string    `json:"booking_deadline"`
+	CancelDeadline   string    `json:"cancellation_deadline"`
+	EligibleChildIDs []string  `json:"eligible_child_ids"`
+	CapacityLimited  bool      `json:"capacity_limited"`
+	WorkingDaysOnly  bool      `json:"working_days_only"`
+}
+
+func (s *Server) services(c *gin.Context) {
+	who := callerOf(c)
+	fam, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	svcs, err := s.q.ListServices(c, who.OrgID)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	members, err := s.q.ListMembers(c, db.ListMembersParams{OrgID: who.OrgID, FamilyID: fam.ID})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	ids := make([]uuid.UUID, len(svcs))
+	for i, sv := range svcs {
+		ids[i] = sv.ID
+	}
+	prices, err := s.q.ListServicePrices(c, ids)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	byService := map[uuid.UUID][]db.ServicePrice{}
+	for _, p := range prices {
+		byService[p.ServiceID] = append(byService[p.ServiceID], p)
+	}
+	today := booking.Day(s.now())
+	out := []serviceJSON{}
+	for _, sv := range svcs {
+		sj := serviceJSON{
+			ID: sv.ID, Code: sv.Code, Name: sv.Name, Description: sv.Description, Weekdays: sv.Weekdays,
+			BookingDeadline: cart.BookingRule(sv).String(), CancelDeadline: cart.CancelRule(sv).String(),
+			EligibleChildIDs: []string{}, WorkingDaysOnly: sv.WorkingDaysOnly,
+		}
+		if p, err := booking.Price(cart.Brackets(byService[sv.ID]), int(fam.Qf)); err == nil {
+			sj.PriceCents = &p
+		}
+		for _, m := range members {
+			if m.Kind == "child" && cart.Eligibility(sv).Eligible(booking.Child{School: m.School, Class: m.ClassName, BirthDate: m.BirthDate}, today) {
+				sj.EligibleChildIDs = append(sj.EligibleChildIDs, m.ID.String())
+			}
+		}
+		if len(sj.EligibleChildIDs) > 0 {
+			out = append(out, sj)
+		}
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) calendar(c *gin.Context) {
+	who := callerOf(c)
+	childID, err1 := uuid.Parse(c.Param("child_id"))
+	serviceID, err2 := uuid.Parse(c.Query("service_id"))
+	month := c.Query("month")
+	if month == "" {
+		month = s.now().Format("2006-01")
+	}
+	var fields []FieldError
+	if err1 != nil {
+		fields = append(fields, FieldError{Field: "child_id", Message: "identifiant invalide"})
+	}
+	if err2 != nil {
+		fields = append(fields, FieldError{Field: "service_id", Message: "identifiant de service requis"})
+	}
+	if _, _, err := booking.ParseMonth(month); err != nil {
+		fields = append(fields, FieldError{Field: "month", Message: "mois attendu au format AAAA-MM"})
+	}
+	if len(fields) > 0 {
+		fail(c, s.log, badRequest("Paramètres du calendrier invalides.", fields...))
+		return
+	}
+	days, err := s.carts.Calendar(c, who.family(), childID, serviceID, month)
+	if errors.Is(err, cart.ErrNotFound) {
+		fail(c, s.log, errNotFound)
+		return
+	} else if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, days)
+}
+
+type reservationJSON struct {
+	ID         uuid.UUID `json:"id"`
+	ChildID    uuid.UUID `json:"child_id"`
+	ServiceID  uuid.UUID `json:"service_id"`
+	Date       string    `json:"date"`
+	Status     string    `json:"status"`
+	PriceCents int64     `json:"price_cents"`
+}
+
+func (s *Server) reservations(c *gin.Context) {
+	who := callerOf(c)
+	from, to, ok := s.period(c)
+	if !ok {
+		return
+	}
+	rows, err := s.q.ListFamilyReservations(c, db.ListFamilyReservationsParams{OrgID: who.OrgID, FamilyID: *who.FamilyID, FirstDay: from, LastDay: to})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	out := make([]reservationJSON, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, reservationJSON{ID: r.ID, ChildID: r.ChildID, ServiceID: r.ServiceID, Date: r.Day.Format(time.DateOnly), Status: r.Status, PriceCents: r.PriceCents})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// period reads from/to (YYYY-MM-DD), defaulting to the current month.
+func (s *Server) period(c *gin.Context) (from, to time.Time, ok bool) {
+	first, last, _ := booking.ParseMonth(s.now().Format("2006-01"))
+	from, to = first, last
+	var fields []FieldError
+	if v := c.Query("from"); v != "" {
+		d, err := booking.ParseDay(v)
+		if err != nil {
+			fields = append(fields, FieldError{Field: "from", Message: "date attendue au format AAAA-MM-JJ"})
+		}
+		from = d
+	}
+	if v := c.Query("to"); v != "" {
+		d, err := booking.ParseDay(v)
+		if err != nil {
+			fields = append(fields, FieldError{Field: "to", Message: "date attendue au format AAAA-MM-JJ"})
+		}
+		to = d
+	}
+	if len(fields) == 0 && to.Before(from) {
+		fields = append(fields, FieldError{Field: "to", Message: "la fin précède le début"})
+	}
+	if len(fields) > 0 {
+		fail(c, s.log, badRequest("Période invalide.", fields...))
+		return from, to, false
+	}
+	return from, to, true
+}
+
+type paymentJSON struct {
+	ID               int64      `json:"id"`
+	Kind             string     `json:"kind"`
+	AmountCents      int64      `json:"amount_cents"`
+	CreditCents      int64      `json:"credit_cents"`
+	OutstandingCents int64      `json:"outstanding_cents"`
+	PaidAt           time.Time  `json:"paid_at"`
+	Label            string     `json:"label"`
+	Method           string     `json:"method,omitempty"`
+	PaymentID        *uuid.UUID `json:"payment_id,omitempty"`
+}
+
+// payments lists the family's money movements from the ledger, newest first:
+// payments, credit earned and used, adjustments (charges are the reservations).
+func (s *Server) payments(c *gin.Context) {
+	who := callerOf(c)
+	rows, err := s.q.ListFamilyLedger(c, db.ListFamilyLedgerParams{OrgID: who.OrgID, FamilyID: *who.FamilyID})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	out := []paymentJSON{}
+	for i := len(rows) - 1; i >= 0; i-- {
+		e := rows[i]
+		if e.Kind == "charge" {
+			continue
+		}
+		amount := -e.OutstandingCents
+		if e.Kind == "cancellation_credit" || e.Kind == "credit_used" || (e.OutstandingCents == 0 && e.CreditCents != 0) {
+			amount = e.CreditCents
+		}
+		out = append(out, paymentJSON{
+			ID: e.ID, Kind: e.Kind, AmountCents: amount, CreditCents: e.CreditCents, OutstandingCents: e.OutstandingCents,
+			PaidAt: e.OccurredAt, Label: e.Label, Method: e.Method, PaymentID: e.PaymentAttemptID,
+		})
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func notFoundOr(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errNotFound
+	}
+	return err
+}

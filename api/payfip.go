@@ -1,0 +1,121 @@
+package api
+
+import (
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+	"go.temporal.io/api/serviceerror"
+	"go.uber.org/zap"
+
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/workflows"
+)
+
+// idOpOf reads the idOp PayFiP sends, in the query or a form body, spelt idOp or idop.
+func idOpOf(c *gin.Context) string {
+	for _, k := range []string{"idOp", "idop", "IDOP", "IdOp"} {
+		if v := strings.TrimSpace(c.Query(k)); v != "" {
+			return v
+		}
+		if v := strings.TrimSpace(c.PostForm(k)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// relay tells the cart's workflow to go and read the result from PayFiP. Nothing in
+// the request is trusted beyond the idOp, and an idOp we did not create changes
+// nothing. It returns the attempt when there is one.
+func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
+	idOp := idOpOf(c)
+	if idOp == "" || len(idOp) > 64 {
+		s.log.Warn("payfip callback without a usable idOp", zap.String("path", c.Request.URL.Path), zap.String("ip", c.ClientIP()))
+		return nil, nil
+	}
+	att, err := s.q.GetPaymentAttemptByIDOp(c, &idOp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		s.log.Warn("payfip callback for an unknown idOp", zap.String("idop", idOp), zap.String("ip", c.ClientIP()))
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	if err := s.q.MarkAttemptNotified(c, att.ID); err != nil {
+		return nil, err
+	}
+	err = s.temporal.SignalWorkflow(c, workflows.CartWorkflowID(att.CartID), "", workflows.PayFiPSignal, idOp)
+	var notFound *serviceerror.NotFound
+	if errors.As(err, &notFound) {
+		// The cart's workflow has ended; reconciliation settles what is left.
+		s.log.Warn("payfip callback for an ended cart", zap.String("idop", idOp), zap.String("cart", att.CartID.String()))
+		return &att, nil
+	}
+	return &att, err
+}
+
+func (s *Server) payfipNotify(c *gin.Context) {
+	if _, err := s.relay(c); err != nil {
+		// PayFiP does not retry reliably; reconciliation will poll this attempt.
+		s.log.Error("payfip notification not relayed", zap.Error(err))
+		c.String(http.StatusServiceUnavailable, "retry")
+		return
+	}
+	c.String(http.StatusOK, "OK")
+}
+
+// payfipReturn is the payer's browser coming back: handled like a notification, then
+// sent to the result page (or answered in JSON for API clients).
+func (s *Server) payfipReturn(c *gin.Context) {
+	att, err := s.relay(c)
+	if err != nil {
+		s.log.Error("payfip return not relayed", zap.Error(err))
+	}
+	if strings.Contains(c.GetHeader("Accept"), "application/json") {
+		out := gin.H{"status": "unknown"}
+		if att != nil {
+			out = gin.H{"status": "processing", "payment_id": att.ID, "cart_id": att.CartID}
+		}
+		c.JSON(http.StatusOK, out)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/paiement/resultat?idop="+url.QueryEscape(idOpOf(c)))
+}
+
+var resultPage = template.Must(template.New("result").Parse(`<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+{{if .Refresh}}<meta http-equiv="refresh" content="3">{{end}}
+<title>{{.Title}} – Portail famille</title>
+<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#1b1b1b}
+.box{border-radius:8px;padding:1.5rem;background:{{.Color}}}a{color:#000091}</style></head>
+<body><main><div class="box" role="status"><h1>{{.Title}}</h1><p>{{.Text}}</p></div>
+<p><a href="/">Retour au portail famille</a></p></main></body></html>`))
+
+// paymentResultPage tells the payer what became of the payment, from PostgreSQL.
+func (s *Server) paymentResultPage(c *gin.Context) {
+	data := struct {
+		Title, Text, Color string
+		Refresh            bool
+	}{"Paiement inconnu", "Nous ne retrouvons pas ce paiement.", "#fee", false}
+	if idOp := idOpOf(c); idOp != "" {
+		if att, err := s.q.GetPaymentAttemptByIDOp(c, &idOp); err == nil {
+			switch att.Status {
+			case "paid":
+				data.Title, data.Text, data.Color = "Paiement effectué", "Votre paiement a été effectué, vos réservations également !", "#e6f4ea"
+			case "refused":
+				data.Title, data.Text, data.Color = "Paiement refusé", "Votre paiement a été refusé. Votre panier est conservé : vous pouvez réessayer.", "#fee"
+			case "abandoned", "expired", "error":
+				data.Title, data.Text, data.Color = "Paiement non effectué", "Le paiement n'a pas abouti. Votre panier est conservé : vous pouvez réessayer.", "#fff4e5"
+			default:
+				data.Title, data.Text, data.Color, data.Refresh = "Paiement en cours de vérification", "Nous vérifions votre paiement auprès de PayFiP ; cette page se met à jour.", "#eef", true
+			}
+		}
+	}
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Status(http.StatusOK)
+	_ = resultPage.Execute(c.Writer, data)
+}

@@ -1,0 +1,77 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"go.uber.org/zap"
+)
+
+// Problem is an RFC 9457 problem document. Type is stable for clients; Title is
+// French, for families.
+type Problem struct {
+	Type     string         `json:"type"`
+	Title    string         `json:"title"`
+	Status   int            `json:"status"`
+	Detail   string         `json:"detail,omitempty"`
+	Instance string         `json:"instance,omitempty"`
+	Errors   []FieldError   `json:"errors,omitempty"`
+	Extra    map[string]any `json:"-"`
+}
+
+// FieldError points at one bad input.
+type FieldError struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
+
+const problemBase = "https://enfance.fr/problems/"
+
+func problem(status int, slug, title, detail string) *Problem {
+	return &Problem{Type: problemBase + slug, Title: title, Status: status, Detail: detail}
+}
+
+var (
+	errUnauthorized = problem(http.StatusUnauthorized, "unauthorized", "Authentification requise", "Connectez-vous pour continuer.")
+	errForbidden    = problem(http.StatusForbidden, "forbidden", "Accès refusé", "Votre compte ne permet pas cette action.")
+	errNotFound     = problem(http.StatusNotFound, "not-found", "Introuvable", "Cette ressource n'existe pas.")
+	errBadLogin     = problem(http.StatusUnauthorized, "invalid-credentials", "Identifiant ou mot de passe incorrect", "Vérifiez votre identifiant et votre mot de passe.")
+	errCSRF         = problem(http.StatusForbidden, "csrf", "Requête refusée", "Jeton anti-falsification (X-CSRF-Token) manquant ou invalide.")
+)
+
+func badRequest(detail string, fields ...FieldError) *Problem {
+	p := problem(http.StatusBadRequest, "invalid-request", "Requête invalide", detail)
+	p.Errors = fields
+	return p
+}
+
+// fail writes err as problem+json. Errors that are not problems are logged and
+// answered as 500 or 503 without their text: it may hold internals.
+func fail(c *gin.Context, log *zap.Logger, err error) {
+	var p *Problem
+	if !errors.As(err, &p) {
+		log.Error("request failed", zap.String("path", c.FullPath()), zap.Error(err))
+		p = problem(http.StatusInternalServerError, "internal", "Erreur interne", "Une erreur inattendue est survenue ; réessayez plus tard.")
+		if isUnavailable(err) {
+			p = problem(http.StatusServiceUnavailable, "unavailable", "Service momentanément indisponible", "Réessayez dans quelques instants.")
+		}
+	}
+	out := *p
+	out.Instance = c.Request.URL.Path
+	c.Header("Content-Type", "application/problem+json")
+	body := gin.H{"type": out.Type, "title": out.Title, "status": out.Status, "instance": out.Instance}
+	if out.Detail != "" {
+		body["detail"] = out.Detail
+	}
+	if len(out.Errors) > 0 {
+		body["errors"] = out.Errors
+	}
+	for k, v := range out.Extra {
+		body[k] = v
+	}
+	c.AbortWithStatusJSON(out.Status, body)
+}

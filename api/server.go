@@ -1,0 +1,155 @@
+// Package api is the REST API: Gin router, handlers, authentication and
+// problem+json errors. It reads PostgreSQL and talks to workflows; it never calls
+// PayFiP nor writes money itself.
+package api
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/enfance/enfance/cart"
+	"github.com/enfance/enfance/config"
+	"github.com/enfance/enfance/db"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	cfg      config.Config
+	pool     *pgxpool.Pool
+	q        *db.Queries
+	temporal client.Client
+	carts    *cart.Store
+	log      *zap.Logger
+	now      func() time.Time
+	metrics  *metrics
+}
+
+// Options build a Server.
+type Options struct {
+	Config   config.Config
+	Pool     *pgxpool.Pool
+	Temporal client.Client
+	Logger   *zap.Logger
+	Now      func() time.Time // tests move the clock; nil = time.Now
+	Registry prometheus.Registerer
+}
+
+// New returns a Server.
+func New(o Options) *Server {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	reg := o.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	return &Server{
+		cfg: o.Config, pool: o.Pool, q: db.New(o.Pool), temporal: o.Temporal, log: o.Logger, now: now,
+		carts:   &cart.Store{Pool: o.Pool, TTL: o.Config.CartTTL, Now: now},
+		metrics: newMetrics(reg),
+	}
+}
+
+// Handler returns the router.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery(), s.requestLog(), s.metrics.middleware())
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(func(c *gin.Context) { fail(c, s.log, errNotFound) })
+	r.NoMethod(func(c *gin.Context) {
+		fail(c, s.log, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Méthode non autorisée", ""))
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.ready)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{})))
+
+	for _, m := range []string{http.MethodGet, http.MethodPost} {
+		r.Handle(m, "/payfip/notify", s.payfipNotify)
+		r.Handle(m, "/payfip/return", s.payfipReturn)
+	}
+	r.GET("/paiement/resultat", s.paymentResultPage)
+
+	v1 := r.Group("/api/v1")
+	v1.POST("/auth/login", s.login)
+
+	authed := v1.Group("", s.authenticate)
+	authed.POST("/auth/logout", s.logout)
+	authed.GET("/me", s.me)
+
+	fam := authed.Group("", s.requireFamily)
+	fam.GET("/family/members", s.members)
+	fam.GET("/services", s.services)
+	fam.GET("/children/:child_id/calendar", s.calendar)
+	fam.GET("/reservations", s.reservations)
+	fam.GET("/cart", s.getCart)
+	fam.POST("/cart/items", s.addCartItems)
+	fam.DELETE("/cart/items/:item_id", s.removeCartItem)
+	fam.POST("/cart/checkout", s.checkout)
+	fam.POST("/balance/checkout", s.balanceCheckout)
+	fam.GET("/payments", s.payments)
+	return r
+}
+
+func (s *Server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := gin.H{"postgres": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.pool.Ping(ctx); err != nil {
+		checks["postgres"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	c.JSON(status, checks)
+}
+
+func (s *Server) requestLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		id := c.GetHeader("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = uuid.NewString()
+		}
+		c.Header("X-Request-Id", id)
+		c.Set("request_id", id)
+		c.Next()
+		// Only the path: query strings may carry tokens (reset links, idOp).
+		fields := []zap.Field{
+			zap.String("request_id", id), zap.String("method", c.Request.Method),
+			zap.String("path", c.Request.URL.Path), zap.Int("status", c.Writer.Status()),
+			zap.Duration("duration", time.Since(start)),
+		}
+		if a, ok := c.Get(callerKey); ok {
+			who := a.(caller)
+			fields = append(fields, zap.String("org", who.OrgID.String()), zap.String("user", who.UserID.String()))
+			if who.FamilyID != nil {
+				fields = append(fields, zap.String("family", who.FamilyID.String()))
+			}
+		}
+		s.log.Info("http", fields...)
+	}
+}
+
+// isUnavailable tells a dependency outage (answer 503) from a bug (answer 500).
+func isUnavailable(err error) bool {
+	var netErr net.Error
+	var connErr *pgconn.ConnectError
+	return errors.As(err, &netErr) || errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) ||
+		pgconn.SafeToRetry(err)
+}

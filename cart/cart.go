@@ -1,0 +1,509 @@
+// Package cart holds the family-side booking transactions in PostgreSQL: the month
+// calendar, adding and removing cart lines with their capacity holds. Every rule is
+// re-checked here on every write; the calendar a family saw is never trusted.
+package cart
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/db"
+)
+
+// ErrNotFound means the thing does not exist for this family (or belongs to another).
+var ErrNotFound = errors.New("not found")
+
+// ErrNotOpen means the cart is being paid and cannot change.
+var ErrNotOpen = errors.New("cart is not open")
+
+// Family is who is asking; every query is scoped by it.
+type Family struct{ OrgID, ID uuid.UUID }
+
+// Store runs the transactions.
+type Store struct {
+	Pool *pgxpool.Pool
+	TTL  time.Duration
+	Now  func() time.Time
+}
+
+func (s *Store) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Reasons an item is refused.
+const (
+	ReasonClosed          = "closed"
+	ReasonFull            = "full"
+	ReasonDeadlinePassed  = "deadline_passed"
+	ReasonNotEligible     = "not_eligible"
+	ReasonAlreadyReserved = "already_reserved"
+	ReasonAlreadyInCart   = "already_in_cart"
+	ReasonNotYourChild    = "not_your_child"
+	ReasonUnknownService  = "unknown_service"
+	ReasonNoPrice         = "no_price"
+)
+
+// Messages in French for the family.
+var reasonText = map[string]string{
+	ReasonClosed:          "le service n'est pas ouvert ce jour-là",
+	ReasonFull:            "il n'y a plus de place ce jour-là",
+	ReasonDeadlinePassed:  "le délai de réservation est dépassé",
+	ReasonNotEligible:     "cet enfant ne peut pas être inscrit à ce service",
+	ReasonAlreadyReserved: "ce jour est déjà réservé",
+	ReasonAlreadyInCart:   "ce jour est déjà dans le panier",
+	ReasonNotYourChild:    "cet enfant n'appartient pas à votre famille",
+	ReasonUnknownService:  "ce service n'existe pas",
+	ReasonNoPrice:         "aucun tarif ne correspond à votre quotient familial",
+}
+
+// Item is one child × service × day asked for.
+type Item struct {
+	ChildID   uuid.UUID `json:"child_id"`
+	ServiceID uuid.UUID `json:"service_id"`
+	Date      string    `json:"date"`
+}
+
+// Refusal explains why one item was refused.
+type Refusal struct {
+	Index   int    `json:"index"`
+	Item    Item   `json:"item"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+// RefusedError is returned when any item is refused; nothing was added.
+type RefusedError struct{ Refusals []Refusal }
+
+func (e *RefusedError) Error() string {
+	return fmt.Sprintf("%d item(s) refused", len(e.Refusals))
+}
+
+// Added is the outcome of a successful AddItems.
+type Added struct {
+	Cart    db.Cart
+	Created bool // a new cart was opened: its workflow must be started
+	Lines   []db.CartLine
+}
+
+// rules caches what a transaction learns about a family, its children and services.
+type rules struct {
+	q        *db.Queries
+	fam      db.Family
+	loc      *time.Location
+	children map[uuid.UUID]*db.Member
+	services map[uuid.UUID]*service
+}
+
+type service struct {
+	db.Service
+	prices []booking.PriceBracket
+}
+
+func newRules(ctx context.Context, q *db.Queries, f Family) (*rules, error) {
+	fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: f.OrgID, ID: f.ID})
+	if err != nil {
+		return nil, fmt.Errorf("read family: %w", err)
+	}
+	org, err := q.GetOrg(ctx, f.OrgID)
+	if err != nil {
+		return nil, fmt.Errorf("read org: %w", err)
+	}
+	loc, err := time.LoadLocation(org.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("org time zone: %w", err)
+	}
+	return &rules{q: q, fam: fam, loc: loc, children: map[uuid.UUID]*db.Member{}, services: map[uuid.UUID]*service{}}, nil
+}
+
+func (r *rules) child(ctx context.Context, id uuid.UUID) (*db.Member, error) {
+	if c, ok := r.children[id]; ok {
+		return c, nil
+	}
+	c, err := r.q.GetChild(ctx, db.GetChildParams{OrgID: r.fam.OrgID, FamilyID: r.fam.ID, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		r.children[id] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read child: %w", err)
+	}
+	r.children[id] = &c
+	return &c, nil
+}
+
+func (r *rules) service(ctx context.Context, id uuid.UUID) (*service, error) {
+	if s, ok := r.services[id]; ok {
+		return s, nil
+	}
+	s, err := r.q.GetService(ctx, db.GetServiceParams{OrgID: r.fam.OrgID, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !s.Active) {
+		r.services[id] = nil
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read service: %w", err)
+	}
+	prices, err := r.q.ListServicePrices(context.WithoutCancel(ctx), []uuid.UUID{id})
+	if err != nil {
+		return nil, fmt.Errorf("read prices: %w", err)
+	}
+	svc := &service{Service: s, prices: Brackets(prices)}
+	r.services[id] = svc
+	return svc, nil
+}
+
+// Brackets converts price rows to booking's brackets.
+func Brackets(rows []db.ServicePrice) []booking.PriceBracket {
+	out := make([]booking.PriceBracket, 0, len(rows))
+	for _, p := range rows {
+		b := booking.PriceBracket{QFMin: int(p.QfMin), PriceCents: p.PriceCents}
+		if p.QfMax != nil {
+			m := int(*p.QfMax)
+			b.QFMax = &m
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// BookingRule is the service's booking deadline rule.
+func BookingRule(s db.Service) booking.DeadlineRule {
+	return booking.DeadlineRule{DaysBefore: int(s.BookingDaysBefore), At: sinceMidnight(s.BookingTime), WorkingDaysOnly: s.WorkingDaysOnly}
+}
+
+// CancelRule is the service's cancellation deadline rule.
+func CancelRule(s db.Service) booking.DeadlineRule {
+	return booking.DeadlineRule{DaysBefore: int(s.CancelDaysBefore), At: sinceMidnight(s.CancelTime), WorkingDaysOnly: s.WorkingDaysOnly}
+}
+
+func sinceMidnight(t pgtype.Time) time.Duration {
+	return time.Duration(t.Microseconds) * time.Microsecond
+}
+
+// Eligibility is the service's eligibility rule.
+func Eligibility(s db.Service) booking.Eligibility {
+	e := booking.Eligibility{Schools: s.EligibleSchools, Classes: s.EligibleClasses}
+	if s.MinAgeMonths != nil {
+		v := int(*s.MinAgeMonths)
+		e.MinMonths = &v
+	}
+	if s.MaxAgeMonths != nil {
+		v := int(*s.MaxAgeMonths)
+		e.MaxMonths = &v
+	}
+	return e
+}
+
+func childOf(m *db.Member) booking.Child {
+	return booking.Child{School: m.School, Class: m.ClassName, BirthDate: m.BirthDate}
+}
+
+// AddItems adds every item to the family's open cart, or none: each item is checked
+// (child, service, eligibility, open day, deadline, not already reserved or held)
+// and takes a place with a guarded UPDATE, so capacity holds under any concurrency.
+func (s *Store) AddItems(ctx context.Context, f Family, items []Item) (Added, error) {
+	var out Added
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		cart, created, err := s.liveCart(ctx, q, f)
+		if err != nil {
+			return err
+		}
+		if cart.Status != "open" {
+			return ErrNotOpen
+		}
+		r, err := newRules(ctx, q, f)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+
+		// Places are taken in one global order (service, day) so that two carts
+		// never wait on each other's rows in opposite orders.
+		order := make([]int, len(items))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortStableFunc(order, func(a, b int) int {
+			return cmp.Or(cmp.Compare(items[a].ServiceID.String(), items[b].ServiceID.String()), cmp.Compare(items[a].Date, items[b].Date))
+		})
+		var refusals []Refusal
+		for _, i := range order {
+			it := items[i]
+			line, reason, err := s.addOne(ctx, q, r, cart, it, now)
+			if err != nil {
+				return err
+			}
+			if reason != "" {
+				refusals = append(refusals, Refusal{Index: i, Item: it, Reason: reason, Message: reasonText[reason]})
+				continue
+			}
+			out.Lines = append(out.Lines, line)
+		}
+		if len(refusals) > 0 {
+			slices.SortFunc(refusals, func(a, b Refusal) int { return cmp.Compare(a.Index, b.Index) })
+			return &RefusedError{Refusals: refusals}
+		}
+		out.Cart, out.Created = cart, created
+		return nil
+	})
+	return out, err
+}
+
+func (s *Store) addOne(ctx context.Context, q *db.Queries, r *rules, cart db.Cart, it Item, now time.Time) (db.CartLine, string, error) {
+	day, err := booking.ParseDay(it.Date)
+	if err != nil {
+		return db.CartLine{}, ReasonClosed, nil
+	}
+	child, err := r.child(ctx, it.ChildID)
+	if err != nil || child == nil {
+		return db.CartLine{}, ReasonNotYourChild, err
+	}
+	svc, err := r.service(ctx, it.ServiceID)
+	if err != nil || svc == nil {
+		return db.CartLine{}, ReasonUnknownService, err
+	}
+	if !Eligibility(svc.Service).Eligible(childOf(child), day) {
+		return db.CartLine{}, ReasonNotEligible, nil
+	}
+	sd, err := q.GetServiceDay(ctx, db.GetServiceDayParams{OrgID: r.fam.OrgID, ServiceID: svc.ID, Day: day})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.CartLine{}, ReasonClosed, nil
+	} else if err != nil {
+		return db.CartLine{}, "", fmt.Errorf("read service day: %w", err)
+	}
+	if !sd.Open {
+		return db.CartLine{}, ReasonClosed, nil
+	}
+	if !BookingRule(svc.Service).Allows(day, now, r.loc) {
+		return db.CartLine{}, ReasonDeadlinePassed, nil
+	}
+	reserved, err := q.HasConfirmedReservation(ctx, db.HasConfirmedReservationParams{ChildID: child.ID, ServiceDayID: sd.ID})
+	if err != nil {
+		return db.CartLine{}, "", fmt.Errorf("check reservation: %w", err)
+	}
+	if reserved {
+		return db.CartLine{}, ReasonAlreadyReserved, nil
+	}
+	price, err := booking.Price(svc.prices, int(r.fam.Qf))
+	if err != nil {
+		return db.CartLine{}, ReasonNoPrice, nil
+	}
+	line, err := q.InsertCartLine(ctx, db.InsertCartLineParams{
+		ID: uuid.New(), OrgID: r.fam.OrgID, CartID: cart.ID, FamilyID: r.fam.ID, ChildID: child.ID,
+		ServiceID: svc.ID, ServiceDayID: sd.ID, Day: day, PriceCents: price,
+	})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return db.CartLine{}, ReasonAlreadyInCart, nil
+	} else if err != nil {
+		return db.CartLine{}, "", fmt.Errorf("insert line: %w", err)
+	}
+	if _, err := q.TakePlace(ctx, sd.ID); errors.Is(err, pgx.ErrNoRows) {
+		return db.CartLine{}, ReasonFull, nil
+	} else if err != nil {
+		return db.CartLine{}, "", fmt.Errorf("take place: %w", err)
+	}
+	return line, "", nil
+}
+
+// liveCart returns the family's open or checking-out cart, opening one if none,
+// locked for the rest of the transaction.
+func (s *Store) liveCart(ctx context.Context, q *db.Queries, f Family) (db.Cart, bool, error) {
+	created := false
+	c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		c, err = q.CreateCart(ctx, db.CreateCartParams{ID: uuid.New(), OrgID: f.OrgID, FamilyID: f.ID, ExpiresAt: s.now().Add(s.TTL)})
+		created = err == nil
+		if errors.Is(err, pgx.ErrNoRows) { // another request opened it meanwhile
+			c, err = q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
+		}
+	}
+	if err != nil {
+		return db.Cart{}, false, fmt.Errorf("live cart: %w", err)
+	}
+	c, err = q.LockCart(ctx, c.ID)
+	if err != nil {
+		return db.Cart{}, false, fmt.Errorf("lock cart: %w", err)
+	}
+	return c, created, nil
+}
+
+// RemoveItem drops one held line from the family's open cart and frees its place.
+func (s *Store) RemoveItem(ctx context.Context, f Family, lineID uuid.UUID) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("live cart: %w", err)
+		}
+		if c, err = q.LockCart(ctx, c.ID); err != nil {
+			return fmt.Errorf("lock cart: %w", err)
+		}
+		if c.Status != "open" {
+			return ErrNotOpen
+		}
+		if _, err := q.GetCartLine(ctx, db.GetCartLineParams{CartID: c.ID, ID: lineID}); errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("read line: %w", err)
+		}
+		day, err := q.ReleaseCartLine(ctx, lineID)
+		if err != nil {
+			return fmt.Errorf("release line: %w", err)
+		}
+		return q.ReleasePlace(ctx, day)
+	})
+}
+
+// View is the cart as the family sees it, with its totals.
+type View struct {
+	Cart   *db.Cart
+	Lines  []db.CartLine
+	Totals booking.Totals
+}
+
+// Get returns the family's live cart (nil if none) with its totals as they would
+// be at checkout now.
+func (s *Store) Get(ctx context.Context, f Family) (View, error) {
+	q := db.New(s.Pool)
+	var v View
+	bal, err := q.FamilyBalances(ctx, f.ID)
+	if err != nil {
+		return v, fmt.Errorf("balances: %w", err)
+	}
+	c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return v, fmt.Errorf("live cart: %w", err)
+	}
+	var sum int64
+	if err == nil {
+		v.Cart = &c
+		if v.Lines, err = q.ListCartLines(ctx, c.ID); err != nil {
+			return v, fmt.Errorf("lines: %w", err)
+		}
+		for _, l := range v.Lines {
+			sum += l.PriceCents
+		}
+	}
+	v.Totals = booking.ComputeTotals(sum, bal.OutstandingCents, bal.CreditCents)
+	return v, nil
+}
+
+// CalendarDay is one day of a child's month for a service.
+type CalendarDay struct {
+	Date             string     `json:"date"`
+	State            string     `json:"state"`
+	PriceCents       int64      `json:"price_cents"`
+	CancellableUntil *time.Time `json:"cancellable_until"`
+	BookableUntil    *time.Time `json:"bookable_until,omitempty"`
+	PlacesLeft       *int32     `json:"places_left,omitempty"`
+	ReservationID    *uuid.UUID `json:"reservation_id,omitempty"`
+	CartItemID       *uuid.UUID `json:"cart_item_id,omitempty"`
+}
+
+// Calendar returns every day of month for one child and service.
+func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.UUID, month string) ([]CalendarDay, error) {
+	first, last, err := booking.ParseMonth(month)
+	if err != nil {
+		return nil, err
+	}
+	q := db.New(s.Pool)
+	r, err := newRules(ctx, q, f)
+	if err != nil {
+		return nil, err
+	}
+	child, err := r.child(ctx, childID)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := r.service(ctx, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	if child == nil || svc == nil {
+		return nil, ErrNotFound
+	}
+	price, priceErr := booking.Price(svc.prices, int(r.fam.Qf))
+	days, err := q.ListServiceDays(ctx, db.ListServiceDaysParams{ServiceID: svc.ID, FirstDay: first, LastDay: last})
+	if err != nil {
+		return nil, fmt.Errorf("service days: %w", err)
+	}
+	reservations, err := q.ListChildReservations(ctx, db.ListChildReservationsParams{FamilyID: f.ID, ChildID: childID, ServiceID: serviceID, FirstDay: first, LastDay: last})
+	if err != nil {
+		return nil, fmt.Errorf("reservations: %w", err)
+	}
+	held, err := q.ListHeldLinesForChild(ctx, db.ListHeldLinesForChildParams{FamilyID: f.ID, ChildID: childID, ServiceID: serviceID, FirstDay: first, LastDay: last})
+	if err != nil {
+		return nil, fmt.Errorf("cart lines: %w", err)
+	}
+	byDay := map[time.Time]db.ServiceDay{}
+	for _, d := range days {
+		byDay[d.Day] = d
+	}
+	resByDay := map[time.Time]db.Reservation{}
+	for _, res := range reservations {
+		resByDay[res.Day] = res
+	}
+	heldByDay := map[time.Time]db.CartLine{}
+	for _, l := range held {
+		heldByDay[l.Day] = l
+	}
+	now := s.now()
+	eligible := Eligibility(svc.Service)
+	out := make([]CalendarDay, 0, 31)
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		sd, open := byDay[d]
+		res, reserved := resByDay[d]
+		line, inCart := heldByDay[d]
+		open = open && sd.Open && eligible.Eligible(childOf(child), d) && priceErr == nil
+		bookBy := BookingRule(svc.Service).Deadline(d, r.loc)
+		facts := booking.DayFacts{
+			Open: open, Reserved: reserved, InCart: inCart, BookingAllowed: now.Before(bookBy),
+			Full: open && sd.Capacity != nil && sd.Taken >= *sd.Capacity,
+		}
+		cd := CalendarDay{Date: d.Format(time.DateOnly), State: string(booking.State(facts))}
+		switch {
+		case reserved:
+			cd.PriceCents, cd.ReservationID = res.PriceCents, &res.ID
+			if until := CancelRule(svc.Service).Deadline(d, r.loc); now.Before(until) {
+				cd.CancellableUntil = &until
+			}
+		case inCart:
+			cd.PriceCents, cd.CartItemID = line.PriceCents, &line.ID
+		case open:
+			cd.PriceCents = price
+			cd.BookableUntil = &bookBy
+			if sd.Capacity != nil {
+				left := *sd.Capacity - sd.Taken
+				cd.PlacesLeft = &left
+			}
+		}
+		out = append(out, cd)
+	}
+	return out, nil
+}
+
+// Open returns the family's live cart, opening an empty one if it has none (to pay
+// an outstanding balance alone). created says whether its workflow must be started.
+func (s *Store) Open(ctx context.Context, f Family) (c db.Cart, created bool, err error) {
+	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		c, created, err = s.liveCart(ctx, db.New(tx), f)
+		return err
+	})
+	return c, created, err
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/enfance/enfance/api"
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/demo"
+	"github.com/enfance/enfance/devenv"
+	"github.com/enfance/enfance/payfip/sim"
+	"github.com/enfance/enfance/worker"
+	"github.com/enfance/enfance/workflows"
+)
+
+// runDev starts every part on this machine with embedded defaults, and stops
+// everything it started when ctx ends (Ctrl-C).
+func runDev(ctx context.Context) error {
+	cfg, log, err := setup("dev")
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+
+	var stops []func() error
+	var stopOnce sync.Once
+	stopAll := func() {
+		stopOnce.Do(func() {
+			for i := len(stops) - 1; i >= 0; i-- {
+				if err := stops[i](); err != nil {
+					log.Warn("stop", zap.Error(err))
+				}
+			}
+		})
+	}
+	defer stopAll()
+
+	if cfg.DatabaseURL == "" {
+		log.Info("starting PostgreSQL", zap.String("dir", filepath.Join(dataDir, "pg")))
+		pg, err := devenv.StartPostgres(ctx, devenv.PostgresOptions{
+			Dir: filepath.Join(dataDir, "pg"), Port: cfg.DevPGPort, Database: "enfance", Logger: log.Named("postgres"),
+		})
+		if err != nil {
+			return err
+		}
+		stops = append(stops, pg.Stop)
+		cfg.DatabaseURL = pg.URL("enfance")
+	}
+	temporalUI := ""
+	if cfg.TemporalAddress == "" {
+		log.Info("starting the Temporal dev server")
+		root, err := devenv.RepoRoot()
+		if err != nil {
+			return err
+		}
+		t, err := devenv.StartTemporal(ctx, devenv.TemporalOptions{
+			Binary: filepath.Join(root, "bin", "temporal"), DBFile: filepath.Join(dataDir, "temporal.db"),
+			Port: 7233, UIPort: cfg.TemporalUIPort, Namespace: cfg.TemporalNamespace,
+			SearchAttributes: workflows.SearchAttributes, LogFile: filepath.Join(dataDir, "temporal.log"),
+			Logger: log.Named("temporal"),
+		})
+		if err != nil {
+			return err
+		}
+		stops = append(stops, t.Stop)
+		cfg.TemporalAddress = t.Address()
+		temporalUI = fmt.Sprintf("http://localhost:%d", cfg.TemporalUIPort)
+	}
+
+	if err := db.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	loaded, err := demo.Load(ctx, pool)
+	if err != nil {
+		return err
+	}
+	if loaded {
+		log.Info("demo data loaded")
+	}
+
+	tc, err := dialTemporal(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := worker.New(tc, cfg.TemporalTaskQueue, newActivities(cfg, pool, log))
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+
+	g, gctx := errgroup.WithContext(ctx)
+	simulator := sim.New(sim.Options{Logger: log.Named("payfip-sim")})
+	g.Go(func() error { return serveHTTP(gctx, "payfip-sim", cfg.PayFiPSimAddr, simulator.Handler(), log) })
+	srv := api.New(api.Options{Config: cfg, Pool: pool, Temporal: tc, Logger: log})
+	g.Go(func() error { return serveHTTP(gctx, "api", cfg.HTTPAddr, srv.Handler(), log) })
+
+	time.Sleep(200 * time.Millisecond) // let both listeners report a bind error first
+	printBanner(cfg.PublicURL, temporalUI, cfg.TemporalAddress, "http://"+cfg.PayFiPSimAddr, cfg.MailOutboxDir, redact(cfg.DatabaseURL))
+
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	fmt.Println("\nenfance dev: stopping…")
+	return err
+}
+
+func printBanner(apiURL, temporalUI, temporalAddr, simURL, outbox, dbURL string) {
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nenfance dev is running. Ctrl-C stops everything.")
+	fmt.Fprintln(tw, "")
+	fmt.Fprintf(tw, "  API\t%s/api/v1  (health: %s/healthz, metrics: %s/metrics)\n", apiURL, apiURL, apiURL)
+	if temporalUI != "" {
+		fmt.Fprintf(tw, "  Temporal UI\t%s\n", temporalUI)
+	}
+	fmt.Fprintf(tw, "  Temporal frontend\t%s\n", temporalAddr)
+	fmt.Fprintf(tw, "  PayFiP simulator\t%s/tpa/services/securite  (payment page: %s/tpa/paiementws.web)\n", simURL, simURL)
+	fmt.Fprintf(tw, "  Mail outbox\t%s\n", outbox)
+	fmt.Fprintf(tw, "  PostgreSQL\t%s\n", dbURL)
+	fmt.Fprintln(tw, "")
+	fmt.Fprintln(tw, "  Demo logins (dev only):")
+	for _, l := range demo.Logins {
+		fmt.Fprintf(tw, "    %s\t%s\t%s\n", l.Login, l.Password, l.Who)
+	}
+	fmt.Fprintln(tw, "")
+	fmt.Fprintf(tw, "  Try: curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"login\":\"martin@demo.enfance.test\",\"password\":\"demo-martin-2026\"}'\n", apiURL)
+	_ = tw.Flush()
+	fmt.Println(b.String())
+}
+
+// redact hides a password in a database URL before it is printed.
+func redact(dsn string) string {
+	at := strings.LastIndex(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 {
+		return dsn
+	}
+	cred := dsn[scheme+3 : at]
+	if i := strings.Index(cred, ":"); i >= 0 {
+		return dsn[:scheme+3] + cred[:i] + ":***" + dsn[at:]
+	}
+	return dsn
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+	"go.uber.org/zap"
+
+	"github.com/enfance/enfance/activities"
+	"github.com/enfance/enfance/api"
+	"github.com/enfance/enfance/config"
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/logging"
+	"github.com/enfance/enfance/payfip"
+	"github.com/enfance/enfance/payfip/sim"
+	"github.com/enfance/enfance/worker"
+)
+
+func setup(env string) (config.Config, *zap.Logger, error) {
+	cfg, err := config.Load(env)
+	if err != nil {
+		return cfg, nil, err
+	}
+	log, err := logging.New(cfg.LogLevel, cfg.Env == "dev")
+	return cfg, log, err
+}
+
+func openPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+	pcfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return pool, nil
+}
+
+func dialTemporal(cfg config.Config, log *zap.Logger) (client.Client, error) {
+	opts := client.Options{
+		HostPort:  cfg.TemporalAddress,
+		Namespace: cfg.TemporalNamespace,
+		Logger:    logging.Temporal(log),
+	}
+	if cfg.TemporalTLS || cfg.TemporalAPIKey != "" {
+		opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if cfg.TemporalAPIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(cfg.TemporalAPIKey)
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s: %w", cfg.TemporalAddress, err)
+	}
+	return c, nil
+}
+
+func payfipClient(cfg config.Config) *payfip.Client {
+	return payfip.NewClient(payfip.Config{
+		Endpoint: cfg.PayFiPEndpoint, PaymentURL: cfg.PayFiPPaymentURL,
+		Timeout: cfg.PayFiPTimeout, MaxAmountCents: cfg.PayFiPMaxAmountCents,
+	}, nil)
+}
+
+func newActivities(cfg config.Config, pool *pgxpool.Pool, log *zap.Logger) *activities.Activities {
+	return &activities.Activities{Pool: pool, PayFiP: payfipClient(cfg), PublicURL: cfg.PublicURL, Log: log}
+}
+
+// serveHTTP runs h on addr until ctx ends, then drains for up to 10 s.
+func serveHTTP(ctx context.Context, name, addr string, h http.Handler, log *zap.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info(name+" listening", zap.String("addr", ln.Addr().String()))
+	select {
+	case err := <-errc:
+		return fmt.Errorf("%s: %w", name, err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("%s shutdown: %w", name, err)
+	}
+	return nil
+}
+
+func runAPI(ctx context.Context) error {
+	cfg, log, err := setup("production")
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	tc, err := dialTemporal(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	srv := api.New(api.Options{Config: cfg, Pool: pool, Temporal: tc, Logger: log})
+	return serveHTTP(ctx, "api", cfg.HTTPAddr, srv.Handler(), log)
+}
+
+func runWorker(ctx context.Context) error {
+	cfg, log, err := setup("production")
+	if err != nil {
+		return err
+	}
+	defer log.Sync() //nolint:errcheck
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	tc, err := dialTemporal(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	w := worker.New(tc, cfg.TemporalTaskQueue, newActivities(cfg, pool, log))
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}
+
+func runMigrate(ctx context.Context) error {
+	cfg, log, err := setup("production")
+	if err != nil {
+		return err
+	}
+	if err := db.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	log.Info("migrations applied")
+	return nil
+}
+
+func runSim(ctx context.Context) error {
+	cfg, log, err := setup("dev")
+	if err != nil {
+		return err
+	}
+	s := sim.New(sim.Options{Logger: log.Named("payfip-sim")})
+	return serveHTTP(ctx, "payfip-sim", cfg.PayFiPSimAddr, s.Handler(), log)
+}

@@ -1,0 +1,45 @@
+-- name: GetLiveCart :one
+SELECT * FROM carts WHERE org_id = $1 AND family_id = $2 AND status IN ('open', 'checking_out');
+
+-- name: CreateCart :one
+INSERT INTO carts (id, org_id, family_id, status, expires_at)
+VALUES ($1, $2, $3, 'open', $4)
+ON CONFLICT (family_id) WHERE status IN ('open', 'checking_out') DO NOTHING
+RETURNING *;
+
+-- name: GetCart :one
+SELECT * FROM carts WHERE id = $1;
+
+-- name: LockCart :one
+SELECT * FROM carts WHERE id = $1 FOR UPDATE;
+
+-- name: SetCartStatus :exec
+UPDATE carts SET status = @status,
+    closed_at = CASE WHEN @status::text IN ('paid', 'expired') THEN now() ELSE closed_at END
+WHERE id = @id;
+
+-- name: ListCartLines :many
+SELECT * FROM cart_lines WHERE cart_id = $1 AND state <> 'released' ORDER BY day, created_at;
+
+-- name: ListHeldLinesForChild :many
+SELECT * FROM cart_lines
+WHERE family_id = $1 AND child_id = $2 AND service_id = $3 AND state = 'held'
+  AND day BETWEEN @first_day AND @last_day;
+
+-- name: InsertCartLine :one
+INSERT INTO cart_lines (id, org_id, cart_id, family_id, child_id, service_id, service_day_id, day, price_cents)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (child_id, service_day_id) WHERE state = 'held' DO NOTHING
+RETURNING *;
+
+-- name: GetCartLine :one
+SELECT * FROM cart_lines WHERE cart_id = $1 AND id = $2 AND state = 'held';
+
+-- name: ReleaseCartLine :one
+UPDATE cart_lines SET state = 'released' WHERE id = $1 AND state = 'held' RETURNING service_day_id;
+
+-- name: ReleaseCartLines :many
+UPDATE cart_lines SET state = 'released' WHERE cart_id = $1 AND state = 'held' RETURNING service_day_id;
+
+-- name: ConfirmCartLines :exec
+UPDATE cart_lines SET state = 'confirmed' WHERE cart_id = $1 AND state = 'held';
