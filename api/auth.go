@@ -140,6 +140,28 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
+// Roles.
+const (
+	roleFamily  = "family"
+	roleAgent   = "agent"
+	roleFinance = "finance"
+	roleAdmin   = "admin"
+)
+
+// requireRole lets through only the given staff roles.
+func (s *Server) requireRole(roles ...string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		role := callerOf(c).Role
+		for _, r := range roles {
+			if role == r {
+				c.Next()
+				return
+			}
+		}
+		fail(c, s.log, errForbidden)
+	}
+}
+
 func (s *Server) requireFamily(c *gin.Context) {
 	if callerOf(c).FamilyID == nil {
 		fail(c, s.log, errForbidden)

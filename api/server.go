@@ -102,6 +102,12 @@ func (s *Server) Handler() http.Handler {
 	fam.POST("/cart/checkout", s.checkout)
 	fam.POST("/balance/checkout", s.balanceCheckout)
 	fam.GET("/payments", s.payments)
+
+	// Staff routes: every query is scoped to the caller's org. Families get 403.
+	staff := authed.Group("/admin", s.requireRole(roleAgent, roleFinance, roleAdmin))
+	money := staff.Group("", s.requireRole(roleFinance, roleAdmin))
+	admin := staff.Group("", s.requireRole(roleAdmin))
+	_, _ = money, admin
 	return r
 }
 

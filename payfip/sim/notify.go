@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -76,7 +77,9 @@ func (s *Simulator) deliver(idOp, target string) {
 }
 
 func (s *Simulator) callOnce(idOp, target string) bool {
-	req, err := http.NewRequestWithContext(s.ctx, http.MethodGet, target, nil)
+	// Not bound to s.ctx: Close lets an attempt in flight finish (HTTPClient's
+	// timeout bounds it) and only cancels the waits between attempts.
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, target, nil)
 	if err != nil {
 		return false
 	}

@@ -162,8 +162,10 @@ func New(o Options) *Simulator {
 	return s
 }
 
-// Close stops pending notifications and automatic payments and waits for them.
-// The handler keeps answering afterwards, without notifying.
+// Close cancels pending automatic payments and notification retries, lets the
+// notification attempts already started finish (each is bounded by the HTTP
+// client's timeout) and waits for them. The handler keeps answering
+// afterwards, without notifying.
 func (s *Simulator) Close() {
 	s.mu.Lock()
 	s.closed = true

@@ -1,7 +1,6 @@
 package sim_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -555,7 +554,7 @@ func TestWireShape(t *testing.T) {
 
 	for _, c := range []struct {
 		name, ct, body, want string
-		status             int
+		status               int
 	}{
 		{"qualified fields are ignored like JAXB does", "text/xml",
 			create(`<arg0 xmlns="` + nsService + `">` + fields + `</arg0>`), "<code>T1</code>", 500},
@@ -637,5 +636,3 @@ func TestConcurrentUse(t *testing.T) {
 		t.Fatalf("%d notifications for %d payments", got, n)
 	}
 }
-
-var _ = bytes.NewReader
