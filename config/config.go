@@ -34,6 +34,7 @@ type Config struct {
 	TemporalAPIKey    string
 	TemporalTLS       bool
 	TemporalUIPort    int
+	DevTemporalPort   int
 
 	PayFiPEndpoint       string
 	PayFiPPaymentURL     string
@@ -68,6 +69,7 @@ func Load(env string) (Config, error) {
 		TemporalAPIKey:         os.Getenv("TEMPORAL_API_KEY"),
 		TemporalTLS:            boolean("TEMPORAL_TLS", false, &errs),
 		TemporalUIPort:         integer("TEMPORAL_UI_PORT", 8233, &errs),
+		DevTemporalPort:        integer("DEV_TEMPORAL_PORT", 7233, &errs),
 		PayFiPTimeout:          duration("PAYFIP_TIMEOUT", 15*time.Second, &errs),
 		PayFiPMaxAmountCents:   int64(integer("PAYFIP_MAX_AMOUNT_CENTS", 100_000_00, &errs)),
 		PayFiPSimAddr:          str("PAYFIP_SIM_ADDR", "127.0.0.1:8091"),

@@ -207,18 +207,25 @@ func (p *Postgres) stopChild() error {
 }
 
 // stopDaemon stops a server started with pg_ctl (its own session and group).
+// When the data dir's postmaster.pid names another server (this one was already
+// replaced by a later StartPostgres on the same dir), that one is left alone.
 func (p *Postgres) stopDaemon() error {
-	out, err := p.command("pg_ctl", "stop", "-D", p.dir, "-m", "fast", "-w", "-t", "30", "-s").CombinedOutput()
-	if err == nil && waitDead(p.pid, 10*time.Second) {
+	if !p.isOurPostmaster() {
+		return nil // gone already (its backends leave with it); the PID may be recycled, signal nothing
+	}
+	if pid, _ := readPostmasterPID(p.dir); pid == p.pid {
+		out, err := p.command("pg_ctl", "stop", "-D", p.dir, "-m", "fast", "-w", "-t", "30", "-s").CombinedOutput()
+		if err != nil {
+			p.log.Warn("pg_ctl stop failed, signalling the server", zap.Error(err), zap.String("output", strings.TrimSpace(string(out))))
+		}
+	} else {
+		_ = syscall.Kill(p.pid, syscall.SIGINT) // what pg_ctl stop -m fast sends
+	}
+	if waitDead(p.pid, 30*time.Second) {
 		return killGroupAndWait(p.pid)
 	}
-	if err != nil {
-		p.log.Warn("pg_ctl stop failed, signalling the server", zap.Error(err), zap.String("output", strings.TrimSpace(string(out))))
-	}
-	if p.pid <= 0 {
-		return fmt.Errorf("stop postgres: pg_ctl stop: %w: %s", err, out)
-	}
-	_ = syscall.Kill(p.pid, syscall.SIGQUIT) // immediate shutdown
+	p.log.Warn("postgres did not stop in time, escalating to an immediate shutdown", zap.Int("pid", p.pid))
+	_ = syscall.Kill(p.pid, syscall.SIGQUIT)
 	if !waitDead(p.pid, 5*time.Second) {
 		_ = killGroup(p.pid, syscall.SIGKILL)
 		if !waitDead(p.pid, 5*time.Second) {
@@ -226,6 +233,30 @@ func (p *Postgres) stopDaemon() error {
 		}
 	}
 	return killGroupAndWait(p.pid)
+}
+
+// isOurPostmaster reports whether p.pid still runs and is a PostgreSQL process
+// (not a recycled PID).
+func (p *Postgres) isOurPostmaster() bool {
+	if !processAlive(p.pid) {
+		return false
+	}
+	name := processName(p.pid)
+	return name == "" || name == "postgres" || name == "postmaster"
+}
+
+// readPostmasterPID returns the PID on the first line of dir/postmaster.pid.
+func readPostmasterPID(dir string) (int, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
+	if err != nil {
+		return 0, err
+	}
+	first, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(first))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", filepath.Join(dir, "postmaster.pid"), err)
+	}
+	return pid, nil
 }
 
 func (p *Postgres) removeTmpSock() {
@@ -332,16 +363,12 @@ func checkReachable(dir string, cred *syscall.Credential) error {
 // server is stopped.
 func (p *Postgres) stopLeftover() error {
 	pidFile := filepath.Join(p.dir, "postmaster.pid")
-	b, err := os.ReadFile(pidFile)
+	pid, err := readPostmasterPID(p.dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
-	} else if err != nil {
-		return fmt.Errorf("start postgres: read %s: %w", pidFile, err)
 	}
-	first, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(first))
-	name := processName(pid)
-	if err != nil || !processAlive(pid) || (name != "" && name != "postgres" && name != "postmaster") {
+	old := &Postgres{dir: p.dir, binDir: p.binDir, cred: p.cred, log: p.log, pid: pid}
+	if err != nil || !old.isOurPostmaster() {
 		p.log.Info("removing stale postmaster.pid", zap.Int("stale_pid", pid))
 		if err := os.Remove(pidFile); err != nil {
 			return fmt.Errorf("start postgres: remove stale %s: %w", pidFile, err)
@@ -349,7 +376,6 @@ func (p *Postgres) stopLeftover() error {
 		return nil
 	}
 	p.log.Warn("a PostgreSQL server from a previous run is still running on this data dir; stopping it", zap.Int("old_pid", pid))
-	old := &Postgres{dir: p.dir, binDir: p.binDir, cred: p.cred, log: p.log, pid: pid}
 	if err := old.stopDaemon(); err != nil {
 		return fmt.Errorf("start postgres: stop the server still running on %s (pid %d): %w; stop it by hand: pg_ctl stop -D %s", p.dir, pid, err, p.dir)
 	}
@@ -491,13 +517,8 @@ func (p *Postgres) start(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("start postgres: pg_ctl start: %w: %s\n%s", err, strings.TrimSpace(string(out)), p.logTail())
 		}
-		b, err := os.ReadFile(filepath.Join(p.dir, "postmaster.pid"))
-		if err != nil {
-			return fmt.Errorf("start postgres: read postmaster.pid: %w", err)
-		}
-		first, _, _ := strings.Cut(string(b), "\n")
-		if p.pid, err = strconv.Atoi(strings.TrimSpace(first)); err != nil {
-			return fmt.Errorf("start postgres: postmaster.pid: %w", err)
+		if p.pid, err = readPostmasterPID(p.dir); err != nil {
+			return fmt.Errorf("start postgres: %w", err)
 		}
 	}
 	return p.waitReady(ctx)

@@ -122,6 +122,10 @@ func TestPostgresRestartKeepsData(t *testing.T) {
 	if processAlive(oldPID) {
 		t.Fatalf("the previous server (pid %d) still runs", oldPID)
 	}
+	// Stopping the replaced handle leaves the new server alone.
+	if err := pg.Stop(); err != nil {
+		t.Fatalf("Stop of the replaced server: %v", err)
+	}
 	if err := connect(t, pg2.URL("app")).QueryRow(ctx, "SELECT v FROM kept").Scan(&v); err != nil {
 		t.Fatalf("after replacing a running server: %v", err)
 	}

@@ -3,10 +3,12 @@ package payfip_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -82,29 +84,10 @@ func newEnv(t *testing.T, cfg payfip.Config) *env {
 	return &env{sim: s, srv: srv, client: payfip.NewClient(cfg, srv.Client()), clock: clk, soap: ch}
 }
 
-var refSeq struct {
-	sync.Mutex
-	n int
-}
+var refSeq atomic.Int64
 
 // newRefdet returns a fresh refdet (the simulator refuses reuse).
-func newRefdet() string {
-	refSeq.Lock()
-	defer refSeq.Unlock()
-	refSeq.n++
-	return "REF" + time.Now().Format("150405") + string(rune('A'+refSeq.n%26)) + itoa(refSeq.n)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
+func newRefdet() string { return fmt.Sprintf("REF%08d", refSeq.Add(1)) }
 
 func validRequest() payfip.PaymentRequest {
 	return payfip.PaymentRequest{

@@ -72,7 +72,7 @@ func runDev(ctx context.Context) error {
 		}
 		t, err := devenv.StartTemporal(ctx, devenv.TemporalOptions{
 			Binary: filepath.Join(root, "bin", "temporal"), DBFile: filepath.Join(dataDir, "temporal.db"),
-			Port: 7233, UIPort: cfg.TemporalUIPort, Namespace: cfg.TemporalNamespace,
+			Port: cfg.DevTemporalPort, UIPort: cfg.TemporalUIPort, Namespace: cfg.TemporalNamespace,
 			SearchAttributes: workflows.SearchAttributes, LogFile: filepath.Join(dataDir, "temporal.log"),
 			Logger: log.Named("temporal"),
 		})
