@@ -514,11 +514,17 @@ func (p *Postgres) start(ctx context.Context) error {
 		go func() { _ = cmd.Wait(); close(p.exited) }()
 	} else {
 		out, err := p.command("pg_ctl", "start", "-D", p.dir, "-l", p.logPath(), "-w", "-t", "60", "-s").CombinedOutput()
+		// Even when pg_ctl gives up waiting, a postmaster may be running: know its
+		// PID so that Stop can end it.
+		pid, pidErr := readPostmasterPID(p.dir)
+		if pidErr == nil {
+			p.pid = pid
+		}
 		if err != nil {
 			return fmt.Errorf("start postgres: pg_ctl start: %w: %s\n%s", err, strings.TrimSpace(string(out)), p.logTail())
 		}
-		if p.pid, err = readPostmasterPID(p.dir); err != nil {
-			return fmt.Errorf("start postgres: %w", err)
+		if pidErr != nil {
+			return fmt.Errorf("start postgres: %w", pidErr)
 		}
 	}
 	return p.waitReady(ctx)
@@ -548,13 +554,10 @@ func (p *Postgres) waitReady(ctx context.Context) error {
 			return nil
 		}
 		lastErr = err
-		var exited <-chan struct{}
-		if p.exited != nil {
-			exited = p.exited
-		}
 		select {
-		case <-exited:
-			return fmt.Errorf("start postgres: the server exited during startup (port %d taken? see the log): %s", p.port, p.logTail())
+		case <-p.exited: // nil, never ready, for a pg_ctl daemon
+
+			return fmt.Errorf("start postgres: the server exited during startup (port %d taken? see the log below):\n%s", p.port, p.logTail())
 		case <-ctx.Done():
 			return fmt.Errorf("start postgres: not accepting connections on 127.0.0.1:%d: %w (last error: %v)\n%s", p.port, ctx.Err(), lastErr, p.logTail())
 		case <-time.After(50 * time.Millisecond):
