@@ -21,6 +21,7 @@ import (
 
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
 )
 
@@ -38,6 +39,7 @@ type Activities struct {
 	Pool      *pgxpool.Pool
 	PayFiP    *payfip.Client
 	PublicURL string // base of urlnotif and urlredirect
+	Mail      mail.Sender
 	Log       *zap.Logger
 	Now       func() time.Time
 }

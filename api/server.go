@@ -83,6 +83,10 @@ func (s *Server) Handler() http.Handler {
 		r.Handle(m, "/payfip/return", s.payfipReturn)
 	}
 	r.GET("/paiement/resultat", s.paymentResultPage)
+	if s.cfg.Env == "dev" {
+		// dev only: the mail outbox in a browser, since nothing is really sent.
+		r.GET("/dev/outbox/*file", gin.WrapH(http.StripPrefix("/dev/outbox", http.FileServer(http.Dir(s.cfg.MailOutboxDir)))))
+	}
 
 	v1 := r.Group("/api/v1")
 	v1.POST("/auth/login", s.login)
@@ -102,6 +106,7 @@ func (s *Server) Handler() http.Handler {
 	fam.POST("/cart/checkout", s.checkout)
 	fam.POST("/balance/checkout", s.balanceCheckout)
 	fam.GET("/payments", s.payments)
+	fam.GET("/payments/:id/receipt.pdf", s.receiptPDF)
 
 	// Staff routes: every query is scoped to the caller's org. Families get 403.
 	staff := authed.Group("/admin", s.requireRole(roleAgent, roleFinance, roleAdmin))

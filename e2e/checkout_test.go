@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -205,4 +207,23 @@ func TestFamilyBooksAndPaysEndToEnd(t *testing.T) {
 	if attempt.Status != "paid" || attempt.Numauto == "" {
 		t.Fatalf("attempt: %+v", attempt)
 	}
+
+	// The receipt: one e-mail with the PDF attached, and the same PDF to download.
+	mails, _ := filepath.Glob(filepath.Join(s.outbox, "*.eml"))
+	if len(mails) != 1 {
+		t.Fatalf("outbox holds %d e-mails, want the one receipt", len(mails))
+	}
+	raw, err := os.ReadFile(mails[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), "martin@demo.enfance.test") || !strings.Contains(string(raw), "application/pdf") {
+		t.Fatalf("receipt e-mail lacks the family's address or the PDF:\n%.600s", raw)
+	}
+	pdf := fam.do(http.MethodGet, "/api/v1/payments/"+co.PaymentID+"/receipt.pdf", nil, http.StatusOK, nil)
+	if !strings.HasPrefix(string(pdf), "%PDF-") {
+		t.Fatalf("receipt download is not a PDF: %.20q", pdf)
+	}
+	other := s.login("bernard@demo.enfance.test", "demo-bernard-2026")
+	other.do(http.MethodGet, "/api/v1/payments/"+co.PaymentID+"/receipt.pdf", nil, http.StatusNotFound, nil)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/demo"
 	"github.com/enfance/enfance/logging"
+	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/payfip/sim"
 	"github.com/enfance/enfance/testenv"
@@ -40,6 +41,7 @@ type stack struct {
 	sim      *sim.Simulator
 	api      string // base URL
 	worker   sdkworker.Worker
+	outbox   string // where the worker's e-mails land
 }
 
 func newStack(t *testing.T) *stack {
@@ -71,8 +73,9 @@ func newStack(t *testing.T) *stack {
 	cfg.PayFiPEndpoint = simSrv.URL + "/tpa/services/securite"
 	cfg.PayFiPPaymentURL = simSrv.URL + "/tpa/paiementws.web"
 
+	outbox := t.TempDir()
 	acts := &activities.Activities{
-		Pool: pool, Log: log, PublicURL: base,
+		Pool: pool, Log: log, PublicURL: base, Mail: &mail.Outbox{Dir: outbox, From: cfg.MailFrom},
 		PayFiP: payfip.NewClient(payfip.Config{Endpoint: cfg.PayFiPEndpoint, PaymentURL: cfg.PayFiPPaymentURL}, nil),
 	}
 	w := worker.New(tc, cfg.TemporalTaskQueue, acts)
@@ -86,7 +89,7 @@ func newStack(t *testing.T) *stack {
 	t.Cleanup(srv.Close)
 
 	loadDemo(t, pool)
-	return &stack{t: t, pool: pool, temporal: tc, sim: simulator, api: base, worker: w}
+	return &stack{t: t, pool: pool, temporal: tc, sim: simulator, api: base, worker: w, outbox: outbox}
 }
 
 // loadDemo loads the demo data and opens its services on the coming weeks too, so

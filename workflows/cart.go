@@ -98,6 +98,7 @@ type cart struct {
 	status        string
 	seq           int32
 	attempt       *attempt
+	paidAttempt   uuid.UUID
 	ttlElapsed    bool
 	notifications int
 }
@@ -151,6 +152,9 @@ func Cart(ctx workflow.Context, in CartInput) (string, error) {
 		}
 		switch {
 		case c.status == StatusPaid:
+			if err := c.sendReceipt(ctx); err != nil {
+				return "", err
+			}
 			return c.finish(ctx)
 		case c.attempt != nil:
 			if err := c.waitForPayment(ctx); err != nil {
@@ -266,8 +270,25 @@ func (c *cart) confirm(ctx workflow.Context, attemptID uuid.UUID) error {
 	if err := workflow.ExecuteActivity(dbCtx(ctx, "confirm reservations and write the ledger"), (*activities.Activities).ConfirmCart, attemptID).Get(ctx, nil); err != nil {
 		return err
 	}
+	c.paidAttempt = attemptID
 	c.setStatus(ctx, StatusPaid, 0)
 	c.describe(ctx, "paid")
+	return nil
+}
+
+// sendReceipt e-mails the attestation. A mail outage only delays it: the activity
+// retries until the message leaves, and its key keeps it to one message.
+func (c *cart) sendReceipt(ctx workflow.Context) error {
+	c.describe(ctx, "paid; sending the receipt")
+	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		Summary:             "e-mail the receipt",
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 10 * time.Minute},
+	})
+	if err := workflow.ExecuteActivity(rctx, (*activities.Activities).SendReceipt, c.paidAttempt).Get(ctx, nil); err != nil {
+		return err
+	}
+	c.describe(ctx, "paid; receipt sent")
 	return nil
 }
 

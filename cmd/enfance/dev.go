@@ -105,7 +105,11 @@ func runDev(ctx context.Context) error {
 		return err
 	}
 	defer tc.Close()
-	w := worker.New(tc, cfg.TemporalTaskQueue, newActivities(cfg, pool, log))
+	acts, err := newActivities(cfg, pool, log)
+	if err != nil {
+		return err
+	}
+	w := worker.New(tc, cfg.TemporalTaskQueue, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
@@ -139,7 +143,7 @@ func printBanner(apiURL, temporalUI, temporalAddr, simURL, outbox, dbURL string)
 	}
 	fmt.Fprintf(tw, "  Temporal frontend\t%s\n", temporalAddr)
 	fmt.Fprintf(tw, "  PayFiP simulator\t%s/tpa/services/securite  (payment page: %s/tpa/paiementws.web)\n", simURL, simURL)
-	fmt.Fprintf(tw, "  Mail outbox\t%s\n", outbox)
+	fmt.Fprintf(tw, "  Mail outbox\t%s/dev/outbox/  (files in %s)\n", apiURL, outbox)
 	fmt.Fprintf(tw, "  PostgreSQL\t%s\n", dbURL)
 	fmt.Fprintln(tw, "")
 	fmt.Fprintln(tw, "  Demo logins (dev only):")

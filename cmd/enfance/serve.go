@@ -18,6 +18,7 @@ import (
 	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/logging"
+	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/payfip/sim"
 	"github.com/enfance/enfance/worker"
@@ -70,8 +71,12 @@ func payfipClient(cfg config.Config) *payfip.Client {
 	}, nil)
 }
 
-func newActivities(cfg config.Config, pool *pgxpool.Pool, log *zap.Logger) *activities.Activities {
-	return &activities.Activities{Pool: pool, PayFiP: payfipClient(cfg), PublicURL: cfg.PublicURL, Log: log}
+func newActivities(cfg config.Config, pool *pgxpool.Pool, log *zap.Logger) (*activities.Activities, error) {
+	sender, err := mail.New(cfg.SMTPURL, cfg.MailFrom, cfg.MailOutboxDir)
+	if err != nil {
+		return nil, err
+	}
+	return &activities.Activities{Pool: pool, PayFiP: payfipClient(cfg), PublicURL: cfg.PublicURL, Log: log, Mail: sender}, nil
 }
 
 // serveHTTP runs h on addr until ctx ends, then drains for up to 10 s.
@@ -133,7 +138,11 @@ func runWorker(ctx context.Context) error {
 		return err
 	}
 	defer tc.Close()
-	w := worker.New(tc, cfg.TemporalTaskQueue, newActivities(cfg, pool, log))
+	acts, err := newActivities(cfg, pool, log)
+	if err != nil {
+		return err
+	}
+	w := worker.New(tc, cfg.TemporalTaskQueue, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
