@@ -1,0 +1,51 @@
+package config_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/enfance/enfance/config"
+)
+
+func TestDevDefaultsPointAtTheSimulator(t *testing.T) {
+	for _, k := range []string{"DATABASE_URL", "TEMPORAL_ADDRESS", "PAYFIP_ENDPOINT", "PAYFIP_PAYMENT_URL", "HTTP_ADDR", "PUBLIC_URL", "CART_TTL", "ENFANCE_ENV"} {
+		t.Setenv(k, "")
+	}
+	c, err := config.Load("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CartTTL != 48*time.Hour || c.HTTPAddr != ":8080" || c.PublicURL != "http://localhost:8080" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if !strings.HasPrefix(c.PayFiPEndpoint, "http://127.0.0.1:8091/") || c.TemporalAddress != "" {
+		t.Errorf("dev must use the simulator and start its own Temporal: %q %q", c.PayFiPEndpoint, c.TemporalAddress)
+	}
+}
+
+func TestProductionNeedsADatabaseAndTalksToPayFiP(t *testing.T) {
+	t.Setenv("DATABASE_URL", "")
+	t.Setenv("ENFANCE_ENV", "")
+	if _, err := config.Load("production"); err == nil {
+		t.Fatal("production without DATABASE_URL must fail")
+	}
+	t.Setenv("DATABASE_URL", "postgres://x@db/enfance")
+	t.Setenv("PAYFIP_ENDPOINT", "")
+	c, err := config.Load("production")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PayFiPEndpoint != config.PayFiPProductionEndpoint || c.TemporalAddress != "localhost:7233" {
+		t.Errorf("production defaults: %q %q", c.PayFiPEndpoint, c.TemporalAddress)
+	}
+}
+
+func TestBadValuesAreReported(t *testing.T) {
+	t.Setenv("CART_TTL", "two days")
+	t.Setenv("DEV_PG_PORT", "x")
+	_, err := config.Load("dev")
+	if err == nil || !strings.Contains(err.Error(), "CART_TTL") || !strings.Contains(err.Error(), "DEV_PG_PORT") {
+		t.Fatalf("want both bad variables named, got %v", err)
+	}
+}
