@@ -167,33 +167,6 @@ func (s *Server) calendar(c *gin.Context) {
 	c.JSON(http.StatusOK, days)
 }
 
-type reservationJSON struct {
-	ID         uuid.UUID `json:"id"`
-	ChildID    uuid.UUID `json:"child_id"`
-	ServiceID  uuid.UUID `json:"service_id"`
-	Date       string    `json:"date"`
-	Status     string    `json:"status"`
-	PriceCents int64     `json:"price_cents"`
-}
-
-func (s *Server) reservations(c *gin.Context) {
-	who := callerOf(c)
-	from, to, ok := s.period(c)
-	if !ok {
-		return
-	}
-	rows, err := s.q.ListFamilyReservations(c, db.ListFamilyReservationsParams{OrgID: who.OrgID, FamilyID: *who.FamilyID, FirstDay: from, LastDay: to})
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	out := make([]reservationJSON, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, reservationJSON{ID: r.ID, ChildID: r.ChildID, ServiceID: r.ServiceID, Date: r.Day.Format(time.DateOnly), Status: r.Status, PriceCents: r.PriceCents})
-	}
-	c.JSON(http.StatusOK, out)
-}
-
 // period reads from/to (YYYY-MM-DD), defaulting to the current month.
 func (s *Server) period(c *gin.Context) (from, to time.Time, ok bool) {
 	first, last, _ := booking.ParseMonth(s.now().Format("2006-01"))

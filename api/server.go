@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	_ "net/http/pprof" // registers /debug/pprof on DefaultServeMux, exposed in dev only
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -85,6 +86,8 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/paiement/resultat", s.paymentResultPage)
 	if s.cfg.Env == "dev" {
 		// dev only: the mail outbox in a browser, since nothing is really sent.
+		// dev only: profiles of the API and the worker (same process in dev).
+		r.GET("/debug/pprof/*profile", gin.WrapH(http.DefaultServeMux))
 		r.GET("/dev/outbox/*file", gin.WrapH(http.StripPrefix("/dev/outbox", http.FileServer(http.Dir(s.cfg.MailOutboxDir)))))
 	}
 
@@ -100,9 +103,11 @@ func (s *Server) Handler() http.Handler {
 	fam.GET("/services", s.services)
 	fam.GET("/children/:child_id/calendar", s.calendar)
 	fam.GET("/reservations", s.reservations)
+	fam.POST("/reservations/:id/cancel", s.cancelReservation)
 	fam.GET("/cart", s.getCart)
 	fam.POST("/cart/items", s.addCartItems)
 	fam.DELETE("/cart/items/:item_id", s.removeCartItem)
+	fam.POST("/cart/month", s.toggleMonth)
 	fam.POST("/cart/checkout", s.checkout)
 	fam.POST("/balance/checkout", s.balanceCheckout)
 	fam.GET("/payments", s.payments)
@@ -112,6 +117,18 @@ func (s *Server) Handler() http.Handler {
 	staff := authed.Group("/admin", s.requireRole(roleAgent, roleFinance, roleAdmin))
 	money := staff.Group("", s.requireRole(roleFinance, roleAdmin))
 	admin := staff.Group("", s.requireRole(roleAdmin))
+	// Reservations and services (issue 4). Agents book and cancel on a family's
+	// behalf and manage days; only admins change a service's rules and prices.
+	staff.POST("/families/:id/reservations", s.staffBook)
+	staff.POST("/reservations/:id/cancel", s.staffCancelReservation)
+	staff.GET("/services", s.listAdminServices)
+	staff.GET("/services/:id", s.getAdminService)
+	staff.GET("/services/:id/days", s.serviceDays)
+	staff.PUT("/services/:id/days", s.putServiceDays)
+	staff.GET("/services/:id/days/:date/children", s.dayChildren)
+	admin.POST("/services", s.createService)
+	admin.PATCH("/services/:id", s.patchService)
+	admin.POST("/services/:id/days/generate", s.generateServiceDays)
 	_, _ = money, admin
 	return r
 }

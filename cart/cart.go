@@ -4,11 +4,9 @@
 package cart
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,6 +52,7 @@ const (
 	ReasonNotYourChild    = "not_your_child"
 	ReasonUnknownService  = "unknown_service"
 	ReasonNoPrice         = "no_price"
+	ReasonInvalidDate     = "invalid_date"
 )
 
 // Messages in French for the family.
@@ -67,7 +66,11 @@ var reasonText = map[string]string{
 	ReasonNotYourChild:    "cet enfant n'appartient pas à votre famille",
 	ReasonUnknownService:  "ce service n'existe pas",
 	ReasonNoPrice:         "aucun tarif ne correspond à votre quotient familial",
+	ReasonInvalidDate:     "date invalide (format AAAA-MM-JJ attendu)",
 }
+
+// Message is the French explanation of a refusal reason.
+func Message(reason string) string { return reasonText[reason] }
 
 // Item is one child × service × day asked for.
 type Item struct {
@@ -114,7 +117,9 @@ type service struct {
 
 func newRules(ctx context.Context, q *db.Queries, f Family) (*rules, error) {
 	fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: f.OrgID, ID: f.ID})
-	if err != nil {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	} else if err != nil {
 		return nil, fmt.Errorf("read family: %w", err)
 	}
 	org, err := q.GetOrg(ctx, f.OrgID)
@@ -229,94 +234,17 @@ func (s *Store) AddItems(ctx context.Context, f Family, items []Item) (Added, er
 		if err != nil {
 			return err
 		}
-		now := s.now()
-
-		// Places are taken in one global order (service, day) so that two carts
-		// never wait on each other's rows in opposite orders.
-		order := make([]int, len(items))
-		for i := range order {
-			order[i] = i
-		}
-		slices.SortStableFunc(order, func(a, b int) int {
-			return cmp.Or(cmp.Compare(items[a].ServiceID.String(), items[b].ServiceID.String()), cmp.Compare(items[a].Date, items[b].Date))
-		})
-		var refusals []Refusal
-		for _, i := range order {
-			it := items[i]
-			line, reason, err := s.addOne(ctx, q, r, cart, it, now)
-			if err != nil {
-				return err
-			}
-			if reason != "" {
-				refusals = append(refusals, Refusal{Index: i, Item: it, Reason: reason, Message: reasonText[reason]})
-				continue
-			}
-			out.Lines = append(out.Lines, line)
+		lines, refusals, err := place(ctx, tx, r, items, s.now(), checkOptions{}, allOrNothing, holdLine(r, cart))
+		if err != nil {
+			return err
 		}
 		if len(refusals) > 0 {
-			slices.SortFunc(refusals, func(a, b Refusal) int { return cmp.Compare(a.Index, b.Index) })
 			return &RefusedError{Refusals: refusals}
 		}
-		out.Cart, out.Created = cart, created
+		out = Added{Cart: cart, Created: created, Lines: lines}
 		return nil
 	})
 	return out, err
-}
-
-func (s *Store) addOne(ctx context.Context, q *db.Queries, r *rules, cart db.Cart, it Item, now time.Time) (db.CartLine, string, error) {
-	day, err := booking.ParseDay(it.Date)
-	if err != nil {
-		return db.CartLine{}, ReasonClosed, nil
-	}
-	child, err := r.child(ctx, it.ChildID)
-	if err != nil || child == nil {
-		return db.CartLine{}, ReasonNotYourChild, err
-	}
-	svc, err := r.service(ctx, it.ServiceID)
-	if err != nil || svc == nil {
-		return db.CartLine{}, ReasonUnknownService, err
-	}
-	if !Eligibility(svc.Service).Eligible(childOf(child), day) {
-		return db.CartLine{}, ReasonNotEligible, nil
-	}
-	sd, err := q.GetServiceDay(ctx, db.GetServiceDayParams{OrgID: r.fam.OrgID, ServiceID: svc.ID, Day: day})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return db.CartLine{}, ReasonClosed, nil
-	} else if err != nil {
-		return db.CartLine{}, "", fmt.Errorf("read service day: %w", err)
-	}
-	if !sd.Open {
-		return db.CartLine{}, ReasonClosed, nil
-	}
-	if !BookingRule(svc.Service).Allows(day, now, r.loc) {
-		return db.CartLine{}, ReasonDeadlinePassed, nil
-	}
-	reserved, err := q.HasConfirmedReservation(ctx, db.HasConfirmedReservationParams{ChildID: child.ID, ServiceDayID: sd.ID})
-	if err != nil {
-		return db.CartLine{}, "", fmt.Errorf("check reservation: %w", err)
-	}
-	if reserved {
-		return db.CartLine{}, ReasonAlreadyReserved, nil
-	}
-	price, err := booking.Price(svc.prices, int(r.fam.Qf))
-	if err != nil {
-		return db.CartLine{}, ReasonNoPrice, nil
-	}
-	line, err := q.InsertCartLine(ctx, db.InsertCartLineParams{
-		ID: uuid.New(), OrgID: r.fam.OrgID, CartID: cart.ID, FamilyID: r.fam.ID, ChildID: child.ID,
-		ServiceID: svc.ID, ServiceDayID: sd.ID, Day: day, PriceCents: price,
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return db.CartLine{}, ReasonAlreadyInCart, nil
-	} else if err != nil {
-		return db.CartLine{}, "", fmt.Errorf("insert line: %w", err)
-	}
-	if _, err := q.TakePlace(ctx, sd.ID); errors.Is(err, pgx.ErrNoRows) {
-		return db.CartLine{}, ReasonFull, nil
-	} else if err != nil {
-		return db.CartLine{}, "", fmt.Errorf("take place: %w", err)
-	}
-	return line, "", nil
 }
 
 // liveCart returns the family's open or checking-out cart, opening one if none,

@@ -205,6 +205,43 @@ func (q *Queries) InsertPaymentAttempt(ctx context.Context, arg InsertPaymentAtt
 	return i, err
 }
 
+const latestPaymentAttempt = `-- name: LatestPaymentAttempt :one
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at FROM payment_attempts WHERE cart_id = $1 ORDER BY seq DESC LIMIT 1
+`
+
+func (q *Queries) LatestPaymentAttempt(ctx context.Context, cartID uuid.UUID) (PaymentAttempt, error) {
+	row := q.db.QueryRow(ctx, latestPaymentAttempt, cartID)
+	var i PaymentAttempt
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.CartID,
+		&i.Seq,
+		&i.Refdet,
+		&i.IDOp,
+		&i.Numcli,
+		&i.Exer,
+		&i.Saisie,
+		&i.Mel,
+		&i.Objet,
+		&i.LinesCents,
+		&i.OutstandingCents,
+		&i.CreditUsedCents,
+		&i.AmountCents,
+		&i.Status,
+		&i.Resultrans,
+		&i.Numauto,
+		&i.StatusReason,
+		&i.CreatedAt,
+		&i.PayfipCreatedAt,
+		&i.NotifiedAt,
+		&i.PaidAt,
+		&i.SettledAt,
+	)
+	return i, err
+}
+
 const listFamilyPayments = `-- name: ListFamilyPayments :many
 SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at FROM payment_attempts
 WHERE org_id = $1 AND family_id = $2 AND status IN ('paid', 'settled_without_payfip')

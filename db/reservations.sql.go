@@ -12,6 +12,67 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditReservationChange = `-- name: AuditReservationChange :exec
+INSERT INTO audit_log (org_id, actor_id, action, entity, entity_id, before, after)
+VALUES ($1, $2, $3, 'reservation', $4, $5, $6)
+`
+
+type AuditReservationChangeParams struct {
+	OrgID    uuid.UUID
+	ActorID  *uuid.UUID
+	Action   string
+	EntityID string
+	Before   []byte
+	After    []byte
+}
+
+func (q *Queries) AuditReservationChange(ctx context.Context, arg AuditReservationChangeParams) error {
+	_, err := q.db.Exec(ctx, auditReservationChange,
+		arg.OrgID,
+		arg.ActorID,
+		arg.Action,
+		arg.EntityID,
+		arg.Before,
+		arg.After,
+	)
+	return err
+}
+
+const cancelReservation = `-- name: CancelReservation :one
+UPDATE reservations SET status = 'cancelled', cancelled_at = $1
+WHERE id = $2 AND status = 'confirmed'
+RETURNING id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status, source, cart_line_id, booked_by, reason, created_at, cancelled_at
+`
+
+type CancelReservationParams struct {
+	CancelledAt *time.Time
+	ID          uuid.UUID
+}
+
+// The status guard makes a second cancellation find nothing.
+func (q *Queries) CancelReservation(ctx context.Context, arg CancelReservationParams) (Reservation, error) {
+	row := q.db.QueryRow(ctx, cancelReservation, arg.CancelledAt, arg.ID)
+	var i Reservation
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.ChildID,
+		&i.ServiceID,
+		&i.ServiceDayID,
+		&i.Day,
+		&i.PriceCents,
+		&i.Status,
+		&i.Source,
+		&i.CartLineID,
+		&i.BookedBy,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.CancelledAt,
+	)
+	return i, err
+}
+
 const confirmCartLineReservations = `-- name: ConfirmCartLineReservations :many
 INSERT INTO reservations (id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status, source, cart_line_id)
 SELECT gen_random_uuid(), l.org_id, l.family_id, l.child_id, l.service_id, l.service_day_id, l.day, l.price_cents, 'confirmed', 'online', l.id
@@ -58,6 +119,19 @@ func (q *Queries) ConfirmCartLineReservations(ctx context.Context, cartID uuid.U
 	return items, nil
 }
 
+const countDayLines = `-- name: CountDayLines :one
+SELECT ((SELECT count(*) FROM cart_lines l WHERE l.service_day_id = $1 AND l.state = 'held')
+     + (SELECT count(*) FROM reservations r WHERE r.service_day_id = $1 AND r.status = 'confirmed'))::bigint AS places
+`
+
+// Places a day's counter should show: held lines plus confirmed reservations.
+func (q *Queries) CountDayLines(ctx context.Context, serviceDayID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, countDayLines, serviceDayID)
+	var places int64
+	err := row.Scan(&places)
+	return places, err
+}
+
 const hasConfirmedReservation = `-- name: HasConfirmedReservation :one
 SELECT EXISTS (SELECT 1 FROM reservations WHERE child_id = $1 AND service_day_id = $2 AND status = 'confirmed')
 `
@@ -72,6 +146,80 @@ func (q *Queries) HasConfirmedReservation(ctx context.Context, arg HasConfirmedR
 	var exists bool
 	err := row.Scan(&exists)
 	return exists, err
+}
+
+const hasHeldLine = `-- name: HasHeldLine :one
+SELECT EXISTS (SELECT 1 FROM cart_lines WHERE child_id = $1 AND service_day_id = $2 AND state = 'held')
+`
+
+type HasHeldLineParams struct {
+	ChildID      uuid.UUID
+	ServiceDayID uuid.UUID
+}
+
+func (q *Queries) HasHeldLine(ctx context.Context, arg HasHeldLineParams) (bool, error) {
+	row := q.db.QueryRow(ctx, hasHeldLine, arg.ChildID, arg.ServiceDayID)
+	var exists bool
+	err := row.Scan(&exists)
+	return exists, err
+}
+
+const insertStaffReservation = `-- name: InsertStaffReservation :one
+INSERT INTO reservations (id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents,
+    status, source, booked_by, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+    'confirmed', 'staff', $9, $10)
+ON CONFLICT (child_id, service_day_id) WHERE status = 'confirmed' DO NOTHING
+RETURNING id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status, source, cart_line_id, booked_by, reason, created_at, cancelled_at
+`
+
+type InsertStaffReservationParams struct {
+	ID           uuid.UUID
+	OrgID        uuid.UUID
+	FamilyID     uuid.UUID
+	ChildID      uuid.UUID
+	ServiceID    uuid.UUID
+	ServiceDayID uuid.UUID
+	Day          time.Time
+	PriceCents   int64
+	BookedBy     *uuid.UUID
+	Reason       string
+}
+
+// A booking made by staff on a family's behalf; a confirmed one for the same child
+// and day makes it a no-op (no row).
+func (q *Queries) InsertStaffReservation(ctx context.Context, arg InsertStaffReservationParams) (Reservation, error) {
+	row := q.db.QueryRow(ctx, insertStaffReservation,
+		arg.ID,
+		arg.OrgID,
+		arg.FamilyID,
+		arg.ChildID,
+		arg.ServiceID,
+		arg.ServiceDayID,
+		arg.Day,
+		arg.PriceCents,
+		arg.BookedBy,
+		arg.Reason,
+	)
+	var i Reservation
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.ChildID,
+		&i.ServiceID,
+		&i.ServiceDayID,
+		&i.Day,
+		&i.PriceCents,
+		&i.Status,
+		&i.Source,
+		&i.CartLineID,
+		&i.BookedBy,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.CancelledAt,
+	)
+	return i, err
 }
 
 const listChildReservations = `-- name: ListChildReservations :many
@@ -130,6 +278,74 @@ func (q *Queries) ListChildReservations(ctx context.Context, arg ListChildReserv
 	return items, nil
 }
 
+const listDayChildren = `-- name: ListDayChildren :many
+SELECT r.id AS reservation_id, r.source, r.price_cents, r.created_at,
+       m.id AS child_id, m.first_name, m.last_name, m.school, m.class_name, m.birth_date,
+       f.id AS family_id, f.name AS family_name, f.phone AS family_phone
+FROM reservations r
+JOIN members m ON m.id = r.child_id
+JOIN families f ON f.id = r.family_id
+WHERE r.org_id = $1 AND r.service_id = $2 AND r.day = $3 AND r.status = 'confirmed'
+ORDER BY m.last_name, m.first_name, m.id
+`
+
+type ListDayChildrenParams struct {
+	OrgID     uuid.UUID
+	ServiceID uuid.UUID
+	Day       time.Time
+}
+
+type ListDayChildrenRow struct {
+	ReservationID uuid.UUID
+	Source        string
+	PriceCents    int64
+	CreatedAt     time.Time
+	ChildID       uuid.UUID
+	FirstName     string
+	LastName      string
+	School        string
+	ClassName     string
+	BirthDate     *time.Time
+	FamilyID      uuid.UUID
+	FamilyName    string
+	FamilyPhone   string
+}
+
+// Who comes on a service day: the confirmed reservations with child and family.
+func (q *Queries) ListDayChildren(ctx context.Context, arg ListDayChildrenParams) ([]ListDayChildrenRow, error) {
+	rows, err := q.db.Query(ctx, listDayChildren, arg.OrgID, arg.ServiceID, arg.Day)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListDayChildrenRow{}
+	for rows.Next() {
+		var i ListDayChildrenRow
+		if err := rows.Scan(
+			&i.ReservationID,
+			&i.Source,
+			&i.PriceCents,
+			&i.CreatedAt,
+			&i.ChildID,
+			&i.FirstName,
+			&i.LastName,
+			&i.School,
+			&i.ClassName,
+			&i.BirthDate,
+			&i.FamilyID,
+			&i.FamilyName,
+			&i.FamilyPhone,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listFamilyReservations = `-- name: ListFamilyReservations :many
 SELECT id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status, source, cart_line_id, booked_by, reason, created_at, cancelled_at FROM reservations
 WHERE org_id = $1 AND family_id = $2 AND day BETWEEN $3 AND $4
@@ -173,6 +389,207 @@ func (q *Queries) ListFamilyReservations(ctx context.Context, arg ListFamilyRese
 			&i.Reason,
 			&i.CreatedAt,
 			&i.CancelledAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listFamilyReservationsByStatus = `-- name: ListFamilyReservationsByStatus :many
+SELECT id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status, source, cart_line_id, booked_by, reason, created_at, cancelled_at FROM reservations
+WHERE org_id = $1 AND family_id = $2 AND day BETWEEN $3 AND $4
+  AND ($5::text IS NULL OR status = $5::text)
+ORDER BY day, child_id, service_id
+`
+
+type ListFamilyReservationsByStatusParams struct {
+	OrgID    uuid.UUID
+	FamilyID uuid.UUID
+	FirstDay time.Time
+	LastDay  time.Time
+	Status   *string
+}
+
+// The family calendar; status NULL means every status.
+func (q *Queries) ListFamilyReservationsByStatus(ctx context.Context, arg ListFamilyReservationsByStatusParams) ([]Reservation, error) {
+	rows, err := q.db.Query(ctx, listFamilyReservationsByStatus,
+		arg.OrgID,
+		arg.FamilyID,
+		arg.FirstDay,
+		arg.LastDay,
+		arg.Status,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Reservation{}
+	for rows.Next() {
+		var i Reservation
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.FamilyID,
+			&i.ChildID,
+			&i.ServiceID,
+			&i.ServiceDayID,
+			&i.Day,
+			&i.PriceCents,
+			&i.Status,
+			&i.Source,
+			&i.CartLineID,
+			&i.BookedBy,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.CancelledAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockFamilyForMoney = `-- name: LockFamilyForMoney :exec
+SELECT id FROM families WHERE id = $1 FOR UPDATE
+`
+
+// Serialises the writers that read a family's balances before writing the ledger.
+func (q *Queries) LockFamilyForMoney(ctx context.Context, id uuid.UUID) error {
+	_, err := q.db.Exec(ctx, lockFamilyForMoney, id)
+	return err
+}
+
+const lockFamilyReservation = `-- name: LockFamilyReservation :one
+SELECT id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status, source, cart_line_id, booked_by, reason, created_at, cancelled_at FROM reservations WHERE org_id = $1 AND family_id = $2 AND id = $3 FOR UPDATE
+`
+
+type LockFamilyReservationParams struct {
+	OrgID    uuid.UUID
+	FamilyID uuid.UUID
+	ID       uuid.UUID
+}
+
+func (q *Queries) LockFamilyReservation(ctx context.Context, arg LockFamilyReservationParams) (Reservation, error) {
+	row := q.db.QueryRow(ctx, lockFamilyReservation, arg.OrgID, arg.FamilyID, arg.ID)
+	var i Reservation
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.ChildID,
+		&i.ServiceID,
+		&i.ServiceDayID,
+		&i.Day,
+		&i.PriceCents,
+		&i.Status,
+		&i.Source,
+		&i.CartLineID,
+		&i.BookedBy,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.CancelledAt,
+	)
+	return i, err
+}
+
+const lockOrgReservation = `-- name: LockOrgReservation :one
+SELECT id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status, source, cart_line_id, booked_by, reason, created_at, cancelled_at FROM reservations WHERE org_id = $1 AND id = $2 FOR UPDATE
+`
+
+type LockOrgReservationParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+func (q *Queries) LockOrgReservation(ctx context.Context, arg LockOrgReservationParams) (Reservation, error) {
+	row := q.db.QueryRow(ctx, lockOrgReservation, arg.OrgID, arg.ID)
+	var i Reservation
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.ChildID,
+		&i.ServiceID,
+		&i.ServiceDayID,
+		&i.Day,
+		&i.PriceCents,
+		&i.Status,
+		&i.Source,
+		&i.CartLineID,
+		&i.BookedBy,
+		&i.Reason,
+		&i.CreatedAt,
+		&i.CancelledAt,
+	)
+	return i, err
+}
+
+const pendingCheckoutOutstanding = `-- name: PendingCheckoutOutstanding :one
+SELECT COALESCE(sum(a.outstanding_cents), 0)::bigint
+FROM payment_attempts a JOIN carts c ON c.id = a.cart_id
+WHERE c.family_id = $1 AND c.status = 'checking_out' AND a.status IN ('created', 'pending', 'paid')
+`
+
+// Outstanding balance already frozen into a checkout in progress: it is being paid.
+func (q *Queries) PendingCheckoutOutstanding(ctx context.Context, familyID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, pendingCheckoutOutstanding, familyID)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
+const releaseMonthLines = `-- name: ReleaseMonthLines :many
+UPDATE cart_lines SET state = 'released'
+WHERE cart_id = $1 AND child_id = $2 AND service_id = $3 AND state = 'held'
+  AND day BETWEEN $4 AND $5
+RETURNING id, org_id, cart_id, family_id, child_id, service_id, service_day_id, day, price_cents, state, created_at
+`
+
+type ReleaseMonthLinesParams struct {
+	CartID    uuid.UUID
+	ChildID   uuid.UUID
+	ServiceID uuid.UUID
+	FirstDay  time.Time
+	LastDay   time.Time
+}
+
+// Unticks a month: the cart's held lines of one child and service between two days.
+func (q *Queries) ReleaseMonthLines(ctx context.Context, arg ReleaseMonthLinesParams) ([]CartLine, error) {
+	rows, err := q.db.Query(ctx, releaseMonthLines,
+		arg.CartID,
+		arg.ChildID,
+		arg.ServiceID,
+		arg.FirstDay,
+		arg.LastDay,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CartLine{}
+	for rows.Next() {
+		var i CartLine
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.CartID,
+			&i.FamilyID,
+			&i.ChildID,
+			&i.ServiceID,
+			&i.ServiceDayID,
+			&i.Day,
+			&i.PriceCents,
+			&i.State,
+			&i.CreatedAt,
 		); err != nil {
 			return nil, err
 		}

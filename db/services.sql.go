@@ -10,7 +10,89 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 )
+
+const createService = `-- name: CreateService :one
+INSERT INTO services (id, org_id, code, name, description, weekdays, booking_days_before, booking_time,
+    cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes,
+    min_age_months, max_age_months, active)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+    $9, $10, $11, $12, $13,
+    $14, $15, $16)
+RETURNING id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at
+`
+
+type CreateServiceParams struct {
+	ID                uuid.UUID
+	OrgID             uuid.UUID
+	Code              string
+	Name              string
+	Description       string
+	Weekdays          []int16
+	BookingDaysBefore int32
+	BookingTime       pgtype.Time
+	CancelDaysBefore  int32
+	CancelTime        pgtype.Time
+	WorkingDaysOnly   bool
+	EligibleSchools   []string
+	EligibleClasses   []string
+	MinAgeMonths      *int32
+	MaxAgeMonths      *int32
+	Active            bool
+}
+
+func (q *Queries) CreateService(ctx context.Context, arg CreateServiceParams) (Service, error) {
+	row := q.db.QueryRow(ctx, createService,
+		arg.ID,
+		arg.OrgID,
+		arg.Code,
+		arg.Name,
+		arg.Description,
+		arg.Weekdays,
+		arg.BookingDaysBefore,
+		arg.BookingTime,
+		arg.CancelDaysBefore,
+		arg.CancelTime,
+		arg.WorkingDaysOnly,
+		arg.EligibleSchools,
+		arg.EligibleClasses,
+		arg.MinAgeMonths,
+		arg.MaxAgeMonths,
+		arg.Active,
+	)
+	var i Service
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.Code,
+		&i.Name,
+		&i.Description,
+		&i.Weekdays,
+		&i.BookingDaysBefore,
+		&i.BookingTime,
+		&i.CancelDaysBefore,
+		&i.CancelTime,
+		&i.WorkingDaysOnly,
+		&i.EligibleSchools,
+		&i.EligibleClasses,
+		&i.MinAgeMonths,
+		&i.MaxAgeMonths,
+		&i.Active,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const deleteServicePrices = `-- name: DeleteServicePrices :exec
+DELETE FROM service_prices WHERE service_id = $1
+`
+
+// Prices are frozen on cart lines and reservations, so a new grid changes no booking.
+func (q *Queries) DeleteServicePrices(ctx context.Context, serviceID uuid.UUID) error {
+	_, err := q.db.Exec(ctx, deleteServicePrices, serviceID)
+	return err
+}
 
 const getService = `-- name: GetService :one
 SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at FROM services WHERE org_id = $1 AND id = $2
@@ -70,6 +152,49 @@ func (q *Queries) GetServiceDay(ctx context.Context, arg GetServiceDayParams) (S
 		&i.Note,
 	)
 	return i, err
+}
+
+const listAllServices = `-- name: ListAllServices :many
+SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at FROM services WHERE org_id = $1 ORDER BY active DESC, name
+`
+
+// Every service of the org, inactive ones included (for the back office).
+func (q *Queries) ListAllServices(ctx context.Context, orgID uuid.UUID) ([]Service, error) {
+	rows, err := q.db.Query(ctx, listAllServices, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Service{}
+	for rows.Next() {
+		var i Service
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.Code,
+			&i.Name,
+			&i.Description,
+			&i.Weekdays,
+			&i.BookingDaysBefore,
+			&i.BookingTime,
+			&i.CancelDaysBefore,
+			&i.CancelTime,
+			&i.WorkingDaysOnly,
+			&i.EligibleSchools,
+			&i.EligibleClasses,
+			&i.MinAgeMonths,
+			&i.MaxAgeMonths,
+			&i.Active,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listClosures = `-- name: ListClosures :many
@@ -223,6 +348,82 @@ func (q *Queries) ListServices(ctx context.Context, orgID uuid.UUID) ([]Service,
 	return items, nil
 }
 
+const lockService = `-- name: LockService :one
+SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at FROM services WHERE org_id = $1 AND id = $2 FOR UPDATE
+`
+
+type LockServiceParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+func (q *Queries) LockService(ctx context.Context, arg LockServiceParams) (Service, error) {
+	row := q.db.QueryRow(ctx, lockService, arg.OrgID, arg.ID)
+	var i Service
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.Code,
+		&i.Name,
+		&i.Description,
+		&i.Weekdays,
+		&i.BookingDaysBefore,
+		&i.BookingTime,
+		&i.CancelDaysBefore,
+		&i.CancelTime,
+		&i.WorkingDaysOnly,
+		&i.EligibleSchools,
+		&i.EligibleClasses,
+		&i.MinAgeMonths,
+		&i.MaxAgeMonths,
+		&i.Active,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const lockServiceDays = `-- name: LockServiceDays :many
+SELECT id, org_id, service_id, day, open, capacity, taken, note FROM service_days
+WHERE service_id = $1 AND day = ANY($2::date[])
+ORDER BY id
+FOR UPDATE
+`
+
+type LockServiceDaysParams struct {
+	ServiceID uuid.UUID
+	Days      []time.Time
+}
+
+// Locks in id order, the order every writer of service_days follows.
+func (q *Queries) LockServiceDays(ctx context.Context, arg LockServiceDaysParams) ([]ServiceDay, error) {
+	rows, err := q.db.Query(ctx, lockServiceDays, arg.ServiceID, arg.Days)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ServiceDay{}
+	for rows.Next() {
+		var i ServiceDay
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.ServiceID,
+			&i.Day,
+			&i.Open,
+			&i.Capacity,
+			&i.Taken,
+			&i.Note,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const releasePlace = `-- name: ReleasePlace :exec
 UPDATE service_days SET taken = taken - 1 WHERE id = $1
 `
@@ -244,4 +445,117 @@ func (q *Queries) TakePlace(ctx context.Context, id uuid.UUID) (int32, error) {
 	var taken int32
 	err := row.Scan(&taken)
 	return taken, err
+}
+
+const updateService = `-- name: UpdateService :one
+UPDATE services SET code = $1, name = $2, description = $3, weekdays = $4,
+    booking_days_before = $5, booking_time = $6,
+    cancel_days_before = $7, cancel_time = $8,
+    working_days_only = $9, eligible_schools = $10,
+    eligible_classes = $11, min_age_months = $12,
+    max_age_months = $13, active = $14
+WHERE org_id = $15 AND id = $16
+RETURNING id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at
+`
+
+type UpdateServiceParams struct {
+	Code              string
+	Name              string
+	Description       string
+	Weekdays          []int16
+	BookingDaysBefore int32
+	BookingTime       pgtype.Time
+	CancelDaysBefore  int32
+	CancelTime        pgtype.Time
+	WorkingDaysOnly   bool
+	EligibleSchools   []string
+	EligibleClasses   []string
+	MinAgeMonths      *int32
+	MaxAgeMonths      *int32
+	Active            bool
+	OrgID             uuid.UUID
+	ID                uuid.UUID
+}
+
+func (q *Queries) UpdateService(ctx context.Context, arg UpdateServiceParams) (Service, error) {
+	row := q.db.QueryRow(ctx, updateService,
+		arg.Code,
+		arg.Name,
+		arg.Description,
+		arg.Weekdays,
+		arg.BookingDaysBefore,
+		arg.BookingTime,
+		arg.CancelDaysBefore,
+		arg.CancelTime,
+		arg.WorkingDaysOnly,
+		arg.EligibleSchools,
+		arg.EligibleClasses,
+		arg.MinAgeMonths,
+		arg.MaxAgeMonths,
+		arg.Active,
+		arg.OrgID,
+		arg.ID,
+	)
+	var i Service
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.Code,
+		&i.Name,
+		&i.Description,
+		&i.Weekdays,
+		&i.BookingDaysBefore,
+		&i.BookingTime,
+		&i.CancelDaysBefore,
+		&i.CancelTime,
+		&i.WorkingDaysOnly,
+		&i.EligibleSchools,
+		&i.EligibleClasses,
+		&i.MinAgeMonths,
+		&i.MaxAgeMonths,
+		&i.Active,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const upsertServiceDay = `-- name: UpsertServiceDay :one
+INSERT INTO service_days (id, org_id, service_id, day, open, capacity)
+VALUES ($1, $2, $3, $4, $5, $6::integer)
+ON CONFLICT (service_id, day) DO UPDATE SET open = EXCLUDED.open, capacity = EXCLUDED.capacity
+WHERE EXCLUDED.capacity IS NULL OR service_days.taken <= EXCLUDED.capacity
+RETURNING id, org_id, service_id, day, open, capacity, taken, note
+`
+
+type UpsertServiceDayParams struct {
+	ID        uuid.UUID
+	OrgID     uuid.UUID
+	ServiceID uuid.UUID
+	Day       time.Time
+	Open      bool
+	Capacity  *int32
+}
+
+// The guard refuses a capacity below the places already taken: no row comes back.
+func (q *Queries) UpsertServiceDay(ctx context.Context, arg UpsertServiceDayParams) (ServiceDay, error) {
+	row := q.db.QueryRow(ctx, upsertServiceDay,
+		arg.ID,
+		arg.OrgID,
+		arg.ServiceID,
+		arg.Day,
+		arg.Open,
+		arg.Capacity,
+	)
+	var i ServiceDay
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.ServiceID,
+		&i.Day,
+		&i.Open,
+		&i.Capacity,
+		&i.Taken,
+		&i.Note,
+	)
+	return i, err
 }

@@ -35,3 +35,6 @@ WHERE id = @id AND status NOT IN ('paid', 'settled_without_payfip');
 SELECT * FROM payment_attempts
 WHERE org_id = $1 AND family_id = $2 AND status IN ('paid', 'settled_without_payfip')
 ORDER BY settled_at DESC;
+
+-- name: LatestPaymentAttempt :one
+SELECT * FROM payment_attempts WHERE cart_id = $1 ORDER BY seq DESC LIMIT 1;

@@ -1,0 +1,317 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/cart"
+	"github.com/enfance/enfance/db"
+)
+
+type reservationJSON struct {
+	ID               uuid.UUID  `json:"id"`
+	ChildID          uuid.UUID  `json:"child_id"`
+	ServiceID        uuid.UUID  `json:"service_id"`
+	Date             string     `json:"date"`
+	Status           string     `json:"status"`
+	PriceCents       int64      `json:"price_cents"`
+	Source           string     `json:"source"`
+	CancellableUntil *time.Time `json:"cancellable_until"`
+	CancelledAt      *time.Time `json:"cancelled_at,omitempty"`
+}
+
+func reservationOf(r db.Reservation) reservationJSON {
+	return reservationJSON{
+		ID: r.ID, ChildID: r.ChildID, ServiceID: r.ServiceID, Date: r.Day.Format(time.DateOnly),
+		Status: r.Status, PriceCents: r.PriceCents, Source: r.Source, CancelledAt: r.CancelledAt,
+	}
+}
+
+// reservations is the family calendar: its own reservations between from and to,
+// optionally of one status, each confirmed one with the instant it stops being
+// cancellable (absent once too late).
+func (s *Server) reservations(c *gin.Context) {
+	who := callerOf(c)
+	from, to, ok := s.period(c)
+	if !ok {
+		return
+	}
+	var status *string
+	switch v := c.Query("status"); v {
+	case "":
+	case "confirmed", "cancelled":
+		status = &v
+	default:
+		fail(c, s.log, badRequest("Statut inconnu.", FieldError{Field: "status", Message: "« confirmed » ou « cancelled »"}))
+		return
+	}
+	rows, err := s.q.ListFamilyReservationsByStatus(c, db.ListFamilyReservationsByStatusParams{
+		OrgID: who.OrgID, FamilyID: *who.FamilyID, FirstDay: from, LastDay: to, Status: status,
+	})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	org, err := s.q.GetOrg(c, who.OrgID)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	loc, err := time.LoadLocation(org.TimeZone)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	svcs, err := s.q.ListAllServices(c, who.OrgID)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	rules := make(map[uuid.UUID]booking.DeadlineRule, len(svcs))
+	for _, sv := range svcs {
+		rules[sv.ID] = cart.CancelRule(sv)
+	}
+	now := s.now()
+	out := make([]reservationJSON, 0, len(rows))
+	for _, r := range rows {
+		rj := reservationOf(r)
+		if rule, ok := rules[r.ServiceID]; ok && r.Status == "confirmed" {
+			if until := rule.Deadline(r.Day, loc); now.Before(until) {
+				rj.CancellableUntil = &until
+			}
+		}
+		out = append(out, rj)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+type cancellationJSON struct {
+	Reservation      reservationJSON `json:"reservation"`
+	InTime           bool            `json:"in_time"`
+	Deadline         time.Time       `json:"cancellation_deadline"`
+	CreditedCents    int64           `json:"credited_cents"`
+	ReversedCents    int64           `json:"reversed_cents"`
+	CreditCents      int64           `json:"credit_cents"`
+	OutstandingCents int64           `json:"outstanding_cents"`
+}
+
+func (s *Server) cancellationView(c *gin.Context, k cart.Cancellation) {
+	bal, err := s.q.FamilyBalances(c, k.Reservation.FamilyID)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, cancellationJSON{
+		Reservation: reservationOf(k.Reservation), InTime: k.InTime, Deadline: k.Deadline,
+		CreditedCents: k.CreditedCents, ReversedCents: k.ReversedCents,
+		CreditCents: bal.CreditCents, OutstandingCents: max(bal.OutstandingCents, 0),
+	})
+}
+
+var errAlreadyCancelled = problem(http.StatusConflict, "reservation-already-cancelled", "Réservation déjà annulée",
+	"Cette réservation a déjà été annulée.")
+
+// cancelError answers the errors both cancellations share.
+func (s *Server) cancelError(c *gin.Context, err error) {
+	var late *cart.TooLateError
+	switch {
+	case errors.Is(err, cart.ErrNotFound):
+		fail(c, s.log, errNotFound)
+	case errors.Is(err, cart.ErrAlreadyCancelled):
+		fail(c, s.log, errAlreadyCancelled)
+	case errors.As(err, &late):
+		p := problem(http.StatusConflict, "cancellation-deadline-passed", "Délai d'annulation dépassé", late.Message())
+		p.Extra = map[string]any{"cancellation_deadline": late.Deadline}
+		fail(c, s.log, p)
+	case errors.Is(err, cart.ErrReasonRequired):
+		fail(c, s.log, badRequest("Le délai d'annulation est dépassé : indiquez un motif pour annuler quand même.",
+			FieldError{Field: "reason", Message: "motif requis après le délai"}))
+	default:
+		fail(c, s.log, err)
+	}
+}
+
+// cancelReservation: the family cancels one of its reservations, in time.
+func (s *Server) cancelReservation(c *gin.Context) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		fail(c, s.log, errNotFound)
+		return
+	}
+	k, err := s.carts.Cancel(c, callerOf(c).family(), id)
+	if err != nil {
+		s.cancelError(c, err)
+		return
+	}
+	s.cancellationView(c, k)
+}
+
+func (c caller) staff() cart.Staff { return cart.Staff{OrgID: c.OrgID, UserID: c.UserID} }
+
+type staffCancelRequest struct {
+	Reason string `json:"reason"`
+	Credit *bool  `json:"credit"`
+}
+
+// staffCancelReservation: staff cancel any reservation of their org, past the
+// deadline with a reason. credit says whether the price is given back; absent, it
+// is given back only in time, as the family would get it.
+func (s *Server) staffCancelReservation(c *gin.Context) {
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		fail(c, s.log, errNotFound)
+		return
+	}
+	var req staffCancelRequest
+	if c.Request.ContentLength != 0 {
+		if err := c.ShouldBindJSON(&req); err != nil {
+			fail(c, s.log, badRequest("Le corps doit être {\"reason\": \"…\", \"credit\": true|false}."))
+			return
+		}
+	}
+	req.Reason = strings.TrimSpace(req.Reason)
+	if len(req.Reason) > 500 {
+		fail(c, s.log, badRequest("Motif trop long.", FieldError{Field: "reason", Message: "500 caractères au plus"}))
+		return
+	}
+	k, err := s.carts.CancelOnBehalf(c, callerOf(c).staff(), id, cart.StaffCancel{Reason: req.Reason, Refund: req.Credit})
+	if err != nil {
+		s.cancelError(c, err)
+		return
+	}
+	s.cancellationView(c, k)
+}
+
+type staffBookRequest struct {
+	Items            []cart.Item `json:"items"`
+	Reason           string      `json:"reason"`
+	OverrideDeadline bool        `json:"override_deadline"`
+}
+
+// staffBook: staff book on a family's behalf, charged to its outstanding balance.
+func (s *Server) staffBook(c *gin.Context) {
+	familyID, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		fail(c, s.log, errNotFound)
+		return
+	}
+	var req staffBookRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		fail(c, s.log, badRequest("Le corps doit être {\"items\": [{\"child_id\", \"service_id\", \"date\"}], \"reason\", \"override_deadline\"}."))
+		return
+	}
+	var fields []FieldError
+	if len(req.Items) == 0 || len(req.Items) > 400 {
+		fields = append(fields, FieldError{Field: "items", Message: "entre 1 et 400 éléments"})
+	}
+	if len(req.Reason) > 500 {
+		fields = append(fields, FieldError{Field: "reason", Message: "500 caractères au plus"})
+	}
+	if req.OverrideDeadline && strings.TrimSpace(req.Reason) == "" {
+		fields = append(fields, FieldError{Field: "reason", Message: "motif requis pour passer outre le délai"})
+	}
+	if len(fields) > 0 {
+		fail(c, s.log, badRequest("Réservation impossible telle quelle.", fields...))
+		return
+	}
+	res, err := s.carts.BookOnBehalf(c, callerOf(c).staff(), familyID, cart.StaffBooking{
+		Items: req.Items, Reason: req.Reason, OverrideDeadline: req.OverrideDeadline,
+	})
+	var refused *cart.RefusedError
+	switch {
+	case errors.Is(err, cart.ErrNotFound):
+		fail(c, s.log, errNotFound)
+		return
+	case errors.As(err, &refused):
+		p := problem(http.StatusConflict, "items-refused", "Certaines réservations sont impossibles",
+			"Aucune réservation n'a été faite : corrigez les jours refusés puis réessayez.")
+		for _, r := range refused.Refusals {
+			p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: r.Message, Reason: r.Reason})
+		}
+		fail(c, s.log, p)
+		return
+	case err != nil:
+		fail(c, s.log, err)
+		return
+	}
+	list := make([]reservationJSON, 0, len(res))
+	var charged int64
+	for _, r := range res {
+		list = append(list, reservationOf(r))
+		charged += r.PriceCents
+	}
+	c.JSON(http.StatusCreated, gin.H{"reservations": list, "charged_cents": charged})
+}
+
+type dayChildJSON struct {
+	ReservationID uuid.UUID `json:"reservation_id"`
+	ChildID       uuid.UUID `json:"child_id"`
+	FirstName     string    `json:"first_name"`
+	LastName      string    `json:"last_name"`
+	School        string    `json:"school"`
+	ClassName     string    `json:"class_name"`
+	BirthDate     *string   `json:"birth_date"`
+	FamilyID      uuid.UUID `json:"family_id"`
+	FamilyName    string    `json:"family_name"`
+	FamilyPhone   string    `json:"family_phone"`
+	Source        string    `json:"source"`
+}
+
+type dayListJSON struct {
+	ServiceID   uuid.UUID      `json:"service_id"`
+	ServiceName string         `json:"service_name"`
+	Date        string         `json:"date"`
+	Open        bool           `json:"open"`
+	Capacity    *int32         `json:"capacity"`
+	Taken       int32          `json:"taken"`
+	HeldInCarts int32          `json:"held_in_carts"` // places held by carts not paid yet
+	Children    []dayChildJSON `json:"children"`      // the confirmed reservations
+}
+
+// dayChildren is the list of children expected on a service day.
+func (s *Server) dayChildren(c *gin.Context) {
+	who := callerOf(c)
+	svc, ok := s.adminService(c)
+	if !ok {
+		return
+	}
+	day, err := booking.ParseDay(c.Param("date"))
+	if err != nil {
+		fail(c, s.log, badRequest("Date attendue au format AAAA-MM-JJ.", FieldError{Field: "date", Message: "format AAAA-MM-JJ"}))
+		return
+	}
+	rows, err := s.q.ListDayChildren(c, db.ListDayChildrenParams{OrgID: who.OrgID, ServiceID: svc.ID, Day: day})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	out := dayListJSON{ServiceID: svc.ID, ServiceName: svc.Name, Date: day.Format(time.DateOnly), Children: make([]dayChildJSON, 0, len(rows))}
+	if sd, err := s.q.GetServiceDay(c, db.GetServiceDayParams{OrgID: who.OrgID, ServiceID: svc.ID, Day: day}); err == nil {
+		out.Open, out.Capacity, out.Taken = sd.Open, sd.Capacity, sd.Taken
+	} else if !errors.Is(err, pgx.ErrNoRows) {
+		fail(c, s.log, err)
+		return
+	}
+	for _, r := range rows {
+		ch := dayChildJSON{
+			ReservationID: r.ReservationID, ChildID: r.ChildID, FirstName: r.FirstName, LastName: r.LastName,
+			School: r.School, ClassName: r.ClassName, FamilyID: r.FamilyID, FamilyName: r.FamilyName,
+			FamilyPhone: r.FamilyPhone, Source: r.Source,
+		}
+		if r.BirthDate != nil {
+			d := r.BirthDate.Format(time.DateOnly)
+			ch.BirthDate = &d
+		}
+		out.Children = append(out.Children, ch)
+	}
+	out.HeldInCarts = max(out.Taken-int32(len(rows)), 0)
+	c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,134 @@
+package cart
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/enfance/enfance/db"
+)
+
+// StaffBooking is a booking staff make on a family's behalf.
+type StaffBooking struct {
+	Items            []Item
+	Reason           string
+	OverrideDeadline bool // book past the booking deadline; needs a reason
+}
+
+// staffText words the refusals for the back office, where "your family" is wrong.
+var staffText = map[string]string{
+	ReasonNotYourChild:   "cet enfant n'appartient pas à cette famille",
+	ReasonAlreadyInCart:  "ce jour est dans le panier en cours de la famille",
+	ReasonNoPrice:        "aucun tarif ne correspond au quotient familial de la famille",
+	ReasonDeadlinePassed: "le délai de réservation est dépassé : passez outre avec un motif pour réserver quand même",
+}
+
+// BookOnBehalf books every item for a family of the staff member's org, or none.
+// The checks are the family's (place), except the booking deadline when overridden
+// with a reason; capacity still holds through the guarded UPDATE. Each reservation is
+// confirmed at once, at the family's QF price, and charged to its outstanding
+// balance, which its next cart includes.
+func (s *Store) BookOnBehalf(ctx context.Context, st Staff, familyID uuid.UUID, b StaffBooking) ([]db.Reservation, error) {
+	b.Reason = strings.TrimSpace(b.Reason)
+	if b.OverrideDeadline && b.Reason == "" {
+		return nil, ErrReasonRequired
+	}
+	var out []db.Reservation
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		r, err := newRules(ctx, q, Family{OrgID: st.OrgID, ID: familyID})
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		res, refusals, err := place(ctx, tx, r, b.Items, now, checkOptions{ignoreDeadline: b.OverrideDeadline}, allOrNothing, reserveFor(r, st, b.Reason, now))
+		if err != nil {
+			return err
+		}
+		if len(refusals) > 0 {
+			for i := range refusals {
+				if m, ok := staffText[refusals[i].Reason]; ok {
+					refusals[i].Message = m
+				}
+			}
+			return &RefusedError{Refusals: refusals}
+		}
+		for _, rv := range res {
+			if err := audit(ctx, q, st, "reservation.book_on_behalf", rv.ID, nil, map[string]any{
+				"child_id": rv.ChildID, "service_id": rv.ServiceID, "date": rv.Day.Format(time.DateOnly),
+				"price_cents": rv.PriceCents, "reason": b.Reason, "override_deadline": b.OverrideDeadline,
+			}); err != nil {
+				return err
+			}
+		}
+		out = res
+		return nil
+	})
+	return out, err
+}
+
+// reserveFor confirms a candidate as a staff reservation and charges it.
+func reserveFor(r *rules, st Staff, reason string, now time.Time) takeFunc[db.Reservation] {
+	return func(ctx context.Context, q *db.Queries, c candidate) (db.Reservation, string, error) {
+		// The day's row first: once it is locked, a cart line or reservation made
+		// since the checks is visible, since those writers lock it too.
+		if _, err := q.TakePlace(ctx, c.sd.ID); errors.Is(err, pgx.ErrNoRows) {
+			return db.Reservation{}, ReasonFull, nil
+		} else if err != nil {
+			return db.Reservation{}, "", fmt.Errorf("take place: %w", err)
+		}
+		held, err := q.HasHeldLine(ctx, db.HasHeldLineParams{ChildID: c.child.ID, ServiceDayID: c.sd.ID})
+		if err != nil {
+			return db.Reservation{}, "", fmt.Errorf("check cart lines: %w", err)
+		}
+		if held {
+			return db.Reservation{}, ReasonAlreadyInCart, nil
+		}
+		res, err := q.InsertStaffReservation(ctx, db.InsertStaffReservationParams{
+			ID: uuid.New(), OrgID: r.fam.OrgID, FamilyID: r.fam.ID, ChildID: c.child.ID, ServiceID: c.svc.ID,
+			ServiceDayID: c.sd.ID, Day: c.day, PriceCents: c.price, BookedBy: &st.UserID, Reason: reason,
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return db.Reservation{}, ReasonAlreadyReserved, nil
+		} else if err != nil {
+			return db.Reservation{}, "", fmt.Errorf("insert reservation: %w", err)
+		}
+		if res.PriceCents > 0 {
+			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
+				OrgID: res.OrgID, FamilyID: res.FamilyID, Kind: "charge", OutstandingCents: res.PriceCents,
+				IdempotencyKey: "charge:" + res.ID.String(), ReservationID: &res.ID, CreatedBy: &st.UserID,
+				Label: "Réservation du " + res.Day.Format("02/01/2006") + " (par l'accueil)", OccurredAt: now,
+			}); err != nil {
+				return db.Reservation{}, "", err
+			}
+		}
+		return res, "", nil
+	}
+}
+
+// audit records what staff did to a reservation, with the reason they gave.
+func audit(ctx context.Context, q *db.Queries, st Staff, action string, id uuid.UUID, before any, after map[string]any) error {
+	var b []byte
+	if before != nil {
+		var err error
+		if b, err = json.Marshal(before); err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+	}
+	a, err := json.Marshal(after)
+	if err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	if err := q.AuditReservationChange(ctx, db.AuditReservationChangeParams{
+		OrgID: st.OrgID, ActorID: &st.UserID, Action: action, EntityID: id.String(), Before: b, After: a,
+	}); err != nil {
+		return fmt.Errorf("audit: %w", err)
+	}
+	return nil
+}
