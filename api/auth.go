@@ -10,13 +10,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/alexedwards/argon2id"
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/password"
 )
 
 const (
@@ -39,10 +39,6 @@ func (c caller) family() cart.Family { return cart.Family{OrgID: c.OrgID, ID: *c
 
 func callerOf(c *gin.Context) caller { return c.MustGet(callerKey).(caller) }
 
-// dummyHash is compared against when the login is unknown, so a wrong login and a
-// wrong password take the same time and get the same answer.
-var dummyHash, _ = argon2id.CreateHash("enfance-dummy-password", argon2id.DefaultParams)
-
 type loginRequest struct {
 	Login    string `json:"login"`
 	Password string `json:"password"`
@@ -57,14 +53,14 @@ func (s *Server) login(c *gin.Context) {
 	}
 	user, err := s.q.GetUserByLogin(c, strings.TrimSpace(req.Login))
 	if errors.Is(err, pgx.ErrNoRows) {
-		_, _ = argon2id.ComparePasswordAndHash(req.Password, dummyHash)
+		password.Burn(c, req.Password) // same time and answer as a wrong password
 		fail(c, s.log, errBadLogin)
 		return
 	} else if err != nil {
 		fail(c, s.log, err)
 		return
 	}
-	ok, err := argon2id.ComparePasswordAndHash(req.Password, user.PasswordHash)
+	ok, err := password.Verify(c, req.Password, user.PasswordHash)
 	if err != nil || !ok {
 		fail(c, s.log, errBadLogin)
 		return

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/alexedwards/argon2id"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/password"
 )
 
 // OrgSlug identifies the demo org; its presence means the demo is loaded.
@@ -90,7 +90,7 @@ func Load(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 		if _, ok := hashes[l.Password]; ok {
 			continue
 		}
-		h, err := argon2id.CreateHash(l.Password, argon2id.DefaultParams)
+		h, err := password.Hash(ctx, l.Password)
 		if err != nil {
 			return false, fmt.Errorf("hash demo password: %w", err)
 		}

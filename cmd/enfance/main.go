@@ -19,6 +19,7 @@ Usage: enfance <command>
   worker       run the Temporal worker
   migrate      apply the database migrations
   payfip-sim   run the PayFiP simulator alone
+  bench rush   the opening-day benchmark against a running stack (see README)
 
 Configuration comes from environment variables; see README.md.
 `
@@ -43,6 +44,8 @@ func main() {
 		err = runMigrate(ctx)
 	case "payfip-sim":
 		err = runSim(ctx)
+	case "bench":
+		err = runBench(ctx, os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

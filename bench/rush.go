@@ -1,0 +1,251 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Options of a rush.
+type Options struct {
+	APIURL      string // e.g. http://localhost:8080
+	SimURL      string // the PayFiP simulator, switched to automatic payment
+	DatabaseURL string // to seed the families and check the invariants
+	Families    int
+	Days        int // days booked per family, one of them on the capacity-limited service
+	Concurrency int
+	Timeout     time.Duration // per family, checkout to paid
+}
+
+// Latency summarises one kind of call, in milliseconds.
+type Latency struct {
+	Count int     `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// Report is what a rush prints and writes.
+type Report struct {
+	Options          Options            `json:"options"`
+	StartedAt        time.Time          `json:"started_at"`
+	WallSeconds      float64            `json:"wall_seconds"`
+	ConfirmedCarts   int                `json:"confirmed_carts"`
+	CartsPerSecond   float64            `json:"confirmed_carts_per_second"`
+	Reservations     int                `json:"reservations_confirmed"`
+	Calls            map[string]Latency `json:"calls"`
+	Errors           map[string]int     `json:"errors_by_kind"`
+	OverbookedDays   int                `json:"overbooked_days"`
+	CountMismatches  int                `json:"capacity_count_mismatches"`
+	StuckCarts       int                `json:"carts_neither_paid_nor_open"`
+	LedgerViolations int                `json:"ledger_invariant_violations"`
+	Processes        map[string]Usage   `json:"processes"`
+	Limit            *LimitReport       `json:"limit,omitempty"`
+	EngineVsLimit    float64            `json:"engine_over_limit_booking_writes"`
+}
+
+// Rush runs the scenario and checks the invariants afterwards.
+func Rush(ctx context.Context, o Options) (*Report, error) {
+	pool, err := pgxpool.New(ctx, o.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	defer pool.Close()
+	fx, err := seed(ctx, pool, o.Families)
+	if err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	if len(fx.serviceDays) < o.Days {
+		return nil, fmt.Errorf("only %d service days, want %d", len(fx.serviceDays), o.Days)
+	}
+	if err := simAuto(ctx, o.SimURL, true); err != nil {
+		return nil, err
+	}
+	defer simAuto(context.WithoutCancel(ctx), o.SimURL, false) //nolint:errcheck
+
+	before := sampleProcesses()
+	r := &Report{Options: o, StartedAt: time.Now(), Errors: map[string]int{}, Calls: map[string]Latency{}}
+	var mu sync.Mutex
+	samples := map[string][]time.Duration{}
+	record := func(call string, d time.Duration) {
+		mu.Lock()
+		samples[call] = append(samples[call], d)
+		mu.Unlock()
+	}
+	fail := func(kind string) {
+		mu.Lock()
+		r.Errors[kind]++
+		mu.Unlock()
+	}
+
+	jobs := make(chan benchFamily)
+	var wg sync.WaitGroup
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency}}
+	start := time.Now()
+	for range o.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for fam := range jobs {
+				p := &parent{hc: hc, base: o.APIURL, record: record}
+				if kind, err := p.book(ctx, fx, fam, o); err != nil {
+					fail(kind)
+					continue
+				}
+				mu.Lock()
+				r.ConfirmedCarts++
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, f := range fx.families {
+		select {
+		case jobs <- f:
+		case <-ctx.Done():
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	r.WallSeconds = time.Since(start).Seconds()
+	r.CartsPerSecond = float64(r.ConfirmedCarts) / r.WallSeconds
+	r.Processes = usageSince(before, sampleProcesses())
+	for call, ds := range samples {
+		r.Calls[call] = summarise(ds)
+	}
+	if err := checkInvariants(ctx, pool, fx, r); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// parent is one family's browser session.
+type parent struct {
+	hc     *http.Client
+	base   string
+	token  string
+	record func(string, time.Duration)
+}
+
+func (p *parent) call(ctx context.Context, name, method, path string, body any, out any) (int, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if p.token != "" {
+		req.Header.Set("Authorization", "Bearer "+p.token)
+	}
+	t0 := time.Now()
+	resp, err := p.hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	p.record(name, time.Since(t0))
+	if out != nil && resp.StatusCode < 300 {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return resp.StatusCode, err
+		}
+	}
+	return resp.StatusCode, nil
+}
+
+var errStatus = errors.New("unexpected status")
+
+// book is what one parent does: log in, look at the month, add the days, pay, and
+// wait until the cart is paid. It returns the kind of error for the report.
+func (p *parent) book(ctx context.Context, fx *fixture, fam benchFamily, o Options) (string, error) {
+	var login struct{ Token string }
+	if st, err := p.call(ctx, "login", http.MethodPost, "/api/v1/auth/login", map[string]string{"login": fam.login, "password": Password}, &login); err != nil || st != 200 {
+		return fmt.Sprintf("login_%d", st), errOr(err)
+	}
+	p.token = login.Token
+	month := fx.serviceDays[0].Format("2006-01")
+	if st, err := p.call(ctx, "calendar", http.MethodGet, "/api/v1/children/"+fam.child.String()+"/calendar?service_id="+fx.cantine.String()+"&month="+month, nil, nil); err != nil || st != 200 {
+		return fmt.Sprintf("calendar_%d", st), errOr(err)
+	}
+	items := []map[string]string{{"child_id": fam.child.String(), "service_id": fx.mercredi.String(), "date": fx.serviceDays[0].Format(time.DateOnly)}}
+	for _, d := range fx.serviceDays[1:o.Days] {
+		items = append(items, map[string]string{"child_id": fam.child.String(), "service_id": fx.cantine.String(), "date": d.Format(time.DateOnly)})
+	}
+	st, err := p.call(ctx, "add_items", http.MethodPost, "/api/v1/cart/items", map[string]any{"items": items}, nil)
+	if err == nil && st == http.StatusConflict { // the limited day is full: book the rest
+		st, err = p.call(ctx, "add_items", http.MethodPost, "/api/v1/cart/items", map[string]any{"items": items[1:]}, nil)
+	}
+	if err != nil || st != http.StatusCreated {
+		return fmt.Sprintf("add_items_%d", st), errOr(err)
+	}
+	var co struct{ Status string }
+	t0 := time.Now()
+	if st, err := p.call(ctx, "checkout", http.MethodPost, "/api/v1/cart/checkout", nil, &co); err != nil || st != 200 {
+		return fmt.Sprintf("checkout_%d", st), errOr(err)
+	}
+	deadline := time.Now().Add(o.Timeout)
+	for {
+		var cart struct{ Status string }
+		if st, err := p.call(ctx, "get_cart", http.MethodGet, "/api/v1/cart", nil, &cart); err != nil || st != 200 {
+			return fmt.Sprintf("get_cart_%d", st), errOr(err)
+		}
+		if cart.Status == "empty" {
+			p.record("checkout_to_paid", time.Since(t0))
+			return "", nil
+		}
+		if time.Now().After(deadline) {
+			return "not_paid_in_time", errStatus
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func errOr(err error) error {
+	if err != nil {
+		return err
+	}
+	return errStatus
+}
+
+func simAuto(ctx context.Context, simURL string, on bool) error {
+	body := `{}`
+	if on {
+		body = `{"result":"P","delay_ms":300}`
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, simURL+"/sim/auto", bytes.NewBufferString(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("PayFiP simulator at %s: %w", simURL, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("simulator auto mode: status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func summarise(ds []time.Duration) Latency {
+	slices.Sort(ds)
+	pct := func(p float64) float64 {
+		i := int(p * float64(len(ds)-1))
+		return float64(ds[i].Microseconds()) / 1000
+	}
+	return Latency{Count: len(ds), P50: pct(0.50), P95: pct(0.95), P99: pct(0.99), Max: float64(ds[len(ds)-1].Microseconds()) / 1000}
+}
