@@ -117,7 +117,11 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		if err := os.MkdirAll(filepath.Dir(dbFile), 0o755); err != nil {
 			return nil, fmt.Errorf("start temporal: create the DB file's directory: %w", err)
 		}
-		args = append(args, "--db-filename", dbFile)
+		// WAL with synchronous=NORMAL survives a crash of the server (not of the
+		// machine) and makes each workflow step several times cheaper than the
+		// default rollback journal, which matters under a booking rush.
+		args = append(args, "--db-filename", dbFile,
+			"--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal")
 	}
 	if opts.UIPort != 0 {
 		args = append(args, "--ui-port", strconv.Itoa(opts.UIPort))
