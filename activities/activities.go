@@ -29,6 +29,7 @@ import (
 const (
 	ErrTypeNothingToPay = "NothingToPay"
 	ErrTypeCartClosed   = "CartClosed"
+	ErrTypeCartBusy     = "CartBusy"
 	ErrTypeNoEmail      = "NoEmail"
 	ErrTypePayFiP       = "PayFiPUnavailable"
 	ErrTypeNotPaid      = "NotPaid"
@@ -58,34 +59,55 @@ func (a *Activities) tx(ctx context.Context, fn func(q *db.Queries) error) error
 // PrepareCheckoutInput names the attempt the workflow is about to make.
 type PrepareCheckoutInput struct {
 	CartID uuid.UUID
-	Seq    int32 // 1 for the first checkout of this cart, 2 after a refusal …
+	Seq    int32 // 1 for the first checkout of this cart, 2 after a refusal …; a hint, see PrepareCheckout
 }
 
 // PrepareCheckoutResult is the frozen checkout.
 type PrepareCheckoutResult struct {
 	AttemptID  uuid.UUID
+	Seq        int32 // the attempt's number for this cart
 	Settlement booking.Settlement
 	Totals     booking.Totals
 }
 
 // PrepareCheckout locks the cart, computes what is due from PostgreSQL (lines,
 // outstanding balance, credit), freezes it in a payment attempt and moves the cart to
-// checking_out. Replayed, it returns the attempt it already made.
+// checking_out.
+//
+// The cart's status is the idempotency key: a cart already in checking_out means
+// this activity ran before (its answer was lost) or an earlier run of the cart's
+// workflow left an attempt unsettled; either way that attempt is returned instead
+// of a second one. A new attempt takes the next free number (in.Seq at least), so
+// a workflow restarted from seq 1 never collides with its predecessor's attempts.
 func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInput) (PrepareCheckoutResult, error) {
 	var res PrepareCheckoutResult
 	err := a.tx(ctx, func(q *db.Queries) error {
+		c, err := q.GetCart(ctx, in.CartID)
+		if err != nil {
+			return fmt.Errorf("read cart: %w", err)
+		}
+		// Same lock order as the other writers that read balances (family, then
+		// cart), so that a cancellation and a checkout never deadlock.
+		if err := q.LockFamilyForMoney(ctx, c.FamilyID); err != nil {
+			return fmt.Errorf("lock family: %w", err)
+		}
 		cart, err := q.LockCart(ctx, in.CartID)
 		if err != nil {
 			return fmt.Errorf("lock cart: %w", err)
 		}
-		if att, err := q.GetPaymentAttemptBySeq(ctx, db.GetPaymentAttemptBySeqParams{CartID: in.CartID, Seq: in.Seq}); err == nil {
-			res = resultOf(att)
+		seq := max(in.Seq, 1)
+		switch last, err := q.LatestPaymentAttempt(ctx, cart.ID); {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("read attempts: %w", err)
+		case cart.Status == "checking_out" && unsettled(last.Status):
+			res = resultOf(last)
 			return nil
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("read attempt: %w", err)
+		default:
+			seq = max(seq, last.Seq+1)
 		}
-		if cart.Status != "open" {
-			return temporal.NewNonRetryableApplicationError("le panier n'est plus ouvert", ErrTypeCartClosed, nil)
+		if cart.Status != "open" && cart.Status != "checking_out" {
+			return temporal.NewNonRetryableApplicationError("Ce panier n'est plus ouvert au paiement.", ErrTypeCartClosed, nil)
 		}
 		org, err := q.GetOrg(ctx, cart.OrgID)
 		if err != nil {
@@ -96,7 +118,8 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 			return fmt.Errorf("read family: %w", err)
 		}
 		if strings.TrimSpace(fam.Email) == "" {
-			return temporal.NewNonRetryableApplicationError("aucune adresse e-mail pour la famille", ErrTypeNoEmail, nil)
+			return temporal.NewNonRetryableApplicationError(
+				"Aucune adresse e-mail n'est connue pour votre famille : renseignez-la dans votre fiche famille avant de payer.", ErrTypeNoEmail, nil)
 		}
 		lines, err := q.ListCartLines(ctx, in.CartID)
 		if err != nil {
@@ -112,7 +135,7 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		}
 		totals := booking.ComputeTotals(linesCents, bal.OutstandingCents, bal.CreditCents)
 		if len(lines) == 0 && totals.OutstandingAddedCents == 0 {
-			return temporal.NewNonRetryableApplicationError("le panier est vide", ErrTypeNothingToPay, nil)
+			return temporal.NewNonRetryableApplicationError("Votre panier est vide et vous n'avez aucun solde à régler.", ErrTypeNothingToPay, nil)
 		}
 		settlement := booking.HowToSettle(totals.TotalDueCents)
 		status := "created"
@@ -125,7 +148,7 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		}
 		id := uuid.New()
 		att, err := q.InsertPaymentAttempt(ctx, db.InsertPaymentAttemptParams{
-			ID: id, OrgID: cart.OrgID, FamilyID: cart.FamilyID, CartID: cart.ID, Seq: in.Seq,
+			ID: id, OrgID: cart.OrgID, FamilyID: cart.FamilyID, CartID: cart.ID, Seq: seq,
 			Refdet: Refdet(id), Numcli: org.Numcli, Exer: int32(a.now().In(loc).Year()),
 			Saisie: org.Saisie, Mel: fam.Email,
 			Objet:            payfip.NormalizeObjet("Reservations " + org.Name + " famille " + fam.Name),
@@ -147,9 +170,19 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 	return res, err
 }
 
+// unsettled: the attempt may still end in a payment (or already did, unconfirmed).
+func unsettled(status string) bool {
+	switch status {
+	case "created", "pending", "paid", "settled_without_payfip":
+		return true
+	}
+	return false
+}
+
 func resultOf(att db.PaymentAttempt) PrepareCheckoutResult {
 	return PrepareCheckoutResult{
 		AttemptID:  att.ID,
+		Seq:        att.Seq,
 		Settlement: booking.HowToSettle(att.AmountCents),
 		Totals: booking.Totals{
 			SubtotalCents: att.LinesCents, OutstandingAddedCents: att.OutstandingCents,
@@ -263,6 +296,12 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 		if cart.Status == "paid" {
 			return nil
 		}
+		if cart.Status == "expired" {
+			// Its places are gone: confirming now would sell seats twice. The workflow
+			// never expires a cart with an attempt in progress, so this is a bug or a
+			// manual change; stop and let an operator look (docs/operations.md).
+			return temporal.NewNonRetryableApplicationError("cart "+cart.ID.String()+" expired before attempt "+att.ID.String()+" was confirmed", ErrTypeCartClosed, nil)
+		}
 		if att.Status != "paid" && att.Status != "settled_without_payfip" {
 			return temporal.NewNonRetryableApplicationError("attempt is "+att.Status+", not paid", ErrTypeNotPaid, nil)
 		}
@@ -350,15 +389,20 @@ func (a *Activities) ReopenCart(ctx context.Context, attemptID uuid.UUID) error 
 }
 
 // ExpireCart ends a cart whose time ran out: its held places are released and its
-// lines dropped. A paid or already expired cart is left alone.
+// lines dropped. A paid or already expired cart is left alone. A cart in
+// checking_out is refused: its payment attempt must settle first, or the family
+// could pay for places already given back.
 func (a *Activities) ExpireCart(ctx context.Context, cartID uuid.UUID) error {
 	return a.tx(ctx, func(q *db.Queries) error {
 		cart, err := q.LockCart(ctx, cartID)
 		if err != nil {
 			return fmt.Errorf("lock cart: %w", err)
 		}
-		if cart.Status == "paid" || cart.Status == "expired" {
+		switch cart.Status {
+		case "paid", "expired":
 			return nil
+		case "checking_out":
+			return temporal.NewNonRetryableApplicationError("cart "+cartID.String()+" has a payment attempt in progress", ErrTypeCartBusy, nil)
 		}
 		days, err := q.ReleaseCartLines(ctx, cartID)
 		if err != nil {

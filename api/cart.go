@@ -186,8 +186,10 @@ func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding
 		err = handle.Get(c, &res)
 	}
 	if err != nil {
+		// The workflow words its refusals for the family (empty cart, no e-mail,
+		// payment in progress, expired, PayFiP unavailable); anything else is ours.
 		var appErr *temporal.ApplicationError
-		if errors.As(err, &appErr) {
+		if errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeCheckoutRefused {
 			fail(c, s.log, problem(http.StatusConflict, "checkout-refused", "Paiement impossible", appErr.Message()))
 			return
 		}

@@ -35,19 +35,24 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // fresh database, the shared Temporal dev server, the simulator, a worker on a
 // task queue of its own and the API on a real port.
 type stack struct {
-	t        *testing.T
-	pool     *pgxpool.Pool
-	temporal client.Client
-	sim      *sim.Simulator
-	api      string // base URL
-	worker   sdkworker.Worker
-	outbox   string // where the worker's e-mails land
+	t            *testing.T
+	pool         *pgxpool.Pool
+	temporal     client.Client
+	sim          *sim.Simulator
+	api          string // base URL
+	worker       sdkworker.Worker
+	outbox       string // where the worker's e-mails land
+	cfg          config.Config
+	dsn          string
+	temporalAddr string
 }
 
-func newStack(t *testing.T) *stack {
+// newStack builds the stack; options adjust the configuration first (a short
+// CART_TTL, say).
+func newStack(t *testing.T, options ...func(*config.Config)) *stack {
 	t.Helper()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	pool, _ := testenv.Database(t)
+	pool, dsn := testenv.Database(t)
 	dev := testenv.Temporal(t)
 	tc, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Namespace: "default", Logger: logging.Temporal(log)})
 	if err != nil {
@@ -72,6 +77,9 @@ func newStack(t *testing.T) *stack {
 	cfg.TemporalTaskQueue = "e2e-" + uuid.NewString()
 	cfg.PayFiPEndpoint = simSrv.URL + "/tpa/services/securite"
 	cfg.PayFiPPaymentURL = simSrv.URL + "/tpa/paiementws.web"
+	for _, o := range options {
+		o(&cfg)
+	}
 
 	outbox := t.TempDir()
 	acts := &activities.Activities{
@@ -89,7 +97,7 @@ func newStack(t *testing.T) *stack {
 	t.Cleanup(srv.Close)
 
 	loadDemo(t, pool)
-	return &stack{t: t, pool: pool, temporal: tc, sim: simulator, api: base, worker: w, outbox: outbox}
+	return &stack{t: t, pool: pool, temporal: tc, sim: simulator, api: base, worker: w, outbox: outbox, cfg: cfg, dsn: dsn, temporalAddr: dev.FrontendHostPort()}
 }
 
 // loadDemo loads the demo data and opens its services on the coming weeks too, so

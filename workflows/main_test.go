@@ -1,0 +1,9 @@
+package workflows_test
+
+import (
+	"testing"
+
+	"github.com/enfance/enfance/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
