@@ -432,7 +432,7 @@ func (c *cart) expire(ctx workflow.Context) (bool, error) {
 // retries until the message leaves, and its key keeps it to one message.
 func (c *cart) sendReceipt(ctx workflow.Context) error {
 	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: 30 * time.Second, // mail.SMTP gives up after 30 s too
 		Summary:             "e-mail the receipt",
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 10 * time.Minute},
 	})
@@ -491,17 +491,21 @@ func truncate(s string, n int) string {
 	return s
 }
 
+// Timeouts are short on purpose: they are how Temporal notices a worker that died
+// mid-activity, and every activity here is idempotent, so a retry elsewhere is safe.
+// A PostgreSQL transaction of the cart takes milliseconds.
 func dbCtx(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
+		StartToCloseTimeout: 10 * time.Second,
 		Summary:             summary,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 }
 
+// payfipCtx leaves room for one PayFiP call (PAYFIP_TIMEOUT, 15 s by default).
 func payfipCtx(ctx workflow.Context, summary string) workflow.Context {
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
+		StartToCloseTimeout: 30 * time.Second,
 		Summary:             summary,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
 	})
