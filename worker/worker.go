@@ -13,7 +13,7 @@ import (
 
 // New returns a worker for taskQueue with every workflow and activity of the engine.
 func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
-	w := sdkworker.New(c, taskQueue, sdkworker.Options{})
+	w := sdkworker.New(c, taskQueue, sdkworker.Options{Interceptors: faultInterceptors()})
 	Register(w, acts)
 	return w
 }
@@ -25,5 +25,8 @@ func Register(r interface {
 	RegisterActivity(any)
 }, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Cart, workflow.RegisterOptions{Name: workflows.CartWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.InvoiceRun, workflow.RegisterOptions{Name: workflows.InvoiceRunWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.InvoiceRunScheduled, workflow.RegisterOptions{Name: workflows.InvoiceRunScheduledWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflow})
 	r.RegisterActivity(acts)
 }

@@ -1,0 +1,206 @@
+package document
+
+import (
+	"time"
+)
+
+// Invoice is a family's monthly invoice (facture): the month's movements of its
+// account and the balances they lead to.
+type Invoice struct {
+	Org      Party
+	Family   Party
+	Number   string // FAC-2026-000001
+	FirstDay time.Time
+	LastDay  time.Time
+	IssuedAt time.Time
+	Location *time.Location
+	Lines    []InvoiceLine
+	Totals   InvoiceTotals
+}
+
+// InvoiceLine is one line; Kind says which section prints it (see the invoice
+// package for the kinds).
+type InvoiceLine struct {
+	Kind        string
+	Day         *time.Time // the reservation's date, or the day of the movement
+	Label       string
+	Child       string
+	Service     string
+	UnitCents   int64
+	AmountCents int64 // effect on the outstanding balance
+	CreditCents int64 // effect on the cagnotte
+	Late        bool  // recorded after the invoice of its own month
+}
+
+// InvoiceTotals are the invoice's figures; Closing = Opening + Charges − Cancelled
+// − Paid − CreditUsed + Adjustments, and ClosingCredit = OpeningCredit +
+// CreditEarned − CreditSpent.
+type InvoiceTotals struct {
+	Opening, Charges, Cancelled, Paid, CreditUsed, Adjustments, Closing, Due int64
+	OpeningCredit, CreditEarned, CreditSpent, ClosingCredit                  int64
+}
+
+type column struct {
+	title string
+	width float64
+	align string
+}
+
+// table prints a titled section; rows hold one string per column.
+func (d *pdfDoc) table(title string, cols []column, rows [][]string) {
+	if len(rows) == 0 {
+		return
+	}
+	d.SetFont("Helvetica", "B", 11)
+	d.text(0, 8, title, "", 1, "L")
+	d.SetFont("Helvetica", "B", 9)
+	d.SetFillColor(235, 235, 245)
+	for i, c := range cols {
+		ln := 0
+		if i == len(cols)-1 {
+			ln = 1
+		}
+		d.CellFormat(c.width, 6, d.tr(c.title), "B", ln, c.align, true, 0, "")
+	}
+	d.SetFont("Helvetica", "", 9)
+	for _, r := range rows {
+		for i, c := range cols {
+			ln := 0
+			if i == len(cols)-1 {
+				ln = 1
+			}
+			d.text(c.width, 5.5, clip(r[i], c.width), "", ln, c.align)
+		}
+	}
+	d.Ln(3)
+}
+
+// clip keeps a cell's text within its width (about 2 mm a character at 9 pt).
+func clip(s string, width float64) string {
+	limit := int(width / 1.75)
+	r := []rune(s)
+	if len(r) <= limit || limit < 2 {
+		return s
+	}
+	return string(r[:limit-1]) + "…"
+}
+
+func dayOf(l InvoiceLine) string {
+	if l.Day == nil {
+		return ""
+	}
+	return ShortDate(*l.Day)
+}
+
+func signed(cents int64) string {
+	if cents > 0 {
+		return "+" + Euros(cents)
+	}
+	return Euros(cents)
+}
+
+func lateNote(l InvoiceLine, s string) string {
+	if l.Late {
+		return s + " (enregistré après la facture de son mois)"
+	}
+	return s
+}
+
+// RenderInvoice draws the invoice.
+func RenderInvoice(inv Invoice) ([]byte, error) {
+	loc := inv.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	d := newDoc("Facture " + inv.Number)
+	d.parties(inv.Org, inv.Family)
+
+	d.SetFont("Helvetica", "B", 16)
+	d.text(0, 10, "Facture n° "+inv.Number, "", 1, "L")
+	d.SetFont("Helvetica", "", 10)
+	d.text(0, 6, "Mois de "+MonthName(inv.FirstDay)+" – du "+LongDate(inv.FirstDay)+" au "+LongDate(inv.LastDay), "", 1, "L")
+	d.text(0, 6, "Émise le "+LongDate(inv.IssuedAt.In(loc)), "", 1, "L")
+	d.Ln(4)
+
+	var bookings, cancels, money, adjust, info [][]string
+	for _, l := range inv.Lines {
+		switch l.Kind {
+		case "reservation", "staff_reservation", "charge":
+			service := l.Service
+			if l.Kind == "staff_reservation" {
+				service += " (accueil)"
+			}
+			if l.Kind == "charge" {
+				service = l.Label
+			}
+			bookings = append(bookings, []string{dayOf(l), l.Child, lateNote(l, service), Euros(l.UnitCents), Euros(l.AmountCents)})
+		case "cancellation", "cancellation_credit":
+			cancels = append(cancels, []string{dayOf(l), l.Child, lateNote(l, l.Service), signed(l.AmountCents), signed(l.CreditCents)})
+		case "payment", "desk_payment", "credit_used":
+			money = append(money, []string{dayOf(l), lateNote(l, l.Label), signed(l.AmountCents)})
+		case "info":
+			info = append(info, []string{dayOf(l), l.Child, l.Service, Euros(l.UnitCents), l.Label})
+		default:
+			adjust = append(adjust, []string{dayOf(l), lateNote(l, l.Label), signed(l.AmountCents), signed(l.CreditCents)})
+		}
+	}
+	d.table("Réservations", []column{
+		{"Date", 22, "L"}, {"Enfant", 40, "L"}, {"Prestation", 62, "L"}, {"Prix unitaire", 25, "R"}, {"Montant", 25, "R"},
+	}, bookings)
+	d.table("Annulations", []column{
+		{"Date", 22, "L"}, {"Enfant", 40, "L"}, {"Prestation", 62, "L"}, {"Solde", 25, "R"}, {"Cagnotte", 25, "R"},
+	}, cancels)
+	d.table("Paiements reçus et cagnotte utilisée", []column{
+		{"Date", 22, "L"}, {"Libellé", 127, "L"}, {"Montant", 25, "R"},
+	}, money)
+	d.table("Régularisations", []column{
+		{"Date", 22, "L"}, {"Libellé", 102, "L"}, {"Solde", 25, "R"}, {"Cagnotte", 25, "R"},
+	}, adjust)
+	d.table("Prestations du mois facturées à un autre moment", []column{
+		{"Date", 22, "L"}, {"Enfant", 40, "L"}, {"Prestation", 50, "L"}, {"Prix", 22, "R"}, {"", 40, "L"},
+	}, info)
+
+	t := inv.Totals
+	next := inv.LastDay.AddDate(0, 0, 1)
+	d.SetFont("Helvetica", "B", 11)
+	d.text(0, 8, "Récapitulatif", "", 1, "L")
+	row := func(label string, cents int64, bold bool) {
+		style := ""
+		if bold {
+			style = "B"
+		}
+		d.SetFont("Helvetica", style, 10)
+		d.text(144, 6, label, "", 0, "R")
+		d.text(30, 6, Euros(cents), "", 1, "R")
+	}
+	row("Solde antérieur au "+LongDate(inv.FirstDay), t.Opening, false)
+	row("Réservations du mois", t.Charges, false)
+	if t.Cancelled != 0 {
+		row("Annulations déduites du solde", -t.Cancelled, false)
+	}
+	row("Paiements reçus", -t.Paid, false)
+	if t.CreditUsed != 0 {
+		row("Cagnotte utilisée", -t.CreditUsed, false)
+	}
+	if t.Adjustments != 0 {
+		row("Régularisations", t.Adjustments, false)
+	}
+	row("Solde au "+LongDate(inv.LastDay)+" au soir", t.Closing, false)
+	row("Reste à payer", t.Due, true)
+	d.Ln(2)
+	if t.OpeningCredit != 0 || t.CreditEarned != 0 || t.CreditSpent != 0 || t.ClosingCredit != 0 {
+		row("Cagnotte au "+LongDate(inv.FirstDay), t.OpeningCredit, false)
+		row("Crédits obtenus (annulations, régularisations)", t.CreditEarned, false)
+		row("Cagnotte utilisée", -t.CreditSpent, false)
+		row("Cagnotte au "+LongDate(next), t.ClosingCredit, false)
+	}
+
+	d.Ln(8)
+	d.SetFont("Helvetica", "I", 9)
+	note := "Vos réservations sont payées au moment de la réservation : cette facture récapitule les réservations et les paiements enregistrés durant le mois."
+	if t.Due > 0 {
+		note += " Le reste à payer est ajouté à votre prochain panier ; vous pouvez aussi le régler seul depuis votre espace famille."
+	}
+	d.MultiCell(0, 5, d.tr(note), "", "L", false)
+	return d.bytes()
+}
