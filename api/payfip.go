@@ -33,6 +33,8 @@ func idOpOf(c *gin.Context) string {
 // the request is trusted beyond the idOp, and an idOp we did not create changes
 // nothing. It returns the attempt when there is one.
 func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
+	// A callback carries an idOp and nothing we read beyond it: no large bodies.
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 16<<10)
 	idOp := idOpOf(c)
 	if idOp == "" || len(idOp) > 64 {
 		s.log.Warn("payfip callback without a usable idOp", zap.String("path", c.Request.URL.Path), zap.String("ip", c.ClientIP()))
@@ -47,6 +49,14 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 	}
 	if err := s.q.MarkAttemptNotified(c, att.ID); err != nil {
 		return nil, err
+	}
+	// Closed without a payment, yet PayFiP calls back: it may have taken the money
+	// after all. Reconciliation reads it again (and only it decides).
+	if n, err := s.q.ReopenAttemptReconciliation(c, att.ID); err != nil {
+		return nil, err
+	} else if n > 0 {
+		s.log.Warn("payfip callback for an attempt closed without payment: reconciliation will read it again",
+			zap.String("idop", idOp), zap.String("attempt", att.ID.String()), zap.String("status", att.Status))
 	}
 	err = s.temporal.SignalWorkflow(c, workflows.CartWorkflowID(att.CartID), "", workflows.PayFiPSignal, idOp)
 	var notFound *serviceerror.NotFound
@@ -75,15 +85,32 @@ func (s *Server) payfipReturn(c *gin.Context) {
 	if err != nil {
 		s.log.Error("payfip return not relayed", zap.Error(err))
 	}
+	result := "/paiement/resultat?idop=" + url.QueryEscape(idOpOf(c))
 	if strings.Contains(c.GetHeader("Accept"), "application/json") {
+		// What PostgreSQL knows now; the workflow may settle it a moment later,
+		// which GET /payments (or this result URL) shows.
 		out := gin.H{"status": "unknown"}
 		if att != nil {
-			out = gin.H{"status": "processing", "payment_id": att.ID, "cart_id": att.CartID}
+			out = gin.H{"status": returnStatus(att.Status), "payment_id": att.ID, "cart_id": att.CartID, "result_url": result}
 		}
 		c.JSON(http.StatusOK, out)
 		return
 	}
-	c.Redirect(http.StatusSeeOther, "/paiement/resultat?idop="+url.QueryEscape(idOpOf(c)))
+	// Browsers go back to the portal, whose result route (#/paiement) follows the
+	// payment through the family's API with its session; the fragment keeps the
+	// idOp out of access logs.
+	c.Redirect(http.StatusSeeOther, "/#/paiement?idop="+url.QueryEscape(idOpOf(c)))
+}
+
+// returnStatus names an attempt's state for API clients coming back from PayFiP.
+func returnStatus(status string) string {
+	switch status {
+	case "paid", "refused", "abandoned", "expired":
+		return status
+	case "error":
+		return "failed"
+	}
+	return "processing"
 }
 
 var resultPage = template.Must(template.New("result").Parse(`<!doctype html>

@@ -114,12 +114,16 @@ func runDev(ctx context.Context) error {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	ensureSchedules(ctx, tc, cfg.TemporalTaskQueue, log)
 
 	g, gctx := errgroup.WithContext(ctx)
 	simulator := sim.New(sim.Options{Logger: log.Named("payfip-sim")})
 	g.Go(func() error { return serveHTTP(gctx, "payfip-sim", cfg.PayFiPSimAddr, simulator.Handler(), log) })
 	srv := api.New(api.Options{Config: cfg, Pool: pool, Temporal: tc, Logger: log})
-	g.Go(func() error { return serveHTTP(gctx, "api", cfg.HTTPAddr, srv.Handler(), log) })
+	g.Go(func() error {
+		defer srv.Wait() // e-mails the API is still sending
+		return serveHTTP(gctx, "api", cfg.HTTPAddr, srv.Handler(), log)
+	})
 
 	time.Sleep(200 * time.Millisecond) // let both listeners report a bind error first
 	printBanner(cfg.PublicURL, temporalUI, cfg.TemporalAddress, "http://"+cfg.PayFiPSimAddr, cfg.MailOutboxDir, redact(cfg.DatabaseURL))

@@ -19,7 +19,9 @@ Usage: enfance <command>
   worker       run the Temporal worker
   migrate      apply the database migrations
   payfip-sim   run the PayFiP simulator alone
+  payfip       PayFiP chores: payfip numcli <numcli> checks a régie's numcli with PayFiP
   bench rush   the opening-day benchmark against a running stack (see README)
+  invoices     month-end invoicing: invoices run --org --month, invoices schedule --org
 
 Configuration comes from environment variables; see README.md.
 `
@@ -44,8 +46,12 @@ func main() {
 		err = runMigrate(ctx)
 	case "payfip-sim":
 		err = runSim(ctx)
+	case "payfip":
+		err = runPayFiP(ctx, os.Args[2:])
 	case "bench":
 		err = runBench(ctx, os.Args[2:])
+	case "invoices":
+		err = runInvoices(ctx, os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 	default:

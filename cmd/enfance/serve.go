@@ -22,6 +22,7 @@ import (
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/payfip/sim"
 	"github.com/enfance/enfance/worker"
+	"github.com/enfance/enfance/workflows"
 )
 
 func setup(env string) (config.Config, *zap.Logger, error) {
@@ -119,6 +120,7 @@ func runAPI(ctx context.Context) error {
 	}
 	defer tc.Close()
 	srv := api.New(api.Options{Config: cfg, Pool: pool, Temporal: tc, Logger: log})
+	defer srv.Wait() // e-mails the API is still sending
 	return serveHTTP(ctx, "api", cfg.HTTPAddr, srv.Handler(), log)
 }
 
@@ -146,6 +148,7 @@ func runWorker(ctx context.Context) error {
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
+	ensureSchedules(ctx, tc, cfg.TemporalTaskQueue, log)
 	<-ctx.Done()
 	w.Stop()
 	return nil
@@ -170,4 +173,17 @@ func runSim(ctx context.Context) error {
 	}
 	s := sim.New(sim.Options{Logger: log.Named("payfip-sim")})
 	return serveHTTP(ctx, "payfip-sim", cfg.PayFiPSimAddr, s.Handler(), log)
+}
+
+// ensureSchedules creates or updates the engine's Temporal Schedules. A worker
+// that cannot do it still works: the carts poll PayFiP themselves, and the next
+// worker to start tries again.
+func ensureSchedules(ctx context.Context, tc client.Client, taskQueue string, log *zap.Logger) {
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := workflows.EnsureReconcileSchedule(sctx, tc, taskQueue); err != nil {
+		log.Error("PayFiP reconciliation schedule not created", zap.Error(err))
+		return
+	}
+	log.Info("PayFiP reconciliation scheduled", zap.String("schedule", workflows.ReconcileScheduleID), zap.Duration("every", workflows.ReconcileEvery))
 }

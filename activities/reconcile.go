@@ -1,0 +1,330 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/document"
+	"github.com/enfance/enfance/mail"
+	"github.com/enfance/enfance/payfip"
+)
+
+// ClaimInput sizes one reconciliation run (see workflows.ReconcileInput).
+type ClaimInput struct {
+	StaleAfter time.Duration // an attempt younger than this is left to its cart's workflow
+	PaidWithin time.Duration // how far back a paid attempt without its ledger entry is looked for
+	Limit      int
+}
+
+// AttemptToReconcile is one attempt a reconciliation run looks at.
+type AttemptToReconcile struct {
+	AttemptID   uuid.UUID
+	CartID      uuid.UUID
+	IDOp        string
+	Status      string // as in payment_attempts when claimed
+	AmountCents int64
+	CreatedAt   time.Time // payfip_created_at
+	Notified    bool      // a notification came (notified_at is set)
+}
+
+// ClaimAttemptsToReconcile picks at most in.Limit attempts whose money may be
+// unaccounted for (db/queries/reconcile.sql) and stamps them as looked at, oldest
+// payment first.
+func (a *Activities) ClaimAttemptsToReconcile(ctx context.Context, in ClaimInput) ([]AttemptToReconcile, error) {
+	now := a.now()
+	staleBefore, paidSince := now.Add(-in.StaleAfter), now.Add(-in.PaidWithin)
+	rows, err := db.New(a.Pool).ClaimAttemptsToReconcile(ctx, db.ClaimAttemptsToReconcileParams{
+		CheckedAt: &now, StaleBefore: &staleBefore, PaidSince: &paidSince, Batch: int32(in.Limit),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim attempts: %w", err)
+	}
+	out := make([]AttemptToReconcile, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, AttemptToReconcile{
+			AttemptID: r.ID, CartID: r.CartID, IDOp: deref(r.IDOp), Status: r.Status, AmountCents: r.AmountCents,
+			CreatedAt: deref(r.PayfipCreatedAt), Notified: r.NotifiedAt != nil,
+		})
+	}
+	slices.SortFunc(out, func(x, y AttemptToReconcile) int { return x.CreatedAt.Compare(y.CreatedAt) })
+	return out, nil
+}
+
+// What SettleAttempt did.
+const (
+	SettleCredited      = "credited"       // paid after its cart ended: recorded and put on the family's cagnotte
+	SettleConfirmed     = "confirmed"      // paid, its cart still held the places and had no workflow: confirmed
+	SettleClosed        = "closed"         // refused, abandoned, or dead for good: recorded, nothing owed
+	SettleWaiting       = "waiting"        // not known yet (or dead too recently to be sure): asked again next run
+	SettleCartBusy      = "cart_busy"      // paid, but the cart's running workflow is still on this attempt
+	SettleUnusable      = "unusable"       // PayFiP's answer cannot be used: asked again next run; an operator should look
+	SettleAlreadyDone   = "already_done"   // paid and in the ledger already (the cart confirmed it meanwhile)
+	SettleNeedsOperator = "needs_operator" // recorded, but the cart is stuck in checking_out without its workflow
+)
+
+// SettleInput names the attempt and what the workflow knows of its cart.
+type SettleInput struct {
+	AttemptID uuid.UUID
+	// CartGone: the cart's workflow is not running (a signal to it failed), so
+	// nobody else will act on this attempt.
+	CartGone bool
+	// GiveUpAfter: an attempt PayFiP still calls expired this long after its
+	// creation is closed for good.
+	GiveUpAfter time.Duration
+}
+
+// SettleResult says what SettleAttempt did, in words for the operators.
+type SettleResult struct {
+	Action      string
+	Status      payfip.Status // PayFiP's verified answer
+	Reason      string
+	AmountCents int64
+}
+
+// SettleAttempt reads an attempt's result from PayFiP (never from a callback),
+// verifies it like CheckPayment and settles what the cart's workflow will not:
+//
+//   - paid, and the cart has moved on (expired, paid by another attempt, open
+//     again, or checking out another attempt): the money is recorded and credited
+//     to the family in one transaction — ledger 'payment' (outstanding −amount,
+//     key payment:<attempt>, as ConfirmCart would have written) and
+//     'late_payment_credit' (outstanding +amount, credit +amount, key
+//     late_payment:<attempt>). Together they leave what the family owes as it was
+//     (nothing was confirmed for this money) and put the whole amount on its
+//     cagnotte, which its next cart uses first.
+//   - paid, and the cart still checks out this attempt: if its workflow is gone
+//     the reservations are confirmed as the workflow would have done (the places
+//     are still held for this family); if it runs, the workflow is left to it.
+//   - refused, abandoned, or expired for longer than GiveUpAfter: recorded, closed.
+//
+// Every write is keyed, so a retried or concurrent run changes nothing more.
+func (a *Activities) SettleAttempt(ctx context.Context, in SettleInput) (SettleResult, error) {
+	q := db.New(a.Pool)
+	att, err := q.GetPaymentAttempt(ctx, in.AttemptID)
+	if err != nil {
+		return SettleResult{}, fmt.Errorf("read attempt: %w", err)
+	}
+	res := SettleResult{AmountCents: att.AmountCents}
+	if att.IDOp == nil {
+		res.Action, res.Reason = SettleClosed, "never sent to PayFiP"
+		return res, nil
+	}
+	var out payfip.Outcome
+	if att.Status == "paid" {
+		// Verified when it was recorded; PayFiP is not asked twice for the same money.
+		out = payfip.Outcome{Status: payfip.StatusPaid, PaidAt: deref(att.PaidAt), Numauto: att.Numauto, Resultrans: att.Resultrans}
+	} else {
+		detail, callErr := a.PayFiP.PaymentDetail(ctx, *att.IDOp)
+		out = payfip.Evaluate(payfip.Sent{
+			IDOp: *att.IDOp, Numcli: att.Numcli, Refdet: att.Refdet, Exer: int(att.Exer),
+			AmountCents: att.AmountCents, Saisie: att.Saisie, CreatedAt: deref(att.PayfipCreatedAt),
+		}, detail, callErr, a.now())
+	}
+	res.Status, res.Reason = out.Status, out.Reason
+	log := a.Log.With(zap.String("attempt", att.ID.String()), zap.String("idop", *att.IDOp),
+		zap.String("cart", att.CartID.String()), zap.String("family", att.FamilyID.String()), zap.Int64("amount_cents", att.AmountCents))
+
+	switch out.Status {
+	case payfip.StatusPaid:
+		return a.settlePaid(ctx, in, att, out, res, log)
+	case payfip.StatusRefused, payfip.StatusAbandoned, payfip.StatusExpired:
+		return a.settleUnpaid(ctx, in, att, out, res, log)
+	case payfip.StatusPending:
+		res.Action = SettleWaiting
+		return res, nil
+	default:
+		log.Warn("reconciliation: PayFiP answer not usable", zap.String("reason", out.Reason))
+		res.Action = SettleUnusable
+		return res, nil
+	}
+}
+
+func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.PaymentAttempt, out payfip.Outcome, res SettleResult, log *zap.Logger) (SettleResult, error) {
+	paidAt := out.PaidAt
+	if paidAt.IsZero() {
+		paidAt = a.now()
+	}
+	confirm := false
+	err := a.tx(ctx, func(q *db.Queries) error {
+		// The lock order of every writer of a family's money: family, attempt, cart.
+		if err := q.LockFamilyForMoney(ctx, att.FamilyID); err != nil {
+			return fmt.Errorf("lock family: %w", err)
+		}
+		locked, err := q.LockPaymentAttempt(ctx, att.ID)
+		if err != nil {
+			return fmt.Errorf("lock attempt: %w", err)
+		}
+		cart, err := q.LockCart(ctx, att.CartID)
+		if err != nil {
+			return fmt.Errorf("lock cart: %w", err)
+		}
+		done, err := q.LedgerKeyExists(ctx, "payment:"+att.ID.String())
+		if err != nil {
+			return fmt.Errorf("read ledger: %w", err)
+		}
+		if locked.Status == "paid" && done {
+			res.Action = SettleAlreadyDone
+			return q.MarkAttemptReconciled(ctx, db.MarkAttemptReconciledParams{ID: att.ID, ReconciledAt: ptr(a.now())})
+		}
+		latest, err := q.LatestPaymentAttempt(ctx, cart.ID)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("read attempts: %w", err)
+		}
+		onThisAttempt := cart.Status == "checking_out" && latest.ID == att.ID
+		if onThisAttempt && !in.CartGone {
+			res.Action = SettleCartBusy
+			return nil
+		}
+		if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
+			ID: att.ID, Status: string(payfip.StatusPaid), Resultrans: out.Resultrans, Numauto: out.Numauto,
+			StatusReason: out.Reason, PaidAt: &paidAt,
+		}); err != nil {
+			return fmt.Errorf("record payment: %w", err)
+		}
+		if onThisAttempt {
+			confirm = true // after this transaction: ConfirmCart takes its own
+			return nil
+		}
+		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
+			OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "payment", OutstandingCents: -att.AmountCents,
+			IdempotencyKey: "payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: &cart.ID,
+			Label: "Paiement en ligne PayFiP " + att.Refdet, Method: "payfip", OccurredAt: paidAt,
+		}); err != nil {
+			return err
+		}
+		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
+			OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "late_payment_credit",
+			OutstandingCents: att.AmountCents, CreditCents: att.AmountCents,
+			IdempotencyKey: "late_payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: &cart.ID,
+			Label: "Paiement PayFiP " + att.Refdet + " reçu après la fin du panier : versé à la cagnotte", OccurredAt: paidAt,
+		}); err != nil {
+			return err
+		}
+		res.Action = SettleCredited
+		return q.MarkAttemptReconciled(ctx, db.MarkAttemptReconciledParams{ID: att.ID, ReconciledAt: ptr(a.now())})
+	})
+	if err != nil {
+		return SettleResult{}, err
+	}
+	if confirm {
+		if err := a.ConfirmCart(ctx, att.ID); err != nil {
+			return SettleResult{}, fmt.Errorf("confirm cart %s: %w", att.CartID, err)
+		}
+		if err := db.New(a.Pool).MarkAttemptReconciled(ctx, db.MarkAttemptReconciledParams{ID: att.ID, ReconciledAt: ptr(a.now())}); err != nil {
+			return SettleResult{}, fmt.Errorf("mark reconciled: %w", err)
+		}
+		res.Action = SettleConfirmed
+	}
+	switch res.Action {
+	case SettleCredited:
+		log.Warn("reconciliation: payment received after its cart ended, credited to the family's cagnotte")
+	case SettleConfirmed:
+		log.Warn("reconciliation: payment confirmed for a cart whose workflow had ended")
+	}
+	return res, nil
+}
+
+func (a *Activities) settleUnpaid(ctx context.Context, in SettleInput, att db.PaymentAttempt, out payfip.Outcome, res SettleResult, log *zap.Logger) (SettleResult, error) {
+	final := out.Status != payfip.StatusExpired || a.now().Sub(deref(att.PayfipCreatedAt)) >= in.GiveUpAfter
+	res.Action = SettleWaiting
+	err := a.tx(ctx, func(q *db.Queries) error {
+		locked, err := q.LockPaymentAttempt(ctx, att.ID)
+		if err != nil {
+			return fmt.Errorf("lock attempt: %w", err)
+		}
+		if locked.Status == "paid" {
+			// Paid meanwhile (a notification won the race): the next run settles it.
+			return nil
+		}
+		// A running cart's workflow records the outcome itself; only an attempt
+		// nobody follows any more is written here.
+		if in.CartGone || (locked.Status != "created" && locked.Status != "pending") {
+			if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
+				ID: att.ID, Status: string(out.Status), Resultrans: out.Resultrans, Numauto: out.Numauto, StatusReason: out.Reason,
+			}); err != nil {
+				return fmt.Errorf("record outcome: %w", err)
+			}
+		}
+		if !final {
+			return nil
+		}
+		res.Action = SettleClosed
+		if in.CartGone {
+			cart, err := q.GetCart(ctx, att.CartID)
+			if err != nil {
+				return fmt.Errorf("read cart: %w", err)
+			}
+			if cart.Status == "checking_out" {
+				res.Action = SettleNeedsOperator
+			}
+		}
+		return q.MarkAttemptReconciled(ctx, db.MarkAttemptReconciledParams{ID: att.ID, ReconciledAt: ptr(a.now())})
+	})
+	if err != nil {
+		return SettleResult{}, err
+	}
+	if res.Action == SettleNeedsOperator {
+		log.Error("reconciliation: cart stuck in checking_out without its workflow; its places stay held until an operator acts",
+			zap.String("outcome", string(out.Status)))
+	}
+	return res, nil
+}
+
+// SendLatePaymentNotice tells the family, once, that a payment reached PayFiP
+// after its cart had ended and went to its cagnotte. The outbound_emails row keyed
+// "late_payment:<attempt>" records that it left.
+func (a *Activities) SendLatePaymentNotice(ctx context.Context, attemptID uuid.UUID) error {
+	q := db.New(a.Pool)
+	att, err := q.GetPaymentAttempt(ctx, attemptID)
+	if err != nil {
+		return fmt.Errorf("read attempt: %w", err)
+	}
+	if att.Status != "paid" {
+		return fmt.Errorf("attempt %s is %s, not paid", att.ID, att.Status)
+	}
+	fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: att.OrgID, ID: att.FamilyID})
+	if err != nil {
+		return fmt.Errorf("read family: %w", err)
+	}
+	org, err := q.GetOrg(ctx, att.OrgID)
+	if err != nil {
+		return fmt.Errorf("read org: %w", err)
+	}
+	to := strings.TrimSpace(fam.Email)
+	if to == "" {
+		to = att.Mel
+	}
+	key := "late_payment:" + att.ID.String()
+	subject := "Votre paiement a été versé sur votre cagnotte"
+	row, err := q.ClaimEmail(ctx, db.ClaimEmailParams{ID: uuid.New(), OrgID: att.OrgID, IdempotencyKey: key, ToAddress: to, Subject: subject})
+	if err != nil {
+		return fmt.Errorf("claim e-mail: %w", err)
+	}
+	if row.SentAt != nil {
+		return nil
+	}
+	var body strings.Builder
+	fmt.Fprintf(&body, "Bonjour,\n\nVotre paiement en ligne de %s (référence %s) auprès de %s nous est parvenu après la fin de votre panier",
+		document.Euros(att.AmountCents), att.Refdet, org.Name)
+	if loc, err := time.LoadLocation(org.TimeZone); err == nil && att.PaidAt != nil {
+		fmt.Fprintf(&body, " (paiement du %s)", document.DateTime(*att.PaidAt, loc))
+	}
+	body.WriteString(".\n\nLes réservations de ce panier n'ont donc pas pu être confirmées, mais votre argent n'est pas perdu : " +
+		"la somme a été versée sur votre cagnotte. Elle sera déduite automatiquement de votre prochain panier.\n\n" +
+		"Pour toute question, répondez à ce message ou contactez le service Enfance.\n\nCordialement,\nLe service Enfance\n")
+	if err := a.Mail.Send(ctx, mail.Message{Key: key, To: []string{to}, Subject: subject, Text: body.String()}); err != nil {
+		return fmt.Errorf("send late payment notice: %w", err)
+	}
+	return q.MarkEmailSent(ctx, key)
+}
+
+func ptr[T any](v T) *T { return &v }
