@@ -51,10 +51,18 @@ func (s *Server) login(c *gin.Context) {
 			FieldError{Field: "login", Message: "requis"}, FieldError{Field: "password", Message: "requis"}))
 		return
 	}
-	user, err := s.q.GetUserByLogin(c, strings.TrimSpace(req.Login))
+	login, addr := strings.TrimSpace(req.Login), c.ClientIP()
+	if wait, err := s.admitAttempt(c, login, addr); err != nil {
+		fail(c, s.log, err)
+		return
+	} else if wait > 0 {
+		fail(c, s.log, tooManyAttempts(c, wait))
+		return
+	}
+	user, err := s.q.GetUserByLogin(c, login)
 	if errors.Is(err, pgx.ErrNoRows) {
 		password.Burn(c, req.Password) // same time and answer as a wrong password
-		fail(c, s.log, errBadLogin)
+		s.loginFailed(c, addr)
 		return
 	} else if err != nil {
 		fail(c, s.log, err)
@@ -62,7 +70,11 @@ func (s *Server) login(c *gin.Context) {
 	}
 	ok, err := password.Verify(c, req.Password, user.PasswordHash)
 	if err != nil || !ok {
-		fail(c, s.log, errBadLogin)
+		s.loginFailed(c, addr)
+		return
+	}
+	if err := s.attemptSucceeded(c, login); err != nil {
+		fail(c, s.log, err)
 		return
 	}
 	token, hash := newToken()
@@ -80,6 +92,16 @@ func (s *Server) login(c *gin.Context) {
 		Secure: s.cfg.Env != "dev", SameSite: http.SameSiteLaxMode,
 	})
 	c.JSON(http.StatusOK, gin.H{"token": token, "expires_at": expires, "role": user.Role, "csrf_token": csrf})
+}
+
+// loginFailed counts the failure against the client's address and answers it,
+// the same for a wrong login and a wrong password.
+func (s *Server) loginFailed(c *gin.Context, addr string) {
+	if err := s.attemptFailed(c, addr); err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	fail(c, s.log, errBadLogin)
 }
 
 func (s *Server) logout(c *gin.Context) {

@@ -197,19 +197,59 @@ func (s *Server) period(c *gin.Context) (from, to time.Time, ok bool) {
 }
 
 type paymentJSON struct {
-	ID               int64      `json:"id"`
-	Kind             string     `json:"kind"`
-	AmountCents      int64      `json:"amount_cents"`
-	CreditCents      int64      `json:"credit_cents"`
-	OutstandingCents int64      `json:"outstanding_cents"`
-	PaidAt           time.Time  `json:"paid_at"`
-	Label            string     `json:"label"`
-	Method           string     `json:"method,omitempty"`
-	PaymentID        *uuid.UUID `json:"payment_id,omitempty"`
+	ID                      int64      `json:"id"`
+	Kind                    string     `json:"kind"`
+	AmountCents             int64      `json:"amount_cents"`
+	CreditCents             int64      `json:"credit_cents"`      // this movement's change of the cagnotte
+	OutstandingCents        int64      `json:"outstanding_cents"` // this movement's change of the amount owed
+	CreditBalanceCents      int64      `json:"credit_balance_cents"`
+	OutstandingBalanceCents int64      `json:"outstanding_balance_cents"`
+	PaidAt                  time.Time  `json:"paid_at"`
+	Label                   string     `json:"label"`
+	Method                  string     `json:"method,omitempty"`
+	PaymentID               *uuid.UUID `json:"payment_id,omitempty"`
+	ReservationID           *uuid.UUID `json:"reservation_id,omitempty"`
+}
+
+// Ledger kinds, as the money history shows them (amount_cents: + in the family's
+// favour, − against it):
+//   - charge: a reservation confirmed (owed +price; amount −price). Listed only
+//     with ?include=charges: the reservations list shows them.
+//   - payment: paid online through PayFiP (owed −amount).
+//   - desk_payment: cash or cheque at the desk (owed −; beyond what was owed, cagnotte +).
+//   - credit_used: cagnotte spent on a cart (cagnotte −x and owed −x; amount −x).
+//   - cancellation_credit: a reservation cancelled in time (cagnotte +price).
+//   - late_payment_credit: a payment that arrived after its cart ended (cagnotte +).
+//   - adjustment: a staff correction of either balance, or an unpaid staff booking
+//     cancelled (owed −price).
+func ledgerHistory(rows []db.LedgerEntry, withCharges bool) []paymentJSON {
+	var credit, outstanding int64
+	out := make([]paymentJSON, 0, len(rows))
+	for _, e := range rows { // oldest first: the running balances add up in order
+		credit += e.CreditCents
+		outstanding += e.OutstandingCents
+		if e.Kind == "charge" && !withCharges {
+			continue
+		}
+		amount := e.CreditCents - e.OutstandingCents
+		if e.Kind == "credit_used" {
+			amount = e.CreditCents
+		}
+		out = append(out, paymentJSON{
+			ID: e.ID, Kind: e.Kind, AmountCents: amount, CreditCents: e.CreditCents, OutstandingCents: e.OutstandingCents,
+			CreditBalanceCents: credit, OutstandingBalanceCents: outstanding,
+			PaidAt: e.OccurredAt, Label: e.Label, Method: e.Method, PaymentID: e.PaymentAttemptID, ReservationID: e.ReservationID,
+		})
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out
 }
 
 // payments lists the family's money movements from the ledger, newest first:
-// payments, credit earned and used, adjustments (charges are the reservations).
+// payments, credit earned and used, adjustments, each with the cagnotte and the
+// amount owed after it (?include=charges adds the reservations' charges).
 func (s *Server) payments(c *gin.Context) {
 	who := callerOf(c)
 	rows, err := s.q.ListFamilyLedger(c, db.ListFamilyLedgerParams{OrgID: who.OrgID, FamilyID: *who.FamilyID})
@@ -217,22 +257,7 @@ func (s *Server) payments(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	out := []paymentJSON{}
-	for i := len(rows) - 1; i >= 0; i-- {
-		e := rows[i]
-		if e.Kind == "charge" {
-			continue
-		}
-		amount := -e.OutstandingCents
-		if e.Kind == "cancellation_credit" || e.Kind == "credit_used" || (e.OutstandingCents == 0 && e.CreditCents != 0) {
-			amount = e.CreditCents
-		}
-		out = append(out, paymentJSON{
-			ID: e.ID, Kind: e.Kind, AmountCents: amount, CreditCents: e.CreditCents, OutstandingCents: e.OutstandingCents,
-			PaidAt: e.OccurredAt, Label: e.Label, Method: e.Method, PaymentID: e.PaymentAttemptID,
-		})
-	}
-	c.JSON(http.StatusOK, out)
+	c.JSON(http.StatusOK, ledgerHistory(rows, c.Query("include") == "charges"))
 }
 
 func notFoundOr(err error) error {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	_ "net/http/pprof" // registers /debug/pprof on DefaultServeMux, exposed in dev only
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -23,6 +25,8 @@ import (
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/mail"
+	"github.com/enfance/enfance/web"
 )
 
 // Server holds what the handlers need.
@@ -35,6 +39,8 @@ type Server struct {
 	log      *zap.Logger
 	now      func() time.Time
 	metrics  *metrics
+	mail     mail.Sender    // password links, contact notifications
+	bg       sync.WaitGroup // e-mails being sent; see Wait
 }
 
 // Options build a Server.
@@ -45,6 +51,7 @@ type Options struct {
 	Logger   *zap.Logger
 	Now      func() time.Time // tests move the clock; nil = time.Now
 	Registry prometheus.Registerer
+	Mail     mail.Sender // nil = built from the configuration (SMTP_URL or the outbox folder)
 }
 
 // New returns a Server.
@@ -57,10 +64,19 @@ func New(o Options) *Server {
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
+	sender := o.Mail
+	if sender == nil {
+		var err error
+		if sender, err = mail.New(o.Config.SMTPURL, o.Config.MailFrom, o.Config.MailOutboxDir); err != nil {
+			o.Logger.Error("mail configuration unusable: the API will send no e-mail", zap.Error(err))
+			sender = brokenMailer{err}
+		}
+	}
 	return &Server{
 		cfg: o.Config, pool: o.Pool, q: db.New(o.Pool), temporal: o.Temporal, log: o.Logger, now: now,
 		carts:   &cart.Store{Pool: o.Pool, TTL: o.Config.CartTTL, Now: now},
 		metrics: newMetrics(reg),
+		mail:    sender,
 	}
 }
 
@@ -70,7 +86,22 @@ func (s *Server) Handler() http.Handler {
 	r := gin.New()
 	r.Use(gin.Recovery(), s.requestLog(), s.metrics.middleware())
 	r.HandleMethodNotAllowed = true
-	r.NoRoute(func(c *gin.Context) { fail(c, s.log, errNotFound) })
+	// Only the configured proxies' X-Forwarded-For counts (gin believes anyone's by
+	// default); config.Load checks nothing here, so a bad entry is logged.
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		s.log.Error("TRUSTED_PROXIES unusable: client addresses are the TCP peers'", zap.Error(err))
+		_ = r.SetTrustedProxies(nil)
+	}
+	// The portal (package web) answers the browser's GETs outside /api; anything
+	// else unknown stays a problem+json 404 for API clients.
+	portal := web.Handler()
+	r.NoRoute(func(c *gin.Context) {
+		if (c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead) && !strings.HasPrefix(c.Request.URL.Path, "/api/") {
+			portal.ServeHTTP(c.Writer, c.Request)
+			return
+		}
+		fail(c, s.log, errNotFound)
+	})
 	r.NoMethod(func(c *gin.Context) {
 		fail(c, s.log, problem(http.StatusMethodNotAllowed, "method-not-allowed", "Méthode non autorisée", ""))
 	})
@@ -129,7 +160,17 @@ func (s *Server) Handler() http.Handler {
 	admin.POST("/services", s.createService)
 	admin.PATCH("/services/:id", s.patchService)
 	admin.POST("/services/:id/days/generate", s.generateServiceDays)
-	_, _ = money, admin
+	// Month-end invoicing (issue 7). /invoices/:file is "<id>.pdf" (see fileID).
+	fam.GET("/invoices", s.listInvoices)
+	fam.GET("/invoices/:file", s.invoicePDF)
+	money.POST("/invoice-runs", s.startInvoiceRun)
+	money.GET("/invoice-runs", s.listInvoiceRuns)
+	money.GET("/invoice-runs/:id", s.getInvoiceRun)
+	money.GET("/invoices/:file", s.adminInvoicePDF)
+	money.GET("/exports/:file", s.exportMonth)
+	// Account, fiche famille, contact, families and desk money, users, audit (issue 6).
+	s.accountRoutes(v1, authed, fam, staff, money, admin)
+	r.GET("/api/openapi.yaml", s.openAPI)
 	return r
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -24,6 +25,9 @@ type Config struct {
 
 	HTTPAddr  string
 	PublicURL string // how browsers and PayFiP reach the API (urlnotif, urlredirect, links in mail)
+	// Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs). None by
+	// default: otherwise any client could pick the address login throttling counts.
+	TrustedProxies []string
 
 	DatabaseURL string
 	DevPGPort   int
@@ -80,6 +84,11 @@ func Load(env string) (Config, error) {
 		SMTPURL:                os.Getenv("SMTP_URL"),
 	}
 	c.PublicURL = str("PUBLIC_URL", "http://localhost"+portOf(c.HTTPAddr))
+	for _, p := range strings.Split(os.Getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
 	c.MailOutboxDir = str("MAIL_OUTBOX_DIR", c.DataDir+"/outbox")
 	if c.Env == "dev" {
 		c.TemporalAddress = str("TEMPORAL_ADDRESS", "")

@@ -19,6 +19,7 @@ type Attachment struct {
 	SizeBytes   int32
 	Content     []byte
 	CreatedAt   time.Time
+	Position    int16
 }
 
 type AuditLog struct {
@@ -104,6 +105,13 @@ type Invoice struct {
 	ClosingBalanceCents int64
 	DueCents            int64
 	IssuedAt            time.Time
+	CancelledCents      int64
+	CreditUsedCents     int64
+	AdjustmentsCents    int64
+	OpeningCreditCents  int64
+	CreditEarnedCents   int64
+	CreditSpentCents    int64
+	ClosingCreditCents  int64
 }
 
 type InvoiceCounter struct {
@@ -113,15 +121,21 @@ type InvoiceCounter struct {
 }
 
 type InvoiceLine struct {
-	ID          uuid.UUID
-	InvoiceID   uuid.UUID
-	Position    int32
-	Kind        string
-	Label       string
-	Day         *time.Time
-	Quantity    int32
-	UnitCents   int64
-	AmountCents int64
+	ID            uuid.UUID
+	InvoiceID     uuid.UUID
+	Position      int32
+	Kind          string
+	Label         string
+	Day           *time.Time
+	Quantity      int32
+	UnitCents     int64
+	AmountCents   int64
+	LedgerEntryID *int64
+	CreditCents   int64
+	ChildName     string
+	ServiceName   string
+	OccurredAt    *time.Time
+	Late          bool
 }
 
 type InvoiceRun struct {
@@ -134,6 +148,14 @@ type InvoiceRun struct {
 	StartedBy     *uuid.UUID
 	StartedAt     time.Time
 	FinishedAt    *time.Time
+	WorkflowID    string
+	InvoicesCount int32
+	EmailedCount  int32
+	ChargesCents  int64
+	PaidCents     int64
+	DueCents      int64
+	Error         string
+	UpdatedAt     time.Time
 }
 
 type LedgerEntry struct {
@@ -151,6 +173,14 @@ type LedgerEntry struct {
 	Method           string
 	CreatedBy        *uuid.UUID
 	OccurredAt       time.Time
+}
+
+type LoginThrottle struct {
+	Scope         string
+	Key           string
+	Failures      int32
+	LastFailureAt *time.Time
+	BlockedUntil  *time.Time
 }
 
 type Member struct {
@@ -212,31 +242,33 @@ type PasswordResetToken struct {
 }
 
 type PaymentAttempt struct {
-	ID               uuid.UUID
-	OrgID            uuid.UUID
-	FamilyID         uuid.UUID
-	CartID           uuid.UUID
-	Seq              int32
-	Refdet           string
-	IDOp             *string
-	Numcli           string
-	Exer             int32
-	Saisie           string
-	Mel              string
-	Objet            string
-	LinesCents       int64
-	OutstandingCents int64
-	CreditUsedCents  int64
-	AmountCents      int64
-	Status           string
-	Resultrans       string
-	Numauto          string
-	StatusReason     string
-	CreatedAt        time.Time
-	PayfipCreatedAt  *time.Time
-	NotifiedAt       *time.Time
-	PaidAt           *time.Time
-	SettledAt        *time.Time
+	ID                 uuid.UUID
+	OrgID              uuid.UUID
+	FamilyID           uuid.UUID
+	CartID             uuid.UUID
+	Seq                int32
+	Refdet             string
+	IDOp               *string
+	Numcli             string
+	Exer               int32
+	Saisie             string
+	Mel                string
+	Objet              string
+	LinesCents         int64
+	OutstandingCents   int64
+	CreditUsedCents    int64
+	AmountCents        int64
+	Status             string
+	Resultrans         string
+	Numauto            string
+	StatusReason       string
+	CreatedAt          time.Time
+	PayfipCreatedAt    *time.Time
+	NotifiedAt         *time.Time
+	PaidAt             *time.Time
+	SettledAt          *time.Time
+	ReconcileCheckedAt *time.Time
+	ReconciledAt       *time.Time
 }
 
 type Reservation struct {

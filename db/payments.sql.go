@@ -13,7 +13,7 @@ import (
 )
 
 const getPaymentAttempt = `-- name: GetPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at FROM payment_attempts WHERE id = $1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE id = $1
 `
 
 func (q *Queries) GetPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentAttempt, error) {
@@ -45,12 +45,14 @@ func (q *Queries) GetPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentA
 		&i.NotifiedAt,
 		&i.PaidAt,
 		&i.SettledAt,
+		&i.ReconcileCheckedAt,
+		&i.ReconciledAt,
 	)
 	return i, err
 }
 
 const getPaymentAttemptByIDOp = `-- name: GetPaymentAttemptByIDOp :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at FROM payment_attempts WHERE id_op = $1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE id_op = $1
 `
 
 func (q *Queries) GetPaymentAttemptByIDOp(ctx context.Context, idOp *string) (PaymentAttempt, error) {
@@ -82,12 +84,14 @@ func (q *Queries) GetPaymentAttemptByIDOp(ctx context.Context, idOp *string) (Pa
 		&i.NotifiedAt,
 		&i.PaidAt,
 		&i.SettledAt,
+		&i.ReconcileCheckedAt,
+		&i.ReconciledAt,
 	)
 	return i, err
 }
 
 const getPaymentAttemptBySeq = `-- name: GetPaymentAttemptBySeq :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at FROM payment_attempts WHERE cart_id = $1 AND seq = $2
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE cart_id = $1 AND seq = $2
 `
 
 type GetPaymentAttemptBySeqParams struct {
@@ -124,6 +128,8 @@ func (q *Queries) GetPaymentAttemptBySeq(ctx context.Context, arg GetPaymentAtte
 		&i.NotifiedAt,
 		&i.PaidAt,
 		&i.SettledAt,
+		&i.ReconcileCheckedAt,
+		&i.ReconciledAt,
 	)
 	return i, err
 }
@@ -133,7 +139,7 @@ INSERT INTO payment_attempts (id, org_id, family_id, cart_id, seq, refdet, numcl
     lines_cents, outstanding_cents, credit_used_cents, amount_cents, status)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 ON CONFLICT (cart_id, seq) DO NOTHING
-RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at
+RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at
 `
 
 type InsertPaymentAttemptParams struct {
@@ -201,12 +207,14 @@ func (q *Queries) InsertPaymentAttempt(ctx context.Context, arg InsertPaymentAtt
 		&i.NotifiedAt,
 		&i.PaidAt,
 		&i.SettledAt,
+		&i.ReconcileCheckedAt,
+		&i.ReconciledAt,
 	)
 	return i, err
 }
 
 const latestPaymentAttempt = `-- name: LatestPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at FROM payment_attempts WHERE cart_id = $1 ORDER BY seq DESC LIMIT 1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE cart_id = $1 ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPaymentAttempt(ctx context.Context, cartID uuid.UUID) (PaymentAttempt, error) {
@@ -238,12 +246,14 @@ func (q *Queries) LatestPaymentAttempt(ctx context.Context, cartID uuid.UUID) (P
 		&i.NotifiedAt,
 		&i.PaidAt,
 		&i.SettledAt,
+		&i.ReconcileCheckedAt,
+		&i.ReconciledAt,
 	)
 	return i, err
 }
 
 const listFamilyPayments = `-- name: ListFamilyPayments :many
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at FROM payment_attempts
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts
 WHERE org_id = $1 AND family_id = $2 AND status IN ('paid', 'settled_without_payfip')
 ORDER BY settled_at DESC
 `
@@ -288,6 +298,8 @@ func (q *Queries) ListFamilyPayments(ctx context.Context, arg ListFamilyPayments
 			&i.NotifiedAt,
 			&i.PaidAt,
 			&i.SettledAt,
+			&i.ReconcileCheckedAt,
+			&i.ReconciledAt,
 		); err != nil {
 			return nil, err
 		}
@@ -300,7 +312,7 @@ func (q *Queries) ListFamilyPayments(ctx context.Context, arg ListFamilyPayments
 }
 
 const lockPaymentAttempt = `-- name: LockPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at FROM payment_attempts WHERE id = $1 FOR UPDATE
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentAttempt, error) {
@@ -332,6 +344,8 @@ func (q *Queries) LockPaymentAttempt(ctx context.Context, id uuid.UUID) (Payment
 		&i.NotifiedAt,
 		&i.PaidAt,
 		&i.SettledAt,
+		&i.ReconcileCheckedAt,
+		&i.ReconciledAt,
 	)
 	return i, err
 }

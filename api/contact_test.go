@@ -1,0 +1,174 @@
+package api_test
+
+import (
+	"bytes"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+type upload struct {
+	name, contentType string
+	data              []byte
+}
+
+// form builds a multipart body; files go in files[] with the browser's claimed type.
+func form(fields map[string]string, files ...upload) ([]byte, http.Header) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		_ = w.WriteField(k, v)
+	}
+	for _, f := range files {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="files[]"; filename="`+f.name+`"`)
+		h.Set("Content-Type", f.contentType)
+		part, _ := w.CreatePart(h)
+		_, _ = part.Write(f.data)
+	}
+	_ = w.Close()
+	return buf.Bytes(), http.Header{"Content-Type": {w.FormDataContentType()}}
+}
+
+var (
+	pdfFile = upload{"avis d'imposition.pdf", "application/pdf", []byte("%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n")}
+	pngFile = upload{"attestation.png", "image/png", append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{1}, 100)...)}
+	jpgFile = upload{"C:\\Users\\moi\\photo.jpg", "image/jpeg", append([]byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00"), bytes.Repeat([]byte{2}, 100)...)}
+)
+
+type threadDoc struct {
+	ID         uuid.UUID `json:"id"`
+	Category   string    `json:"category"`
+	Subject    string    `json:"subject"`
+	FamilyName string    `json:"family_name"`
+	Messages   []struct {
+		ID          uuid.UUID `json:"id"`
+		FromStaff   bool      `json:"from_staff"`
+		Body        string    `json:"body"`
+		Attachments []struct {
+			ID          uuid.UUID `json:"id"`
+			Filename    string    `json:"filename"`
+			ContentType string    `json:"content_type"`
+			SizeBytes   int       `json:"size_bytes"`
+		} `json:"attachments"`
+	} `json:"messages"`
+}
+
+func TestContactMessagesWithDocuments(t *testing.T) {
+	e := newAccountEnv(t, nil)
+	org := e.newOrg("accueil@ville.test")
+	fam := e.newFamily(org, "Martin")
+	parent := e.session(org, "family", &fam)
+	agent := e.session(org, "agent", nil)
+	fields := map[string]string{"subject": "Nouveau quotient", "body": "Bonjour, voici notre avis d'imposition.", "category": "document"}
+
+	stored := func() int {
+		return e.count(`SELECT (SELECT count(*) FROM messages) + (SELECT count(*) FROM attachments)`)
+	}
+	// Refusals first: each leaves nothing stored.
+	refuse := func(body []byte, h http.Header, status int, slug, inDetail string) {
+		t.Helper()
+		p := parent.fails(http.MethodPost, "/api/v1/messages", body, h, status, slug)
+		if !strings.Contains(p.Detail, inDetail) {
+			t.Fatalf("detail %q lacks %q", p.Detail, inDetail)
+		}
+		if n := stored(); n != 0 {
+			t.Fatalf("a refused message stored %d rows", n)
+		}
+	}
+	big := upload{"scan.pdf", "application/pdf", append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{'x'}, 10<<20)...)}
+	b, h := form(fields, pdfFile, big)
+	refuse(b, h, http.StatusRequestEntityTooLarge, "file-too-large", "« scan.pdf » dépasse 10 Mo")
+	exactly := upload{"juste.pdf", "application/pdf", append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{'x'}, 10<<20-9)...)}
+	fake := upload{"faux.pdf", "application/pdf", []byte("<html><script>alert(1)</script></html>")}
+	b, h = form(fields, pngFile, fake)
+	refuse(b, h, http.StatusUnsupportedMediaType, "unsupported-file-type", "« faux.pdf » n'est ni un PDF")
+	exe := upload{"photo.jpg", "image/jpeg", append([]byte("MZ\x90\x00"), bytes.Repeat([]byte{0}, 200)...)}
+	b, h = form(fields, exe)
+	refuse(b, h, http.StatusUnsupportedMediaType, "unsupported-file-type", "photo.jpg")
+	b, h = form(fields, pdfFile, pdfFile, pdfFile, pdfFile, pdfFile, pdfFile)
+	refuse(b, h, http.StatusRequestEntityTooLarge, "too-many-files", "5 pièces jointes")
+	b, h = form(map[string]string{"subject": "x", "body": "y", "category": "autre"}, pdfFile)
+	refuse(b, h, http.StatusBadRequest, "invalid-request", "incomplet")
+	refuse(nil, nil, http.StatusBadRequest, "invalid-request", "multipart")
+
+	b, h = form(fields, pdfFile, pngFile, jpgFile, exactly)
+	r := parent.send(http.MethodPost, "/api/v1/messages", b, h)
+	if r.status != http.StatusCreated {
+		t.Fatalf("post: %d %s", r.status, r.body)
+	}
+	var posted threadDoc
+	decode(t, r.body, &posted)
+	atts := posted.Messages[0].Attachments
+	if posted.Category != "document" || len(atts) != 4 || atts[2].Filename != "photo.jpg" || atts[2].ContentType != "image/jpeg" ||
+		atts[3].SizeBytes != 10<<20 || atts[0].ContentType != "application/pdf" {
+		t.Fatalf("posted %s", r.body)
+	}
+	m := e.mail.next(t)
+	if m.To[0] != "accueil@ville.test" || !strings.Contains(m.Subject, "Martin") || !strings.Contains(m.Text, "4 pièce(s) jointe(s)") {
+		t.Fatalf("staff mail %+v", m)
+	}
+
+	dl := parent.send(http.MethodGet, "/api/v1/messages/"+posted.Messages[0].ID.String()+"/attachments/"+atts[1].ID.String(), nil, nil)
+	if dl.status != http.StatusOK || !bytes.Equal(dl.body, pngFile.data) || dl.header.Get("Content-Type") != "image/png" ||
+		dl.header.Get("X-Content-Type-Options") != "nosniff" || !strings.HasPrefix(dl.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("download: %d %v", dl.status, dl.header)
+	}
+
+	var inbox struct {
+		Items []struct {
+			ID      uuid.UUID `json:"id"`
+			Waiting bool      `json:"waiting"`
+			Unread  int       `json:"unread"`
+		} `json:"items"`
+	}
+	agent.expect(http.MethodGet, "/api/v1/admin/messages?waiting=true", nil, http.StatusOK, &inbox)
+	if len(inbox.Items) != 1 || inbox.Items[0].ID != posted.ID || !inbox.Items[0].Waiting || inbox.Items[0].Unread != 1 {
+		t.Fatalf("inbox %+v", inbox)
+	}
+	var th threadDoc
+	agent.expect(http.MethodGet, "/api/v1/admin/messages/"+posted.ID.String(), nil, http.StatusOK, &th)
+	if th.FamilyName != "Martin" || len(th.Messages) != 1 {
+		t.Fatalf("thread %+v", th)
+	}
+	sdl := agent.send(http.MethodGet, "/api/v1/admin/messages/"+posted.Messages[0].ID.String()+"/attachments/"+atts[0].ID.String(), nil, nil)
+	if sdl.status != http.StatusOK || !bytes.Equal(sdl.body, pdfFile.data) {
+		t.Fatalf("staff download %d", sdl.status)
+	}
+	agent.fails(http.MethodPost, "/api/v1/admin/messages/"+posted.ID.String()+"/reply", map[string]string{"body": "  "}, nil, http.StatusBadRequest, "invalid-request")
+	agent.expect(http.MethodPost, "/api/v1/admin/messages/"+posted.ID.String()+"/reply", map[string]string{"body": "Merci, c'est enregistré."}, http.StatusCreated, &th)
+	if len(th.Messages) != 2 || !th.Messages[1].FromStaff {
+		t.Fatalf("after reply %+v", th)
+	}
+	if m := e.mail.next(t); m.To[0] != "martin@famille.test" || !strings.Contains(m.Subject, "Nouveau quotient") {
+		t.Fatalf("family mail %+v", m)
+	}
+	// A reply with a document back.
+	b, h = form(map[string]string{"body": "Voici l'attestation."}, pdfFile)
+	if r := agent.send(http.MethodPost, "/api/v1/admin/messages/"+posted.ID.String()+"/reply", b, h); r.status != http.StatusCreated {
+		t.Fatalf("multipart reply: %d %s", r.status, r.body)
+	}
+	e.mail.next(t)
+
+	agent.expect(http.MethodGet, "/api/v1/admin/messages?waiting=true", nil, http.StatusOK, &inbox)
+	if len(inbox.Items) != 0 {
+		t.Fatalf("answered thread still waiting: %+v", inbox)
+	}
+	var threads []threadDoc
+	parent.expect(http.MethodGet, "/api/v1/messages", nil, http.StatusOK, &threads)
+	if len(threads) != 1 || len(threads[0].Messages) != 3 || threads[0].Messages[1].Body != "Merci, c'est enregistré." ||
+		len(threads[0].Messages[2].Attachments) != 1 {
+		t.Fatalf("family threads %+v", threads)
+	}
+	reply := threads[0].Messages[2]
+	if dl := parent.send(http.MethodGet, "/api/v1/messages/"+reply.ID.String()+"/attachments/"+reply.Attachments[0].ID.String(), nil, nil); dl.status != http.StatusOK {
+		t.Fatalf("family downloads the staff's document: %d", dl.status)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_log WHERE action = 'message.reply'`); n != 2 {
+		t.Fatalf("audit rows %d", n)
+	}
+}

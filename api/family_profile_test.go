@@ -1,0 +1,212 @@
+package api_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/enfance/enfance/db"
+)
+
+// A family edits its contact details (validated, audited with before and after)
+// and its authorised persons.
+func TestFamilyEditsItsRecord(t *testing.T) {
+	e := newAccountEnv(t, nil)
+	org := e.newOrg("")
+	fam := e.newFamily(org, "Martin")
+	c := e.session(org, "family", &fam)
+
+	p := c.fails(http.MethodPatch, "/api/v1/family", map[string]string{"email": "pas-un-email", "phone": "12", "postal_code": "7500"}, nil, http.StatusBadRequest, "invalid-request")
+	fields := map[string]bool{}
+	for _, f := range p.Errors {
+		fields[f.Field] = true
+	}
+	if !fields["email"] || !fields["phone"] || !fields["postal_code"] || len(fields) != 3 {
+		t.Fatalf("field errors %+v", p.Errors)
+	}
+	var out map[string]any
+	c.expect(http.MethodPatch, "/api/v1/family", map[string]string{"email": "nouveau@famille.test", "phone2": "+33 6 11 22 33 44",
+		"address": "3 rue des Lilas", "postal_code": "69003", "city": "Lyon"}, http.StatusOK, &out)
+	if out["email"] != "nouveau@famille.test" || out["phone"] != "0102030405" || out["city"] != "Lyon" {
+		t.Fatalf("after patch %v", out)
+	}
+	var before, after map[string]any
+	var actor uuid.UUID
+	e.must(e.pool.QueryRow(e.ctx, `SELECT actor_id, before, after FROM audit_log WHERE action = 'family.contact_update' AND entity_id = $1`, fam.String()).Scan(&actor, &before, &after))
+	if actor != c.userID || before["email"] != "martin@famille.test" || after["email"] != "nouveau@famille.test" || after["postal_code"] != "69003" {
+		t.Fatalf("audit %v → %v by %v", before, after, actor)
+	}
+	// The QF and the name are staff's.
+	c.expect(http.MethodPatch, "/api/v1/family", map[string]any{"qf": 0, "name": "Autre"}, http.StatusOK, &out)
+	if out["qf"].(float64) != 650 || out["name"] != "Martin" {
+		t.Fatalf("a family changed its QF or name: %v", out)
+	}
+
+	c.fails(http.MethodPost, "/api/v1/family/authorized-persons", map[string]string{"first_name": "Jeanne"}, nil, http.StatusBadRequest, "invalid-request")
+	var ap struct {
+		ID uuid.UUID `json:"id"`
+	}
+	c.expect(http.MethodPost, "/api/v1/family/authorized-persons", map[string]string{"first_name": "Jeanne", "last_name": "Martin",
+		"phone": "06 12 34 56 78", "relationship": "grand-mère"}, http.StatusCreated, &ap)
+	var list []map[string]any
+	c.expect(http.MethodGet, "/api/v1/family/authorized-persons", nil, http.StatusOK, &list)
+	if len(list) != 1 || list[0]["relationship"] != "grand-mère" {
+		t.Fatalf("list %v", list)
+	}
+	c.expect(http.MethodDelete, "/api/v1/family/authorized-persons/"+ap.ID.String(), nil, http.StatusNoContent, nil)
+	c.fails(http.MethodDelete, "/api/v1/family/authorized-persons/"+ap.ID.String(), nil, nil, http.StatusNotFound, "not-found")
+	c.expect(http.MethodGet, "/api/v1/family/authorized-persons", nil, http.StatusOK, &list)
+	if len(list) != 0 {
+		t.Fatalf("list %v", list)
+	}
+	if n := e.count(`SELECT count(*) FROM audit_log WHERE entity = 'authorized_person' AND entity_id = $1`, ap.ID.String()); n != 2 {
+		t.Fatalf("audit rows %d, want create and delete", n)
+	}
+}
+
+type historyRow struct {
+	ID                      int64  `json:"id"`
+	Kind                    string `json:"kind"`
+	AmountCents             int64  `json:"amount_cents"`
+	CreditBalanceCents      int64  `json:"credit_balance_cents"`
+	OutstandingBalanceCents int64  `json:"outstanding_balance_cents"`
+	Method                  string `json:"method"`
+	Label                   string `json:"label"`
+}
+
+// Money history: every movement with the cagnotte and the amount owed after it,
+// computed from the ledger in order; desk payments and adjustments are finance's,
+// idempotent per Idempotency-Key.
+func TestDeskMoneyAndHistory(t *testing.T) {
+	e := newAccountEnv(t, nil)
+	org := e.newOrg("")
+	fam := e.newFamily(org, "Martin")
+	parent := e.session(org, "family", &fam)
+	agent, finance, admin := e.session(org, "agent", nil), e.session(org, "finance", nil), e.session(org, "admin", nil)
+	at := time.Now().Add(-time.Hour)
+	for i, le := range []db.InsertLedgerEntryParams{
+		{Kind: "charge", OutstandingCents: 450},
+		{Kind: "payment", OutstandingCents: -450, Method: "payfip"},
+		{Kind: "cancellation_credit", CreditCents: 150},
+		{Kind: "charge", OutstandingCents: 300},
+		{Kind: "credit_used", CreditCents: -150, OutstandingCents: -150},
+		{Kind: "charge", OutstandingCents: 290}, // a staff booking: owed 440
+	} {
+		le.OrgID, le.FamilyID, le.IdempotencyKey, le.OccurredAt = org, fam, "test:"+uuid.NewString(), at.Add(time.Duration(i)*time.Second)
+		_, err := e.q.InsertLedgerEntry(e.ctx, le)
+		e.must(err)
+	}
+	path := "/api/v1/admin/families/" + fam.String()
+	pay := map[string]any{"amount_cents": 500, "method": "cheque", "reference": "chèque 1234567"}
+	key := http.Header{"Idempotency-Key": {"guichet-1"}}
+
+	agent.fails(http.MethodPost, path+"/payments", pay, key, http.StatusForbidden, "forbidden")
+	parent.fails(http.MethodPost, path+"/payments", pay, key, http.StatusForbidden, "forbidden")
+	finance.fails(http.MethodPost, path+"/payments", pay, nil, http.StatusBadRequest, "idempotency-key-required")
+	finance.fails(http.MethodPost, path+"/payments", map[string]any{"amount_cents": -5, "method": "carte"}, key, http.StatusBadRequest, "invalid-request")
+
+	// Ten retries of one payment at once: one ledger row, the same answer.
+	var wg sync.WaitGroup
+	answers := make(chan response, 10)
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			answers <- finance.send(http.MethodPost, path+"/payments", pay, key)
+		}()
+	}
+	wg.Wait()
+	close(answers)
+	var created, replayed int
+	for r := range answers {
+		var w struct {
+			Entry            historyRow `json:"entry"`
+			CreditCents      int64      `json:"credit_cents"`
+			OutstandingCents int64      `json:"outstanding_cents"`
+		}
+		decode(t, r.body, &w)
+		switch r.status {
+		case http.StatusCreated:
+			created++
+		case http.StatusOK:
+			replayed++
+		default:
+			t.Fatalf("payment: %d %s", r.status, r.body)
+		}
+		// 440 owed: the 500 pay them, 60 go to the cagnotte.
+		if w.Entry.AmountCents != 500 || w.OutstandingCents != 0 || w.CreditCents != 60 {
+			t.Fatalf("payment answer %s", r.body)
+		}
+	}
+	if created != 1 || replayed != 9 {
+		t.Fatalf("%d created, %d replayed", created, replayed)
+	}
+	if n := e.count(`SELECT count(*) FROM ledger_entries WHERE family_id = $1 AND kind = 'desk_payment'`, fam); n != 1 {
+		t.Fatalf("%d desk payments in the ledger", n)
+	}
+	finance.fails(http.MethodPost, path+"/payments", map[string]any{"amount_cents": 700, "method": "cheque"}, key, http.StatusConflict, "idempotency-key-reused")
+
+	adj := http.Header{"Idempotency-Key": {"adj-1"}}
+	admin.fails(http.MethodPost, path+"/adjustments", map[string]any{"amount_cents": 100, "target": "credit"}, adj, http.StatusBadRequest, "invalid-request")
+	admin.fails(http.MethodPost, path+"/adjustments", map[string]any{"amount_cents": -61, "target": "credit", "reason": "erreur"}, adj, http.StatusConflict, "balance-too-low")
+	admin.fails(http.MethodPost, path+"/adjustments", map[string]any{"amount_cents": -1, "target": "outstanding", "reason": "erreur"}, adj, http.StatusConflict, "balance-too-low")
+	agent.fails(http.MethodPost, path+"/adjustments", map[string]any{"amount_cents": 100, "target": "credit", "reason": "geste"}, adj, http.StatusForbidden, "forbidden")
+	r := admin.send(http.MethodPost, path+"/adjustments", map[string]any{"amount_cents": -60, "target": "credit", "reason": "remboursé en espèces"}, http.Header{"Idempotency-Key": {"adj-2"}})
+	if r.status != http.StatusCreated {
+		t.Fatalf("adjustment: %d %s", r.status, r.body)
+	}
+	if r := finance.send(http.MethodPost, path+"/adjustments", map[string]any{"amount_cents": 250, "target": "outstanding", "reason": "repas oublié"}, adj); r.status != http.StatusCreated {
+		t.Fatalf("adjustment: %d %s", r.status, r.body)
+	}
+	if n := e.count(`SELECT count(*) FROM ledger_entries WHERE family_id = $1 AND kind = 'adjustment'`, fam); n != 2 {
+		t.Fatalf("%d adjustments, want 2", n)
+	}
+	var hist []historyRow
+	parent.expect(http.MethodGet, "/api/v1/payments", nil, http.StatusOK, &hist)
+	want := []struct {
+		kind              string
+		amount, credit, o int64
+	}{ // newest first
+		{"adjustment", -250, 0, 250},
+		{"adjustment", -60, 0, 0},
+		{"desk_payment", 500, 60, 0},
+		{"credit_used", -150, 0, 150},
+		{"cancellation_credit", 150, 150, 0},
+		{"payment", 450, 0, 0},
+	}
+	if len(hist) != len(want) {
+		t.Fatalf("history %+v", hist)
+	}
+	for i, w := range want {
+		h := hist[i]
+		if h.Kind != w.kind || h.AmountCents != w.amount || h.CreditBalanceCents != w.credit || h.OutstandingBalanceCents != w.o {
+			t.Fatalf("row %d: %+v, want %+v", i, h, w)
+		}
+	}
+	var all []historyRow
+	parent.expect(http.MethodGet, "/api/v1/payments?include=charges", nil, http.StatusOK, &all)
+	var staffView []historyRow
+	agent.expect(http.MethodGet, path+"/payments", nil, http.StatusOK, &staffView)
+	if len(all) != 9 || all[len(all)-1].Kind != "charge" || all[len(all)-1].OutstandingBalanceCents != 450 || len(staffView) != 9 {
+		t.Fatalf("with charges %+v", all)
+	}
+	var me struct {
+		CreditCents      int64 `json:"credit_cents"`
+		OutstandingCents int64 `json:"outstanding_cents"`
+	}
+	parent.expect(http.MethodGet, "/api/v1/me", nil, http.StatusOK, &me)
+	if me.CreditCents != all[0].CreditBalanceCents || me.OutstandingCents != all[0].OutstandingBalanceCents {
+		t.Fatalf("me %+v, history ends at %+v", me, all[0])
+	}
+	var a json.RawMessage
+	e.must(e.pool.QueryRow(e.ctx, `SELECT after FROM audit_log WHERE action = 'ledger.desk_payment' AND entity_id = $1`, fam.String()).Scan(&a))
+	var got map[string]any
+	decode(t, a, &got)
+	if got["amount_cents"].(float64) != 500 || got["method"] != "cheque" || got["reference"] != "chèque 1234567" {
+		t.Fatalf("audit %s", a)
+	}
+}

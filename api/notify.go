@@ -1,0 +1,66 @@
+package api
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.uber.org/zap"
+
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/mail"
+)
+
+// sendLater sends m in the background, so that no request waits on an SMTP server
+// and "forgot password" answers in the same time whether or not a mail leaves. The
+// outbound_emails row records what was sent; a failed send is logged (without the
+// body: it may hold a password link) and not retried — the family can ask again.
+// Server.Wait waits for the sends in flight.
+func (s *Server) sendLater(orgID uuid.UUID, m mail.Message) {
+	if m.Key == "" {
+		m.Key = "api:" + uuid.NewString()
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		log := s.log.With(zap.String("mail_key", m.Key), zap.String("subject", m.Subject))
+		if _, err := s.q.ClaimEmail(ctx, db.ClaimEmailParams{
+			ID: uuid.New(), OrgID: orgID, IdempotencyKey: m.Key, ToAddress: strings.Join(m.To, ", "), Subject: m.Subject,
+		}); err != nil {
+			log.Error("record outgoing mail", zap.Error(err))
+			return
+		}
+		if err := s.mail.Send(ctx, m); err != nil {
+			log.Error("mail not sent", zap.Error(err))
+			return
+		}
+		if err := s.q.MarkEmailSent(ctx, m.Key); err != nil {
+			log.Error("mark mail sent", zap.Error(err))
+		}
+	}()
+}
+
+// Wait blocks until the e-mails being sent in the background are done; call it
+// after the HTTP server has stopped.
+func (s *Server) Wait() { s.bg.Wait() }
+
+// portalLink is a link into the family portal served at PUBLIC_URL. Fragment
+// routes ("/#/reset?token=…") keep the token out of every server's access log:
+// browsers never send the fragment.
+func (s *Server) portalLink(route string, query url.Values) string {
+	link := strings.TrimRight(s.cfg.PublicURL, "/") + "/#/" + route
+	if len(query) > 0 {
+		link += "?" + query.Encode()
+	}
+	return link
+}
+
+// brokenMailer stands in when the mail configuration is unusable: the API still
+// serves, and each send fails (and is logged) with the configuration error.
+type brokenMailer struct{ err error }
+
+func (b brokenMailer) Send(context.Context, mail.Message) error { return b.err }

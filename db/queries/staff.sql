@@ -1,0 +1,89 @@
+-- Back office: an org's families, members, accounts and desk money. Every query
+-- takes the staff member's org_id.
+
+-- name: ListOrgFamilies :many
+-- Families by name, a page at a time after (after_name, after_id); q matches the
+-- family's name, e-mail, phones or a member's name (the caller escapes LIKE wildcards).
+SELECT f.*, b.outstanding_cents, b.credit_cents
+FROM families f
+CROSS JOIN LATERAL (
+    SELECT COALESCE(sum(l.outstanding_cents), 0)::bigint AS outstanding_cents,
+           COALESCE(sum(l.credit_cents), 0)::bigint AS credit_cents
+    FROM ledger_entries l WHERE l.family_id = f.id
+) b
+WHERE f.org_id = @org_id
+  AND (@q::text = '' OR f.name ILIKE '%' || @q || '%' OR f.email ILIKE '%' || @q || '%'
+       OR f.phone ILIKE '%' || @q || '%' OR f.phone2 ILIKE '%' || @q || '%'
+       OR EXISTS (SELECT 1 FROM members m WHERE m.family_id = f.id
+                  AND (m.last_name ILIKE '%' || @q || '%' OR m.first_name ILIKE '%' || @q || '%')))
+  AND (NOT @paged::boolean OR (f.name, f.id) > (@after_name::text, @after_id::uuid))
+ORDER BY f.name, f.id
+LIMIT @lim;
+
+-- name: CreateFamily :one
+INSERT INTO families (id, org_id, name, email, phone, phone2, address, postal_code, city, qf)
+VALUES (@id, @org_id, @name, @email, @phone, @phone2, @address, @postal_code, @city, @qf)
+RETURNING *;
+
+-- name: UpdateFamily :one
+UPDATE families
+SET name = @name, email = @email, phone = @phone, phone2 = @phone2, address = @address,
+    postal_code = @postal_code, city = @city, qf = @qf, updated_at = now()
+WHERE org_id = @org_id AND id = @id
+RETURNING *;
+
+-- name: CreateMember :one
+INSERT INTO members (id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name)
+VALUES (@id, @org_id, @family_id, @kind, @first_name, @last_name, @birth_date, @school, @class_name)
+RETURNING *;
+
+-- name: LockMember :one
+SELECT * FROM members WHERE org_id = @org_id AND family_id = @family_id AND id = @id FOR UPDATE;
+
+-- name: UpdateMember :one
+UPDATE members
+SET kind = @kind, first_name = @first_name, last_name = @last_name, birth_date = @birth_date,
+    school = @school, class_name = @class_name
+WHERE org_id = @org_id AND family_id = @family_id AND id = @id
+RETURNING *;
+
+-- name: ListFamilyUsers :many
+SELECT id, login, role, disabled, (password_hash <> '')::boolean AS password_set, created_at
+FROM users WHERE org_id = @org_id AND family_id = @family_id ORDER BY created_at, id;
+
+-- name: CreateUser :one
+INSERT INTO users (id, org_id, login, role, family_id, display_name)
+VALUES (@id, @org_id, @login, @role, @family_id, @display_name)
+RETURNING *;
+
+-- name: ListStaffUsers :many
+SELECT * FROM users WHERE org_id = @org_id AND role <> 'family' ORDER BY login;
+
+-- name: LockStaffUser :one
+SELECT * FROM users WHERE org_id = @org_id AND id = @id AND role <> 'family' FOR UPDATE;
+
+-- name: UpdateStaffUser :one
+UPDATE users SET role = @role, display_name = @display_name, disabled = @disabled
+WHERE org_id = @org_id AND id = @id AND role <> 'family'
+RETURNING *;
+
+-- name: LockActiveAdmins :many
+SELECT id FROM users WHERE org_id = @org_id AND role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE;
+
+-- name: InsertStaffLedgerEntry :one
+-- No row back means the key was already used: the caller reads that entry instead.
+INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
+    label, method, created_by, occurred_at)
+VALUES (@org_id, @family_id, @kind, @outstanding_cents, @credit_cents, @idempotency_key,
+    @label, @method, @created_by, @occurred_at)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING *;
+
+-- name: GetLedgerEntryByKey :one
+SELECT * FROM ledger_entries WHERE idempotency_key = $1;
+
+-- name: PendingCheckoutCredit :one
+-- Cagnotte already frozen into a checkout in progress: it is being spent.
+SELECT COALESCE(sum(a.credit_used_cents), 0)::bigint
+FROM payment_attempts a JOIN carts c ON c.id = a.cart_id
+WHERE c.family_id = $1 AND c.status = 'checking_out' AND a.status IN ('created', 'pending', 'paid');
