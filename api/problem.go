@@ -58,6 +58,7 @@ func fail(c *gin.Context, log *zap.Logger, err error) {
 		p = problem(http.StatusInternalServerError, "internal", "Erreur interne", "Une erreur inattendue est survenue ; réessayez plus tard.")
 		if isUnavailable(err) {
 			p = problem(http.StatusServiceUnavailable, "unavailable", "Service momentanément indisponible", "Réessayez dans quelques instants.")
+			c.Header("Retry-After", "2")
 		}
 	}
 	out := *p

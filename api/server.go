@@ -219,6 +219,15 @@ func (s *Server) requestLog() gin.HandlerFunc {
 func isUnavailable(err error) bool {
 	var netErr net.Error
 	var connErr *pgconn.ConnectError
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// 08 connection exception, 53 insufficient resources, 57 operator intervention
+		// (a restart kills open connections with 57P01), 40 serialization or deadlock.
+		switch pgErr.Code[:2] {
+		case "08", "53", "57", "40":
+			return true
+		}
+	}
 	return errors.As(err, &netErr) || errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) ||
 		pgconn.SafeToRetry(err)
 }

@@ -52,14 +52,6 @@ type stack struct {
 func newStack(t *testing.T, options ...func(*config.Config)) *stack {
 	t.Helper()
 	log := zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel))
-	pool, dsn := testenv.Database(t)
-	dev := testenv.Temporal(t)
-	tc, err := client.Dial(client.Options{HostPort: dev.FrontendHostPort(), Namespace: "default", Logger: logging.Temporal(log)})
-	if err != nil {
-		t.Fatalf("dial temporal: %v", err)
-	}
-	t.Cleanup(tc.Close)
-
 	simulator := sim.New(sim.Options{Logger: log.Named("sim")})
 	simSrv := httptest.NewServer(simulator.Handler())
 	t.Cleanup(simSrv.Close)
@@ -73,6 +65,7 @@ func newStack(t *testing.T, options ...func(*config.Config)) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.DatabaseURL, cfg.TemporalAddress = "", ""
 	cfg.PublicURL = base
 	cfg.TemporalTaskQueue = "e2e-" + uuid.NewString()
 	cfg.PayFiPEndpoint = simSrv.URL + "/tpa/services/securite"
@@ -80,6 +73,31 @@ func newStack(t *testing.T, options ...func(*config.Config)) *stack {
 	for _, o := range options {
 		o(&cfg)
 	}
+
+	// The shared test PostgreSQL and Temporal, unless an option named others (the
+	// fault-injection tests restart their own).
+	var pool *pgxpool.Pool
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		pool, dsn = testenv.Database(t)
+	} else {
+		if err := db.Migrate(context.Background(), dsn); err != nil {
+			t.Fatal(err)
+		}
+		if pool, err = pgxpool.New(context.Background(), dsn); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+	}
+	temporalAddr := cfg.TemporalAddress
+	if temporalAddr == "" {
+		temporalAddr = testenv.Temporal(t).FrontendHostPort()
+	}
+	tc, err := client.Dial(client.Options{HostPort: temporalAddr, Namespace: "default", Logger: logging.Temporal(log)})
+	if err != nil {
+		t.Fatalf("dial temporal: %v", err)
+	}
+	t.Cleanup(tc.Close)
 
 	outbox := t.TempDir()
 	acts := &activities.Activities{
@@ -97,7 +115,7 @@ func newStack(t *testing.T, options ...func(*config.Config)) *stack {
 	t.Cleanup(srv.Close)
 
 	loadDemo(t, pool)
-	return &stack{t: t, pool: pool, temporal: tc, sim: simulator, api: base, worker: w, outbox: outbox, cfg: cfg, dsn: dsn, temporalAddr: dev.FrontendHostPort()}
+	return &stack{t: t, pool: pool, temporal: tc, sim: simulator, api: base, worker: w, outbox: outbox, cfg: cfg, dsn: dsn, temporalAddr: temporalAddr}
 }
 
 // loadDemo loads the demo data and opens its services on the coming weeks too, so

@@ -1,0 +1,160 @@
+package e2e_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/enfance/enfance/config"
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/devenv"
+	"github.com/enfance/enfance/workflows"
+)
+
+// assertNothingLost checks the money and capacity invariants of the demo org.
+func (s *stack) assertNothingLost(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	q := db.New(s.pool)
+	org, err := q.GetOrgBySlug(ctx, "demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, count := range map[string]func() (int64, error){
+		"overbooked days":     func() (int64, error) { return q.CountOverbookedDays(ctx, org.ID) },
+		"capacity mismatches": func() (int64, error) { return q.CountCapacityMismatches(ctx, org.ID) },
+		"stuck carts":         func() (int64, error) { return q.CountStuckCarts(ctx, org.ID) },
+		"ledger violations":   func() (int64, error) { return q.CountLedgerViolations(ctx, org.ID) },
+	} {
+		if n, err := count(); err != nil || n != 0 {
+			t.Errorf("%s: %d (%v)", name, n, err)
+		}
+	}
+}
+
+// The Temporal server restarts while two families are paying: the PayFiP
+// notifications that hit the API meanwhile are refused (503) and retried by PayFiP,
+// the worker and the API reconnect, and both carts end paid exactly once.
+func TestTemporalRestartDuringCheckouts(t *testing.T) {
+	port, err := devenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := devenv.TemporalOptions{
+		DBFile: filepath.Join(t.TempDir(), "temporal.db"), Port: port, Namespace: "default",
+		SearchAttributes: workflows.SearchAttributes,
+	}
+	ctx := context.Background()
+	temporal, err := devenv.StartTemporal(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = temporal.Stop() })
+	s := newStack(t, func(c *config.Config) { c.TemporalAddress = temporal.Address() })
+
+	var carts []cartView
+	var payments []string
+	for _, who := range [][2]string{{"martin@demo.enfance.test", "demo-martin-2026"}, {"bernard@demo.enfance.test", "demo-bernard-2026"}} {
+		fam := s.login(who[0], who[1])
+		cart := book(fam, "cantine", 3)
+		var co checkoutAnswer
+		fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+		carts, payments = append(carts, cart), append(payments, co.PaymentURL)
+	}
+
+	if err := temporal.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range payments { // the payers pay while Temporal is down
+		payOnPage(t, u, "P")
+	}
+	if temporal, err = devenv.StartTemporal(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = temporal.Stop() })
+
+	for _, c := range carts {
+		if got := s.cartEnds(*c.ID); got != "paid" {
+			t.Fatalf("cart %s ended %q", *c.ID, got)
+		}
+	}
+	if got := s.receipts(); got != 2 {
+		t.Errorf("%d receipts, want 2", got)
+	}
+	s.assertNothingLost(t)
+}
+
+// PostgreSQL restarts in the middle of a family's session: the API answers 503
+// problem+json meanwhile, then recovers by itself, and the booking and payment go
+// through with nothing lost.
+func TestPostgresRestartDuringABurst(t *testing.T) {
+	dir, err := os.MkdirTemp("", "enfance-chaos-pg-") // reachable by the postgres user
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port, err := devenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pgOpts := devenv.PostgresOptions{Dir: filepath.Join(dir, "pg"), Port: port, Database: "enfance"}
+	pg, err := devenv.StartPostgres(ctx, pgOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+	s := newStack(t, func(c *config.Config) { c.DatabaseURL = pg.URL("enfance") })
+
+	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
+	kid, cantine := child(fam), serviceByCode(fam, "cantine")
+	days := availableDays(fam, kid, cantine.ID, 4)
+
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var problem map[string]any
+	status := fam.status(http.MethodPost, "/api/v1/cart/items", map[string]any{"items": []map[string]string{
+		{"child_id": kid, "service_id": cantine.ID, "date": days[0].Date}}}, &problem)
+	if status != http.StatusServiceUnavailable || !strings.Contains(problem["type"].(string), "unavailable") {
+		t.Fatalf("with PostgreSQL down: %d %v, want 503 problem", status, problem)
+	}
+
+	if pg, err = devenv.StartPostgres(ctx, pgOpts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+	deadline := time.Now().Add(30 * time.Second)
+	var cart cartView
+	for {
+		var out cartView
+		items := []map[string]string{}
+		for _, d := range days {
+			items = append(items, map[string]string{"child_id": kid, "service_id": cantine.ID, "date": d.Date})
+		}
+		if st := fam.status(http.MethodPost, "/api/v1/cart/items", map[string]any{"items": items}, &out); st == http.StatusCreated {
+			cart = out
+			break
+		} else if st != http.StatusServiceUnavailable || time.Now().After(deadline) {
+			t.Fatalf("after PostgreSQL came back: %d", st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var co checkoutAnswer
+	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	payOnPage(t, co.PaymentURL, "P")
+	if got := s.cartEnds(*cart.ID); got != "paid" {
+		t.Fatalf("cart ended %q", got)
+	}
+	if len(cart.Items) != 4 {
+		t.Fatalf("cart held %d lines, want 4", len(cart.Items))
+	}
+	s.assertNothingLost(t)
+}
