@@ -9,12 +9,12 @@ SQLC_VERSION := v1.31.1
 GO ?= go
 export GOTOOLCHAIN := local
 
-.PHONY: dev test tools postgres generate check fmt vet unit help
+.PHONY: dev test tools postgres chromium generate check fmt vet unit help
 
 help:
 	@echo "make dev    run the whole system locally (PostgreSQL, Temporal, PayFiP simulator, worker, API, demo data)"
 	@echo "make test   formatting, vet, sqlc drift, and the whole test suite"
-	@echo "make tools  build the Temporal CLI and sqlc into ./bin"
+	@echo "make tools  build the Temporal CLI and sqlc into ./bin (and install PostgreSQL and Chromium if missing)"
 
 dev: tools
 	$(GO) run ./cmd/enfance dev
@@ -22,7 +22,7 @@ dev: tools
 test: tools check
 	$(GO) test -count=1 -timeout 20m ./...
 
-tools: $(BIN)/temporal $(BIN)/sqlc postgres
+tools: $(BIN)/temporal $(BIN)/sqlc postgres chromium
 
 $(BIN)/temporal:
 	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into ./bin (a few minutes the first time)…"
@@ -41,6 +41,18 @@ postgres:
 			for c in $$(pg_lsclusters -h 2>/dev/null | awk '{print $$1"/"$$2}'); do pg_ctlcluster $${c%/*} $${c#*/} stop || true; done; \
 		else \
 			echo "PostgreSQL server binaries are missing: install the 'postgresql' package" >&2; exit 1; \
+		fi; \
+	fi
+
+# The browser tests (e2e/browser_test.go) drive Debian's Chromium; no browser is
+# downloaded by the tests themselves.
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Chromium for the browser tests (apt-get)…"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "Chromium is missing (/usr/bin/chromium): install the 'chromium' package" >&2; exit 1; \
 		fi; \
 	fi
 

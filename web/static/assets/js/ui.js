@@ -1,0 +1,209 @@
+// Small DOM and formatting helpers shared by the pages. Everything the API sends
+// is put in the page as text (textContent), never as HTML.
+
+/**
+ * h('p', {class: 'x', onclick: fn}, 'text', child…) builds an element. Attributes
+ * starting with "on" become listeners; false/null attributes are left out; arrays
+ * of children are flattened; null children are skipped.
+ */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === false || v === null || v === undefined) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = v;
+    else if (k === 'dataset') Object.assign(el.dataset, v);
+    else if (k === 'value' || k === 'checked' || k === 'disabled' || k === 'selected') el[k] = v;
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  append(el, children);
+  return el;
+}
+
+/** Replaces el's children, leaving out null, false and undefined (which the DOM would print). */
+export function mount(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const c of children) {
+    if (c === null || c === undefined || c === false) continue;
+    if (Array.isArray(c)) append(el, c);
+    else el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+}
+
+const euroFmt = new Intl.NumberFormat('fr-FR', { style: 'currency', currency: 'EUR' });
+/** 1234 → "12,34 €" */
+export const euros = (cents) => euroFmt.format((cents || 0) / 100);
+
+/** "12,5" or "12.50" → 1250; NaN when unreadable. */
+export function parseEuros(text) {
+  const t = String(text).trim().replace(/\s|€/g, '').replace(',', '.');
+  if (!/^\d+(\.\d{1,2})?$/.test(t)) return NaN;
+  return Math.round(parseFloat(t) * 100);
+}
+
+const MONTHS = ['janvier', 'février', 'mars', 'avril', 'mai', 'juin', 'juillet', 'août', 'septembre', 'octobre', 'novembre', 'décembre'];
+const WEEKDAYS = ['dimanche', 'lundi', 'mardi', 'mercredi', 'jeudi', 'vendredi', 'samedi'];
+export const WEEKDAY_SHORT = ['lun.', 'mar.', 'mer.', 'jeu.', 'ven.', 'sam.', 'dim.'];
+
+/** A YYYY-MM-DD date as a local calendar day (no time zone shift). */
+export function parseDay(s) {
+  const [y, m, d] = s.split('-').map(Number);
+  return new Date(y, m - 1, d);
+}
+
+export function isoDay(d) {
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
+export const isoMonth = (d) => isoDay(d).slice(0, 7);
+export const thisMonth = () => isoMonth(new Date());
+
+/** "2026-12" + n months → "2027-01" */
+export function addMonths(month, n) {
+  const [y, m] = month.split('-').map(Number);
+  return isoMonth(new Date(y, m - 1 + n, 1));
+}
+
+/** "2026-12" → "décembre 2026" */
+export function monthLabel(month) {
+  const [y, m] = month.split('-').map(Number);
+  return `${MONTHS[m - 1]} ${y}`;
+}
+
+/** "2026-12-03" → "jeudi 3 décembre 2026" */
+export function dayLabel(s, withYear = true) {
+  const d = parseDay(s);
+  return `${WEEKDAYS[d.getDay()]} ${d.getDate()} ${MONTHS[d.getMonth()]}${withYear ? ' ' + d.getFullYear() : ''}`;
+}
+
+// Deadlines are the municipality's: shown on French time wherever the browser is,
+// as the services' rules say them ("J-2 avant 10h00").
+const parisParts = new Intl.DateTimeFormat('fr-FR', {
+  timeZone: 'Europe/Paris', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+});
+
+/** An RFC 3339 instant → "mardi 1 décembre 2026 à 10h00", on Paris time. */
+export function instantLabel(iso) {
+  if (!iso) return '';
+  const p = Object.fromEntries(parisParts.formatToParts(new Date(iso)).map((x) => [x.type, x.value]));
+  return `${dayLabel(`${p.year}-${p.month}-${p.day}`)} à ${p.hour}h${p.minute}`;
+}
+
+export const shortDate = (iso) => (iso ? new Date(iso).toLocaleDateString('fr-FR', { timeZone: 'Europe/Paris' }) : '');
+
+/** The message region at the top of the page (a live region, assertive for errors). */
+export function notify(text, kind = 'info') {
+  const box = document.getElementById('messages');
+  if (!box) return;
+  box.replaceChildren();
+  if (!text) return;
+  const node = typeof text === 'string' ? document.createTextNode(text) : text;
+  box.setAttribute('aria-live', kind === 'error' ? 'assertive' : 'polite');
+  box.append(h('div', { class: `notice notice-${kind}` }, node));
+  // Errors must be seen; other messages are announced without moving the page
+  // (ticking a day far down the calendar must not jump to the top).
+  if (kind === 'error') box.scrollIntoView({ block: 'nearest' });
+}
+
+/** An ApiError (or any error) as a readable block: title, detail, field errors. */
+export function problemView(err) {
+  const p = (err && err.problem) || {};
+  const title = p.title || 'Erreur';
+  const detail = p.detail || (err && !err.problem ? String(err.message || err) : '');
+  const list = (p.errors || []).filter((e) => e.message);
+  return h('div', {},
+    h('strong', {}, title),
+    detail ? h('p', {}, detail) : null,
+    p.cancellation_deadline && !p.detail ? h('p', {}, `Date limite d'annulation : ${instantLabel(p.cancellation_deadline)}.`) : null,
+    list.length ? h('ul', {}, list.map((e) => h('li', {}, e.field ? `${fieldName(e.field)} : ${e.message}` : e.message))) : null);
+}
+
+const FIELD_NAMES = {
+  login: 'Identifiant', password: 'Mot de passe', new_password: 'Nouveau mot de passe', current_password: 'Mot de passe actuel',
+  email: 'E-mail', phone: 'Téléphone', phone2: 'Second téléphone', address: 'Adresse', postal_code: 'Code postal', city: 'Ville',
+  subject: 'Objet', body: 'Message', category: 'Catégorie', 'files[]': 'Pièces jointes', first_name: 'Prénom', last_name: 'Nom',
+  relationship: 'Lien avec l\'enfant', amount_cents: 'Montant', reason: 'Motif', month: 'Mois', method: 'Mode de règlement',
+};
+const fieldName = (f) => FIELD_NAMES[f] || f;
+
+/** Shows an error in the message region (role=alert). */
+export function showError(err) {
+  console.error(err);
+  notify(problemView(err), 'error');
+}
+
+/** Marks the form's inputs named in the problem's field errors (aria-invalid). */
+export function markFieldErrors(form, err) {
+  for (const el of form.querySelectorAll('[aria-invalid]')) el.removeAttribute('aria-invalid');
+  for (const e of (err && err.problem && err.problem.errors) || []) {
+    const input = form.querySelector(`[name="${CSS.escape(e.field)}"]`);
+    if (input) input.setAttribute('aria-invalid', 'true');
+  }
+}
+
+let idSeq = 0;
+/** A labelled form field: label above the input, optional hint tied by aria-describedby. */
+export function field(label, input, hint) {
+  const id = input.id || `f${++idSeq}`;
+  input.id = id;
+  let hintEl = null;
+  if (hint) {
+    hintEl = h('p', { class: 'hint', id: `${id}-hint` }, hint);
+    input.setAttribute('aria-describedby', hintEl.id);
+  }
+  return h('div', { class: 'field' }, h('label', { for: id }, label), hintEl, input);
+}
+
+/** A page's title: sets the document title and is focused when the page opens. */
+export function pageTitle(text) {
+  document.title = `${text} – Portail famille`;
+  return h('h1', { tabindex: '-1', id: 'page-title' }, text);
+}
+
+/** The "not yet available" block for an API route this server does not have. */
+export function unavailable(what) {
+  return h('div', { class: 'notice notice-warning', role: 'status' },
+    h('strong', {}, 'Pas encore disponible'),
+    h('p', {}, `${what} : cette fonction n'est pas encore disponible sur ce serveur.`));
+}
+
+/** Runs fn with the button disabled (and aria-busy), to prevent double submissions. */
+export async function busy(button, fn) {
+  if (button) { button.disabled = true; button.setAttribute('aria-busy', 'true'); }
+  try { return await fn(); } finally {
+    if (button && button.isConnected) { button.disabled = false; button.removeAttribute('aria-busy'); }
+  }
+}
+
+/** A loading placeholder, announced politely. */
+export const loading = (text = 'Chargement…') => h('p', { class: 'loading', role: 'status' }, text);
+
+/** A definition list from [term, value] pairs. */
+export const dl = (pairs) => h('dl', { class: 'facts' }, pairs.filter(Boolean).map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+
+/** Simple table: headers, rows of cells (strings or nodes), a caption for screen readers. */
+// The roles are explicit: a table restyled as cards on a phone stays a table for
+// screen readers. An empty header is named for them only.
+export function table(caption, headers, rows, opts = {}) {
+  return h('div', { class: 'table-wrap' },
+    h('table', { class: opts.class || '', role: 'table' },
+      h('caption', { class: opts.showCaption ? '' : 'sr-only' }, caption),
+      h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, headers.map((x) => h('th', { scope: 'col', role: 'columnheader' }, x === '' ? h('span', { class: 'sr-only' }, 'Actions') : x)))),
+      h('tbody', { role: 'rowgroup' }, rows.map((r) => h('tr', { role: 'row' }, r.map((c, i) => (i === 0 && opts.rowHeaders
+        ? h('th', { scope: 'row', role: 'rowheader' }, c) : h('td', { role: 'cell' }, c))))))));
+}
+
+/** "jeudi 3 décembre…" → "Jeudi 3 décembre…", for a sentence that starts with a date. */
+export const capitalize = (s) => (s ? s[0].toUpperCase() + s.slice(1) : s);
+
+/** Current route's query parameters (after "?" in the fragment). */
+export function routeQuery() {
+  const hash = location.hash || '';
+  const i = hash.indexOf('?');
+  return new URLSearchParams(i >= 0 ? hash.slice(i + 1) : '');
+}
