@@ -16,13 +16,15 @@ help:
 	@echo "make test   formatting, vet, sqlc drift, and the whole test suite"
 	@echo "make tools  build the Temporal CLI and sqlc into ./bin (and install PostgreSQL and Chromium if missing)"
 
-dev: tools
+dev: dev-tools
 	$(GO) run ./cmd/enfance dev
 
 test: tools check
 	$(GO) test -count=1 -timeout 20m ./...
 
-tools: $(BIN)/temporal $(BIN)/sqlc postgres chromium
+# What `make dev` needs; the tests also need Chromium for the browser tests.
+dev-tools: $(BIN)/temporal $(BIN)/sqlc postgres
+tools: dev-tools chromium
 
 $(BIN)/temporal:
 	@echo "Building the Temporal CLI $(TEMPORAL_VERSION) into ./bin (a few minutes the first time)…"

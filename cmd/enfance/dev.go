@@ -141,6 +141,7 @@ func printBanner(apiURL, temporalUI, temporalAddr, simURL, outbox, dbURL string)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "\nenfance dev is running. Ctrl-C stops everything.")
 	fmt.Fprintln(tw, "")
+	fmt.Fprintf(tw, "  Portail famille\t%s/  (back office: log in as a staff account)\n", apiURL)
 	fmt.Fprintf(tw, "  API\t%s/api/v1  (health: %s/healthz, metrics: %s/metrics)\n", apiURL, apiURL, apiURL)
 	if temporalUI != "" {
 		fmt.Fprintf(tw, "  Temporal UI\t%s\n", temporalUI)
