@@ -33,6 +33,7 @@ type caller struct {
 	FamilyID *uuid.UUID
 	Login    string
 	hash     []byte
+	csrf     string
 }
 
 func (c caller) family() cart.Family { return cart.Family{OrgID: c.OrgID, ID: *c.FamilyID} }
@@ -154,7 +155,7 @@ func (s *Server) authenticate(c *gin.Context) {
 			return
 		}
 	}
-	c.Set(callerKey, caller{UserID: sess.UserID, OrgID: sess.OrgID, Role: sess.Role, FamilyID: sess.FamilyID, Login: sess.Login, hash: hash})
+	c.Set(callerKey, caller{UserID: sess.UserID, OrgID: sess.OrgID, Role: sess.Role, FamilyID: sess.FamilyID, Login: sess.Login, hash: hash, csrf: sess.CsrfToken})
 	c.Next()
 }
 

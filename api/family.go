@@ -16,7 +16,8 @@ import (
 
 func (s *Server) me(c *gin.Context) {
 	who := callerOf(c)
-	out := gin.H{"user_id": who.UserID, "login": who.Login, "role": who.Role, "org_id": who.OrgID}
+	// The CSRF token comes back here so a portal that reloads keeps writing with its cookie.
+	out := gin.H{"user_id": who.UserID, "login": who.Login, "role": who.Role, "org_id": who.OrgID, "csrf_token": who.csrf}
 	if who.FamilyID != nil {
 		fam, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID})
 		if err != nil {
