@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/workflows"
@@ -68,16 +71,12 @@ type addItemsRequest struct {
 }
 
 func (s *Server) addCartItems(c *gin.Context) {
-	var req addItemsRequest
-	if err := c.ShouldBindJSON(&req); err != nil {
-		fail(c, s.log, badRequest("Le corps doit être {\"items\": [{\"child_id\", \"service_id\", \"date\"}]}."))
+	items, bad := decodeCartItems(c.Request.Body)
+	if bad != nil {
+		fail(c, s.log, bad)
 		return
 	}
-	if len(req.Items) == 0 || len(req.Items) > 400 {
-		fail(c, s.log, badRequest("Indiquez entre 1 et 400 jours à réserver.", FieldError{Field: "items", Message: "entre 1 et 400 éléments"}))
-		return
-	}
-	added, err := s.carts.AddItems(c, callerOf(c).family(), req.Items)
+	added, err := s.carts.AddItems(c, callerOf(c).family(), items)
 	var refused *cart.RefusedError
 	switch {
 	case errors.As(err, &refused):
@@ -233,4 +232,33 @@ func (s *Server) startCart(c *gin.Context, crt db.Cart) error {
 		return nil
 	}
 	return err
+}
+
+// maxItems bounds one request: a school year of one service for one child.
+const maxItems = 400
+
+// decodeCartItems reads {"items": [{child_id, service_id, date}]} and checks its
+// shape; the rules themselves are checked by cart.AddItems.
+func decodeCartItems(body io.Reader) ([]cart.Item, *Problem) {
+	var req addItemsRequest
+	dec := json.NewDecoder(io.LimitReader(body, 1<<20))
+	if err := dec.Decode(&req); err != nil {
+		return nil, badRequest(`Le corps doit être {"items": [{"child_id", "service_id", "date"}]} avec des identifiants valides.`)
+	}
+	if len(req.Items) == 0 || len(req.Items) > maxItems {
+		return nil, badRequest("Indiquez entre 1 et 400 jours à réserver.", FieldError{Field: "items", Message: "entre 1 et 400 éléments"})
+	}
+	var fields []FieldError
+	for i, it := range req.Items {
+		if _, err := booking.ParseDay(it.Date); err != nil {
+			fields = append(fields, FieldError{Field: "items[" + strconv.Itoa(i) + "].date", Message: "date attendue au format AAAA-MM-JJ"})
+		}
+		if it.ChildID == uuid.Nil || it.ServiceID == uuid.Nil {
+			fields = append(fields, FieldError{Field: "items[" + strconv.Itoa(i) + "]", Message: "child_id et service_id sont requis"})
+		}
+	}
+	if len(fields) > 0 {
+		return nil, badRequest("Certains jours sont mal décrits.", fields...)
+	}
+	return req.Items, nil
 }
