@@ -151,17 +151,19 @@ func killGroup(pgid int, sig syscall.Signal) error {
 	return nil
 }
 
-// tailBuffer keeps the last max bytes written to it, to quote a child's output in
+// TailBuffer keeps the last max bytes written to it, to quote a child's output in
 // an error message.
-type tailBuffer struct {
+type TailBuffer struct {
 	mu  sync.Mutex
 	max int
 	buf []byte
 }
 
-func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+// NewTailBuffer keeps the last max bytes written to it, for quoting a failed
+// process's output in an error.
+func NewTailBuffer(max int) *TailBuffer { return &TailBuffer{max: max} }
 
-func (b *tailBuffer) Write(p []byte) (int, error) {
+func (b *TailBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.buf = append(b.buf, p...)
@@ -171,7 +173,7 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (b *tailBuffer) String() string {
+func (b *TailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return strings.TrimSpace(string(b.buf))

@@ -137,7 +137,7 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		exited: make(chan struct{}),
 		log:    log.With(zap.String("address", fmt.Sprintf("127.0.0.1:%d", opts.Port))),
 	}
-	tail := newTailBuffer(4096)
+	tail := NewTailBuffer(4096)
 	var out io.Writer = tail
 	if opts.LogFile != "" {
 		if err := os.MkdirAll(filepath.Dir(opts.LogFile), 0o755); err != nil {
@@ -219,7 +219,7 @@ func (t *Temporal) closeLog() {
 
 // waitReady dials until the frontend is healthy and the namespace is served, then
 // registers missing search attributes.
-func (t *Temporal) waitReady(ctx context.Context, namespace string, attrs map[string]enumspb.IndexedValueType, tail *tailBuffer) error {
+func (t *Temporal) waitReady(ctx context.Context, namespace string, attrs map[string]enumspb.IndexedValueType, tail *TailBuffer) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	var lastErr error

@@ -86,7 +86,7 @@ func startTemporal() (*testsuite.DevServer, error) {
 	// The last three arguments make this test binary exec bin/temporal (see init).
 	args = append(args, execFlag, bin, strconv.Itoa(os.Getpid()))
 
-	out := &tail{max: 8192}
+	out := devenv.NewTailBuffer(8192)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	server, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
@@ -157,27 +157,4 @@ func execWithParentDeath(bin, parentPID string, args []string) {
 	err := syscall.Exec(bin, append([]string{bin}, args...), os.Environ())
 	fmt.Fprintf(os.Stderr, "testenv: exec %s: %v\n", bin, err)
 	os.Exit(127)
-}
-
-// tail keeps the last max bytes of the server's output, for error messages.
-type tail struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (b *tail) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf = append(b.buf, p...)
-	if over := len(b.buf) - b.max; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (b *tail) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.TrimSpace(string(b.buf))
 }
