@@ -38,6 +38,10 @@ func runDev(ctx context.Context) error {
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	// The outbox page must list something (even nothing) before the first e-mail.
+	if err := os.MkdirAll(cfg.MailOutboxDir, 0o755); err != nil {
+		return fmt.Errorf("mail outbox: %w", err)
+	}
 
 	var stops []func() error
 	var stopOnce sync.Once

@@ -76,6 +76,16 @@ func TestDevStartsEverythingAndStopsEverything(t *testing.T) {
 				t.Fatalf("run %d: demo login status %d", run, resp.StatusCode)
 			}
 			assertDemoOnce(t, dsn)
+			for _, path := range []string{"/", "/dev/outbox/", "/api/openapi.yaml"} {
+				resp, err := http.Get(api + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("run %d: GET %s: %d", run, path, resp.StatusCode)
+				}
+			}
 		})
 		for _, want := range []string{fmt.Sprintf("http://localhost:%d/api/v1", ports[0]), fmt.Sprintf("http://localhost:%d", ports[3]), "PayFiP simulator", "Mail outbox", "martin@demo.enfance.test", "demo-staff-2026"} {
 			if !strings.Contains(banner, want) {
