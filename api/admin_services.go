@@ -287,8 +287,12 @@ func (s *Server) createService(c *gin.Context) {
 			return err
 		}
 		prices, err := replacePrices(c, q, sv.ID, *req.Prices)
+		if err != nil {
+			return err
+		}
 		out = adminServiceOf(sv, prices)
-		return err
+		who := callerOf(c)
+		return s.audit(c, q, who.OrgID, &who.UserID, "service.create", "service", sv.ID.String(), nil, out)
 	})
 	if isUniqueViolation(err) {
 		fail(c, s.log, errServiceCodeTaken)
@@ -319,6 +323,11 @@ func (s *Server) patchService(c *gin.Context) {
 		if err != nil {
 			return notFoundOr(err)
 		}
+		oldPrices, err := q.ListServicePrices(c, []uuid.UUID{sv.ID})
+		if err != nil {
+			return err
+		}
+		before := adminServiceOf(sv, oldPrices)
 		p := db.CreateServiceParams{
 			OrgID: sv.OrgID, ID: sv.ID, Code: sv.Code, Name: sv.Name, Description: sv.Description, Weekdays: sv.Weekdays,
 			BookingDaysBefore: sv.BookingDaysBefore, BookingTime: sv.BookingTime, CancelDaysBefore: sv.CancelDaysBefore,
@@ -342,8 +351,12 @@ func (s *Server) patchService(c *gin.Context) {
 		} else {
 			prices, err = q.ListServicePrices(c, []uuid.UUID{sv.ID})
 		}
+		if err != nil {
+			return err
+		}
 		out = adminServiceOf(sv, prices)
-		return err
+		who := callerOf(c)
+		return s.audit(c, q, who.OrgID, &who.UserID, "service.update", "service", sv.ID.String(), before, out)
 	})
 	switch {
 	case isUniqueViolation(err):
@@ -515,7 +528,12 @@ func (s *Server) putServiceDays(c *gin.Context) {
 		if len(fields) > 0 {
 			return errCapacity
 		}
-		return nil
+		beforeDays := make([]serviceDayJSON, 0, len(locked))
+		for _, d := range locked {
+			beforeDays = append(beforeDays, serviceDayOf(d))
+		}
+		who := callerOf(c)
+		return s.audit(c, q, who.OrgID, &who.UserID, "service.days", "service", sv.ID.String(), beforeDays, out)
 	})
 	switch {
 	case errors.Is(err, errCapacity):

@@ -122,6 +122,17 @@ func TestAdminEditsServices(t *testing.T) {
 	admin.problem(http.MethodPatch, urlf("/api/v1/admin/services/%s", uuid.New()), map[string]any{"name": "x"}, http.StatusNotFound, "not-found")
 	admin.problem(http.MethodPatch, urlf("/api/v1/admin/services/%s", svc.ID), map[string]any{"code": "cantine"}, http.StatusConflict, "service-code-taken")
 
+	// Every service edit is in the audit log, with the service before and after.
+	var audited int
+	if err := e.pool.QueryRow(e.ctx, `SELECT count(*) FROM audit_log WHERE entity = 'service' AND entity_id = $1
+		AND ((action = 'service.create' AND before IS NULL AND after->>'name' = 'Mercredis loisirs')
+		  OR (action = 'service.update' AND before->>'name' = 'Mercredis loisirs' AND after->>'name' = 'Mercredis'))`, svc.ID).Scan(&audited); err != nil {
+		t.Fatal(err)
+	}
+	if audited != 2 {
+		t.Errorf("%d audit rows for the creation and the edit, want 2", audited)
+	}
+
 	// Another org's admin sees none of it.
 	other := e.login(e.newOrg(), "admin", nil)
 	other.problem(http.MethodGet, urlf("/api/v1/admin/services/%s", svc.ID), nil, http.StatusNotFound, "not-found")
