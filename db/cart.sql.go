@@ -262,6 +262,53 @@ func (q *Queries) ListHeldLinesForChild(ctx context.Context, arg ListHeldLinesFo
 	return items, nil
 }
 
+const listOverdueCarts = `-- name: ListOverdueCarts :many
+SELECT id, org_id, family_id, expires_at FROM carts
+WHERE status IN ('open', 'checking_out') AND expires_at < $1
+ORDER BY expires_at
+LIMIT $2
+`
+
+type ListOverdueCartsParams struct {
+	Before   time.Time
+	MaxCarts int32
+}
+
+type ListOverdueCartsRow struct {
+	ID        uuid.UUID
+	OrgID     uuid.UUID
+	FamilyID  uuid.UUID
+	ExpiresAt time.Time
+}
+
+// Live carts well past their time to live: their workflow should have ended them,
+// so it is missing (Temporal was unreachable when the cart opened, or an operator
+// terminated it). Reconciliation starts it again.
+func (q *Queries) ListOverdueCarts(ctx context.Context, arg ListOverdueCartsParams) ([]ListOverdueCartsRow, error) {
+	rows, err := q.db.Query(ctx, listOverdueCarts, arg.Before, arg.MaxCarts)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListOverdueCartsRow{}
+	for rows.Next() {
+		var i ListOverdueCartsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.FamilyID,
+			&i.ExpiresAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockCart = `-- name: LockCart :one
 SELECT id, org_id, family_id, status, expires_at, created_at, closed_at FROM carts WHERE id = $1 FOR UPDATE
 `

@@ -71,6 +71,7 @@ type ReconcileResult struct {
 	Closed    int // refused, abandoned or dead for good
 	Waiting   int // PayFiP does not know yet, or the cart's workflow is on it
 	Attention int // unusable answers, failures, stuck carts: see the worker's log
+	Restarted int // live carts past their TTL whose workflow was missing, started again
 	Details   string
 }
 
@@ -119,8 +120,45 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (ReconcileResult, error)
 		})
 	}
 	wg.Wait(ctx)
+	r.sweepCarts(ctx)
 	r.describe(ctx, r.details())
 	return r.res, nil
+}
+
+// sweepCarts starts again the workflow of every live cart well past its TTL: one
+// that never got its workflow (Temporal unreachable when the cart opened) or lost
+// it (terminated by an operator) would otherwise hold its places forever. A
+// started Cart workflow finds its TTL elapsed and expires the cart, after
+// following any payment still in progress. A cart whose workflow runs is skipped.
+func (r *reconcile) sweepCarts(ctx workflow.Context) {
+	var carts []activities.OverdueCart
+	if err := workflow.ExecuteActivity(dbCtx(ctx, "list live carts past their time to live"),
+		(*activities.Activities).ListOverdueCarts, r.in.BatchSize).Get(ctx, &carts); err != nil {
+		workflow.GetLogger(ctx).Error("reconciliation: overdue carts not listed", "error", err)
+		return
+	}
+	for _, c := range carts {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            CartWorkflowID(c.CartID),
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+			StaticSummary:         "Panier " + c.CartID.String() + " (relancé par la réconciliation)",
+			TypedSearchAttributes: temporal.NewSearchAttributes(OrgIDKey.ValueSet(c.OrgID.String()), FamilyIDKey.ValueSet(c.FamilyID.String())),
+		})
+		err := workflow.ExecuteChildWorkflow(cctx, CartWorkflow, CartInput{
+			CartID: c.CartID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt,
+		}).GetChildWorkflowExecution().Get(ctx, nil)
+		switch {
+		case err == nil:
+			r.res.Restarted++
+			workflow.GetLogger(ctx).Warn("reconciliation: restarted the workflow of an overdue cart", "cart", c.CartID.String())
+		case temporal.IsWorkflowExecutionAlreadyStartedError(err):
+			// Its workflow runs (a payment still settling): nothing to do.
+		default:
+			r.res.Attention++
+			workflow.GetLogger(ctx).Error("reconciliation: overdue cart not restarted", "cart", c.CartID.String(), "error", err)
+		}
+	}
 }
 
 // one handles an attempt: wake its cart, or settle it.
@@ -232,7 +270,7 @@ func (r *reconcile) breakdown() string {
 		what string
 	}{
 		{r.res.Woken, "carts woken"}, {r.res.Credited, "late payments credited"}, {r.res.Confirmed, "carts confirmed"},
-		{r.res.Closed, "closed unpaid"}, {r.res.Waiting, "still waiting"},
+		{r.res.Closed, "closed unpaid"}, {r.res.Waiting, "still waiting"}, {r.res.Restarted, "overdue carts restarted"},
 	} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))

@@ -41,6 +41,8 @@ type reconcileHarness struct {
 	signalErr map[uuid.UUID]error
 	// settle answers SettleAttempt by attempt and CartGone.
 	settle func(in activities.SettleInput) (activities.SettleResult, error)
+	// overdue answers ListOverdueCarts.
+	overdue []activities.OverdueCart
 
 	mu       sync.Mutex
 	claimIn  []activities.ClaimInput
@@ -60,6 +62,8 @@ func newReconcileHarness(t *testing.T) *reconcileHarness {
 	env.RegisterActivity(&activities.Activities{})
 	h := &reconcileHarness{t: t, env: env, running: map[uuid.UUID]bool{}, signalErr: map[uuid.UUID]error{}}
 	acts := &activities.Activities{}
+	env.OnActivity(acts.ListOverdueCarts, mock.Anything, mock.Anything).Return(
+		func(context.Context, int) ([]activities.OverdueCart, error) { return h.overdue, nil }).Maybe()
 	env.OnActivity(acts.ClaimAttemptsToReconcile, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.ClaimInput) ([]activities.AttemptToReconcile, error) {
 			h.mu.Lock()

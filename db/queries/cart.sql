@@ -43,3 +43,12 @@ UPDATE cart_lines SET state = 'released' WHERE cart_id = $1 AND state = 'held' R
 
 -- name: ConfirmCartLines :exec
 UPDATE cart_lines SET state = 'confirmed' WHERE cart_id = $1 AND state = 'held';
+
+-- name: ListOverdueCarts :many
+-- Live carts well past their time to live: their workflow should have ended them,
+-- so it is missing (Temporal was unreachable when the cart opened, or an operator
+-- terminated it). Reconciliation starts it again.
+SELECT id, org_id, family_id, expires_at FROM carts
+WHERE status IN ('open', 'checking_out') AND expires_at < @before
+ORDER BY expires_at
+LIMIT @max_carts;
