@@ -89,7 +89,13 @@ func Load(env string) (Config, error) {
 			c.TrustedProxies = append(c.TrustedProxies, p)
 		}
 	}
-	c.MailOutboxDir = str("MAIL_OUTBOX_DIR", c.DataDir+"/outbox")
+	// The outbox keeps a copy of every e-mail in dev (beside SMTP, e.g. Mailpit, if
+	// set); in production it is only the fallback when there is no SMTP server.
+	if c.SMTPURL == "" || c.Env == "dev" {
+		c.MailOutboxDir = str("MAIL_OUTBOX_DIR", c.DataDir+"/outbox")
+	} else {
+		c.MailOutboxDir = os.Getenv("MAIL_OUTBOX_DIR")
+	}
 	if c.Env == "dev" {
 		c.TemporalAddress = str("TEMPORAL_ADDRESS", "")
 		sim := "http://" + c.PayFiPSimAddr

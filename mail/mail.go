@@ -7,6 +7,7 @@ package mail
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -40,12 +41,41 @@ type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
-// New returns an SMTP sender when smtpURL is set, otherwise an outbox in dir.
+// New returns a sender to SMTP when smtpURL is set and to the outbox folder when
+// outboxDir is set: both in dev with a local catcher such as Mailpit.
 func New(smtpURL, from, outboxDir string) (Sender, error) {
-	if smtpURL == "" {
-		return &Outbox{Dir: outboxDir, From: from}, nil
+	var senders Multi
+	if outboxDir != "" {
+		senders = append(senders, &Outbox{Dir: outboxDir, From: from})
 	}
-	return NewSMTP(smtpURL, from)
+	if smtpURL != "" {
+		s, err := NewSMTP(smtpURL, from)
+		if err != nil {
+			return nil, err
+		}
+		senders = append(senders, s)
+	}
+	switch len(senders) {
+	case 0:
+		return nil, errors.New("mail: set SMTP_URL (or MAIL_OUTBOX_DIR)")
+	case 1:
+		return senders[0], nil
+	}
+	return senders, nil
+}
+
+// Multi sends each message through every sender in turn; it fails if one fails,
+// and a retry sends again through all (the outbox rewrites the same file).
+type Multi []Sender
+
+// Send delivers m through every sender.
+func (ms Multi) Send(ctx context.Context, m Message) error {
+	for _, s := range ms {
+		if err := s.Send(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // build turns m into a go-mail message.

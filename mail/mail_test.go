@@ -61,3 +61,24 @@ func TestSMTPURLIsChecked(t *testing.T) {
 		t.Errorf("valid URL refused: %v", err)
 	}
 }
+
+func TestNewPicksTheTransports(t *testing.T) {
+	if s, err := enfmail.New("", "a@b.c", t.TempDir()); err != nil {
+		t.Fatal(err)
+	} else if _, ok := s.(*enfmail.Outbox); !ok {
+		t.Errorf("no SMTP: got %T, want the outbox", s)
+	}
+	if s, err := enfmail.New("smtp://localhost:1025?tls=none", "a@b.c", ""); err != nil {
+		t.Fatal(err)
+	} else if _, ok := s.(*enfmail.SMTP); !ok {
+		t.Errorf("SMTP only: got %T", s)
+	}
+	if s, err := enfmail.New("smtp://localhost:1025?tls=none", "a@b.c", t.TempDir()); err != nil {
+		t.Fatal(err)
+	} else if m, ok := s.(enfmail.Multi); !ok || len(m) != 2 {
+		t.Errorf("dev with a catcher: got %T, want both", s)
+	}
+	if _, err := enfmail.New("", "a@b.c", ""); err == nil {
+		t.Error("no transport at all must be an error")
+	}
+}
