@@ -39,25 +39,16 @@ func runInvoices(ctx context.Context, args []string) error {
 	if *orgFlag == "" {
 		return errors.New(invoicesUsage)
 	}
-	cfg, log, err := setup("production")
+	c, err := connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer log.Sync() //nolint:errcheck
-	pool, err := openPool(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
+	defer c.Close()
+	cfg, pool, tc := c.cfg, c.pool, c.temporal
 	org, err := findOrg(ctx, db.New(pool), *orgFlag)
 	if err != nil {
 		return err
 	}
-	tc, err := dialTemporal(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
 
 	if args[0] == "schedule" {
 		if _, err := workflows.CreateInvoiceSchedule(ctx, tc, cfg.TemporalTaskQueue, org.ID, org.TimeZone, *paused); err != nil {

@@ -103,52 +103,64 @@ func serveHTTP(ctx context.Context, name, addr string, h http.Handler, log *zap.
 	return nil
 }
 
-func runAPI(ctx context.Context) error {
+// conn is what a production command connects to, from the environment.
+type conn struct {
+	cfg      config.Config
+	log      *zap.Logger
+	pool     *pgxpool.Pool
+	temporal client.Client
+}
+
+// connect reads the configuration and opens PostgreSQL and Temporal.
+func connect(ctx context.Context) (*conn, error) {
 	cfg, log, err := setup("production")
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer log.Sync() //nolint:errcheck
 	pool, err := openPool(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer pool.Close()
 	tc, err := dialTemporal(cfg, log)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &conn{cfg: cfg, log: log, pool: pool, temporal: tc}, nil
+}
+
+func (c *conn) Close() {
+	c.temporal.Close()
+	c.pool.Close()
+	_ = c.log.Sync()
+}
+
+func runAPI(ctx context.Context) error {
+	c, err := connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer tc.Close()
-	srv := api.New(api.Options{Config: cfg, Pool: pool, Temporal: tc, Logger: log})
+	defer c.Close()
+	srv := api.New(api.Options{Config: c.cfg, Pool: c.pool, Temporal: c.temporal, Logger: c.log})
 	defer srv.Wait() // e-mails the API is still sending
-	return serveHTTP(ctx, "api", cfg.HTTPAddr, srv.Handler(), log)
+	return serveHTTP(ctx, "api", c.cfg.HTTPAddr, srv.Handler(), c.log)
 }
 
 func runWorker(ctx context.Context) error {
-	cfg, log, err := setup("production")
+	c, err := connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer log.Sync() //nolint:errcheck
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	defer c.Close()
+	acts, err := newActivities(c.cfg, c.pool, c.log)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	tc, err := dialTemporal(cfg, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
-	acts, err := newActivities(cfg, pool, log)
-	if err != nil {
-		return err
-	}
-	w := worker.New(tc, cfg.TemporalTaskQueue, acts)
+	w := worker.New(c.temporal, c.cfg.TemporalTaskQueue, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
-	ensureSchedules(ctx, tc, cfg.TemporalTaskQueue, log)
+	ensureSchedules(ctx, c.temporal, c.cfg.TemporalTaskQueue, c.log)
 	<-ctx.Done()
 	w.Stop()
 	return nil
