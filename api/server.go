@@ -157,6 +157,8 @@ func (s *Server) Handler() http.Handler {
 	staff.GET("/services/:id/days", s.serviceDays)
 	staff.PUT("/services/:id/days", s.putServiceDays)
 	staff.GET("/services/:id/days/:date/children", s.dayChildren)
+	admin.GET("/org", s.getOrg)
+	admin.PATCH("/org", s.patchOrg)
 	admin.POST("/services", s.createService)
 	admin.PATCH("/services/:id", s.patchService)
 	admin.POST("/services/:id/days/generate", s.generateServiceDays)

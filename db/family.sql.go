@@ -147,3 +147,42 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Mem
 	}
 	return items, nil
 }
+
+const updateOrgSettings = `-- name: UpdateOrgSettings :one
+UPDATE orgs SET name = $1, numcli = $2, saisie = $3, email = $4, address = $5
+WHERE id = $6
+RETURNING id, slug, name, numcli, saisie, time_zone, email, address, created_at
+`
+
+type UpdateOrgSettingsParams struct {
+	Name    string
+	Numcli  string
+	Saisie  string
+	Email   string
+	Address string
+	ID      uuid.UUID
+}
+
+func (q *Queries) UpdateOrgSettings(ctx context.Context, arg UpdateOrgSettingsParams) (Org, error) {
+	row := q.db.QueryRow(ctx, updateOrgSettings,
+		arg.Name,
+		arg.Numcli,
+		arg.Saisie,
+		arg.Email,
+		arg.Address,
+		arg.ID,
+	)
+	var i Org
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.Numcli,
+		&i.Saisie,
+		&i.TimeZone,
+		&i.Email,
+		&i.Address,
+		&i.CreatedAt,
+	)
+	return i, err
+}

@@ -15,3 +15,8 @@ SELECT * FROM members WHERE org_id = $1 AND family_id = $2 ORDER BY kind, birth_
 
 -- name: GetChild :one
 SELECT * FROM members WHERE org_id = $1 AND family_id = $2 AND id = $3 AND kind = 'child';
+
+-- name: UpdateOrgSettings :one
+UPDATE orgs SET name = @name, numcli = @numcli, saisie = @saisie, email = @email, address = @address
+WHERE id = @id
+RETURNING *;
