@@ -223,14 +223,7 @@ func (s *Store) AddItems(ctx context.Context, f Family, items []Item) (Added, er
 	var out Added
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		cart, created, err := s.liveCart(ctx, q, f)
-		if err != nil {
-			return err
-		}
-		if cart.Status != "open" {
-			return ErrNotOpen
-		}
-		r, err := newRules(ctx, q, f)
+		cart, created, r, err := s.openCart(ctx, q, f)
 		if err != nil {
 			return err
 		}
@@ -245,6 +238,23 @@ func (s *Store) AddItems(ctx context.Context, f Family, items []Item) (Added, er
 		return nil
 	})
 	return out, err
+}
+
+// openCart returns the family's live cart, locked and open for changes, with the
+// rules of the family: the start of every transaction that adds lines.
+func (s *Store) openCart(ctx context.Context, q *db.Queries, f Family) (db.Cart, bool, *rules, error) {
+	c, created, err := s.liveCart(ctx, q, f)
+	if err != nil {
+		return db.Cart{}, false, nil, err
+	}
+	if c.Status != "open" {
+		return db.Cart{}, false, nil, ErrNotOpen
+	}
+	r, err := newRules(ctx, q, f)
+	if err != nil {
+		return db.Cart{}, false, nil, err
+	}
+	return c, created, r, nil
 }
 
 // liveCart returns the family's open or checking-out cart, opening one if none,

@@ -49,14 +49,7 @@ func (s *Store) ToggleMonth(ctx context.Context, f Family, childID, serviceID uu
 	var out MonthResult
 	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		cart, created, err := s.liveCart(ctx, q, f)
-		if err != nil {
-			return err
-		}
-		if cart.Status != "open" {
-			return ErrNotOpen
-		}
-		r, err := newRules(ctx, q, f)
+		cart, created, r, err := s.openCart(ctx, q, f)
 		if err != nil {
 			return err
 		}
