@@ -75,10 +75,72 @@ export function monthLabel(month) {
   return `${MONTHS[m - 1]} ${y}`;
 }
 
-/** "2026-12-03" → "jeudi 3 décembre 2026" */
+/** "2026-12-03" → "jeudi 3 décembre 2026"; the first of the month is "1er". */
 export function dayLabel(s, withYear = true) {
   const d = parseDay(s);
-  return `${WEEKDAYS[d.getDay()]} ${d.getDate()} ${MONTHS[d.getMonth()]}${withYear ? ' ' + d.getFullYear() : ''}`;
+  const n = d.getDate() === 1 ? '1er' : String(d.getDate());
+  return `${WEEKDAYS[d.getDay()]} ${n} ${MONTHS[d.getMonth()]}${withYear ? ' ' + d.getFullYear() : ''}`;
+}
+
+/** "2026-10" → "d'octobre 2026", "2026-12" → "de décembre 2026" (elision before a vowel). */
+export function ofMonth(month) {
+  const label = monthLabel(month);
+  return /^[aeiouyéèâ]/i.test(label) ? `d'${label}` : `de ${label}`;
+}
+
+/** "2026-12-03" → "03/12/2026"; '' for an empty value. */
+export function frDate(iso) {
+  if (!iso) return '';
+  const [y, m, d] = iso.slice(0, 10).split('-');
+  return `${d}/${m}/${y}`;
+}
+
+/**
+ * "3/12/2026", "03/12/2026" or "2026-12-03" → "2026-12-03"; '' for an empty text;
+ * null when it is not a real calendar date.
+ */
+export function isoFromFr(text) {
+  const t = String(text || '').trim();
+  if (!t) return '';
+  let m = t.match(/^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/);
+  let y; let mo; let d;
+  if (m) [, d, mo, y] = m.map(Number);
+  else if ((m = t.match(/^(\d{4})-(\d{2})-(\d{2})$/))) [, y, mo, d] = m.map(Number);
+  else return null;
+  const date = new Date(y, mo - 1, d);
+  if (date.getFullYear() !== y || date.getMonth() !== mo - 1 || date.getDate() !== d) return null;
+  return isoDay(date);
+}
+
+/**
+ * A date field that reads and writes French dates (jj/mm/aaaa) whatever the
+ * browser's locale: a text input, not type=date, whose display follows the browser.
+ * attrs.value may be ISO (YYYY-MM-DD). Read it with dateValue(input).
+ */
+export function dateInput(attrs = {}) {
+  const { value, ...rest } = attrs;
+  const input = h('input', {
+    type: 'text', inputmode: 'numeric', autocomplete: 'off', placeholder: 'jj/mm/aaaa',
+    pattern: '\\d{1,2}/\\d{1,2}/\\d{4}', title: 'Date au format jj/mm/aaaa', maxlength: 10, size: 10, ...rest,
+  });
+  input.value = frDate(value || '');
+  input.dataset.dateInput = '';
+  input.addEventListener('blur', () => {
+    const iso = isoFromFr(input.value);
+    if (iso) input.value = frDate(iso); // "3/12/2026" → "03/12/2026"
+    input.setCustomValidity(iso === null ? 'Date invalide : écrivez-la jj/mm/aaaa, par exemple 03/12/2026.' : '');
+  });
+  return input;
+}
+
+/**
+ * The ISO date (YYYY-MM-DD) of a dateInput; '' when empty. Throws an Error with a
+ * French message naming the field when the text is not a date.
+ */
+export function dateValue(input, label = 'Date') {
+  const iso = isoFromFr(input.value);
+  if (iso === null) throw new Error(`${label} : « ${input.value} » n'est pas une date (jj/mm/aaaa attendu).`);
+  return iso;
 }
 
 // Deadlines are the municipality's: shown on French time wherever the browser is,
