@@ -46,6 +46,13 @@ type Config struct {
 	PayFiPMaxAmountCents int64
 	PayFiPSimAddr        string
 
+	// enfance cluster: the API processes' addresses, how many workers, and the
+	// load balancer in front of the APIs, whose URL is the cluster's PUBLIC_URL.
+	ClusterAPIAddrs  []string
+	ClusterWorkers   int
+	ClusterLBAddr    string
+	ClusterPublicURL string
+
 	CartTTL time.Duration
 
 	SessionIdleTimeout     time.Duration
@@ -77,6 +84,8 @@ func Load(env string) (Config, error) {
 		PayFiPTimeout:          duration("PAYFIP_TIMEOUT", 15*time.Second, &errs),
 		PayFiPMaxAmountCents:   int64(integer("PAYFIP_MAX_AMOUNT_CENTS", 100_000_00, &errs)),
 		PayFiPSimAddr:          str("PAYFIP_SIM_ADDR", "127.0.0.1:8091"),
+		ClusterWorkers:         integer("CLUSTER_WORKERS", 2, &errs),
+		ClusterLBAddr:          str("CLUSTER_LB_ADDR", ":8090"),
 		CartTTL:                duration("CART_TTL", 48*time.Hour, &errs),
 		SessionIdleTimeout:     duration("SESSION_IDLE_TIMEOUT", 2*time.Hour, &errs),
 		SessionAbsoluteTimeout: duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour, &errs),
@@ -84,10 +93,11 @@ func Load(env string) (Config, error) {
 		SMTPURL:                os.Getenv("SMTP_URL"),
 	}
 	c.PublicURL = str("PUBLIC_URL", "http://localhost"+portOf(c.HTTPAddr))
-	for _, p := range strings.Split(os.Getenv("TRUSTED_PROXIES"), ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			c.TrustedProxies = append(c.TrustedProxies, p)
-		}
+	c.ClusterPublicURL = str("PUBLIC_URL", "http://localhost"+portOf(c.ClusterLBAddr))
+	c.TrustedProxies = list("TRUSTED_PROXIES", "")
+	c.ClusterAPIAddrs = list("CLUSTER_API_ADDRS", ":8080,:8081")
+	if len(c.ClusterAPIAddrs) == 0 || c.ClusterWorkers < 1 {
+		errs = append(errs, fmt.Errorf("CLUSTER_API_ADDRS and CLUSTER_WORKERS: want at least one of each"))
 	}
 	// The outbox keeps a copy of every e-mail in dev (beside SMTP, e.g. Mailpit, if
 	// set); in production it is only the fallback when there is no SMTP server.
@@ -131,6 +141,17 @@ func str(key, def string) string {
 		return v
 	}
 	return def
+}
+
+// list splits a comma-separated variable, dropping empty items.
+func list(key, def string) []string {
+	var out []string
+	for _, v := range strings.Split(str(key, def), ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 func integer(key string, def int, errs *[]error) int {

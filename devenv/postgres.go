@@ -127,7 +127,7 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		return nil, err
 	}
 	if opts.Database != "" {
-		if err := p.ensureDatabase(ctx, opts.Database); err != nil {
+		if err := p.EnsureDatabase(ctx, opts.Database); err != nil {
 			_ = p.Stop()
 			return nil, err
 		}
@@ -140,6 +140,10 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 func (p *Postgres) URL(database string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", pgSuperuser, p.port, url.PathEscape(database))
 }
+
+// User is the role every URL connects as: the cluster's superuser, trusted
+// without a password.
+func (p *Postgres) User() string { return pgSuperuser }
 
 // Port returns the TCP port the server listens on.
 func (p *Postgres) Port() int { return p.port }
@@ -565,16 +569,17 @@ func (p *Postgres) waitReady(ctx context.Context) error {
 	}
 }
 
-func (p *Postgres) ensureDatabase(ctx context.Context, name string) error {
+// EnsureDatabase creates database name unless it exists.
+func (p *Postgres) EnsureDatabase(ctx context.Context, name string) error {
 	conn, err := pgx.Connect(ctx, p.URL("postgres"))
 	if err != nil {
-		return fmt.Errorf("start postgres: connect: %w", err)
+		return fmt.Errorf("database %s: connect: %w", name, err)
 	}
 	var exists bool
 	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists)
 	_ = conn.Close(ctx)
 	if err != nil {
-		return fmt.Errorf("start postgres: look up database %s: %w", name, err)
+		return fmt.Errorf("look up database %s: %w", name, err)
 	}
 	if exists {
 		return nil

@@ -4,22 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/enfance/enfance/logging"
 )
@@ -46,17 +44,11 @@ type TemporalOptions struct {
 	Logger *zap.Logger
 }
 
-// Temporal is a running Temporal CLI dev server.
+// Temporal is a running Temporal server: the CLI's dev server (StartTemporal) or
+// the real server on PostgreSQL (StartTemporalServer).
 type Temporal struct {
-	addr    string
-	cmd     *exec.Cmd
-	exited  chan struct{}
-	waitErr error // valid once exited is closed
-	logFile *os.File
-	log     *zap.Logger
-
-	stopOnce sync.Once
-	stopErr  error
+	addr string
+	*Process
 }
 
 // StartTemporal runs `Binary server start-dev` in its own process group and waits
@@ -132,133 +124,123 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		args = append(args, "--search-attribute", name+"="+opts.SearchAttributes[name])
 	}
 
-	t := &Temporal{
-		addr:   fmt.Sprintf("127.0.0.1:%d", opts.Port),
-		exited: make(chan struct{}),
-		log:    log.With(zap.String("address", fmt.Sprintf("127.0.0.1:%d", opts.Port))),
+	addr := fmt.Sprintf("127.0.0.1:%d", opts.Port)
+	log = log.With(zap.String("address", addr))
+	p, err := StartProcess(ProcessOptions{Name: "temporal dev server", Binary: opts.Binary, Args: args, LogFile: opts.LogFile, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("start temporal: %w", err)
 	}
-	tail := NewTailBuffer(4096)
-	var out io.Writer = tail
-	if opts.LogFile != "" {
-		if err := os.MkdirAll(filepath.Dir(opts.LogFile), 0o755); err != nil {
-			return nil, fmt.Errorf("start temporal: create log dir: %w", err)
-		}
-		if t.logFile, err = os.OpenFile(opts.LogFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644); err != nil {
-			return nil, fmt.Errorf("start temporal: open log file: %w", err)
-		}
-		out = io.MultiWriter(t.logFile, tail)
-	}
-	cmd := exec.Command(opts.Binary, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	cmd.Stdout, cmd.Stderr = out, out
-	t.log.Debug("starting temporal dev server", zap.String("binary", opts.Binary), zap.Strings("args", args))
-	if err := cmd.Start(); err != nil {
-		t.closeLog()
-		return nil, fmt.Errorf("start temporal: run %s: %w", opts.Binary, err)
-	}
-	t.cmd = cmd
-	go func() { t.waitErr = cmd.Wait(); close(t.exited) }()
-
-	if err := t.waitReady(ctx, opts.Namespace, attrs, tail); err != nil {
+	t := &Temporal{addr: addr, Process: p}
+	if err := t.waitReady(ctx, readiness{
+		namespace: opts.Namespace, attrs: attrs, timeout: 60 * time.Second,
+		hint: "; is port " + strconv.Itoa(opts.Port) + " or the DB file in use by another server?",
+	}, log); err != nil {
 		_ = t.Stop()
 		return nil, err
 	}
-	t.log.Info("temporal dev server ready", zap.Int("pid", cmd.Process.Pid), zap.String("namespace", opts.Namespace), zap.Duration("took", time.Since(start)))
+	log.Info("temporal dev server ready", zap.Int("pid", t.PID()), zap.String("namespace", opts.Namespace), zap.Duration("took", time.Since(start)))
 	return t, nil
 }
 
 // Address returns the frontend's host:port.
 func (t *Temporal) Address() string { return t.addr }
 
-// PID returns the dev server's process ID (also its process group ID).
-func (t *Temporal) PID() int { return t.cmd.Process.Pid }
+// readiness says what waitReady waits for.
+type readiness struct {
+	namespace string
+	attrs     map[string]enumspb.IndexedValueType
+	// register creates the namespace with this retention if it is missing (the
+	// real server starts with none); 0 expects it to exist (the dev server
+	// creates it).
+	register time.Duration
+	timeout  time.Duration
+	hint     string // added to the error if the server exits during startup
+}
 
-// Stop sends SIGTERM to the server's process group, waits for it to exit and
-// sends SIGKILL after 10 s. Calling Stop again returns the first call's result.
-func (t *Temporal) Stop() error {
-	t.stopOnce.Do(func() {
-		defer t.closeLog()
-		pgid := t.cmd.Process.Pid
-		select {
-		case <-t.exited: // already gone
-			_ = killGroupAndWait(pgid)
-			return
-		default:
-		}
-		if err := killGroup(pgid, syscall.SIGTERM); err != nil {
-			t.stopErr = err
-		}
-		select {
-		case <-t.exited:
-		case <-time.After(10 * time.Second):
-			t.log.Warn("temporal dev server did not stop within 10 s, killing it")
-			_ = killGroup(pgid, syscall.SIGKILL)
-			select {
-			case <-t.exited:
-			case <-time.After(5 * time.Second):
-				t.stopErr = fmt.Errorf("stop temporal: pid %d still running after SIGKILL", pgid)
-				return
+// waitReady dials until the frontend is healthy and the namespace is served,
+// registers missing search attributes, and waits until the frontend accepts a
+// visibility query on them (a new namespace or attribute reaches the frontend's
+// cache a few seconds after it is written).
+func (t *Temporal) waitReady(ctx context.Context, r readiness, log *zap.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	var c client.Client
+	err := t.retry(ctx, r.hint, func(ctx context.Context) error {
+		var err error
+		c, err = client.DialContext(ctx, client.Options{
+			HostPort: t.addr, Namespace: r.namespace,
+			Logger: logging.Temporal(log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))),
+		})
+		if err == nil {
+			if _, err = c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+				c.Close()
 			}
 		}
-		// Anything the server left in its group goes too.
-		if err := killGroupAndWait(pgid); err != nil && t.stopErr == nil {
-			t.stopErr = err
-		}
-		if t.stopErr == nil {
-			t.log.Info("temporal dev server stopped")
-		}
+		return err
 	})
-	return t.stopErr
-}
-
-func (t *Temporal) closeLog() {
-	if t.logFile != nil {
-		_ = t.logFile.Close()
+	if err != nil {
+		return err
 	}
+	defer c.Close()
+	if r.register > 0 {
+		if err := registerNamespace(ctx, c, r.namespace, r.register, log); err != nil {
+			return err
+		}
+	}
+	if err := t.retry(ctx, r.hint, func(ctx context.Context) error {
+		_, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: r.namespace})
+		return err
+	}); err != nil {
+		return err
+	}
+	if err := ensureSearchAttributes(ctx, c, r.namespace, r.attrs, log); err != nil {
+		return err
+	}
+	query := make([]string, 0, len(r.attrs))
+	for _, name := range sortedKeys(r.attrs) {
+		query = append(query, name+" IS NULL")
+	}
+	return t.retry(ctx, r.hint, func(ctx context.Context) error {
+		_, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: r.namespace, Query: strings.Join(query, " AND ")})
+		return err
+	})
 }
 
-// waitReady dials until the frontend is healthy and the namespace is served, then
-// registers missing search attributes.
-func (t *Temporal) waitReady(ctx context.Context, namespace string, attrs map[string]enumspb.IndexedValueType, tail *TailBuffer) error {
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	var lastErr error
+// retry calls fn (each call bounded to 3 s) every 100 ms until it succeeds, the
+// server exits or ctx ends.
+func (t *Temporal) retry(ctx context.Context, hint string, fn func(context.Context) error) error {
 	for {
-		c, err := t.tryConnect(ctx, namespace)
+		attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
+		err := fn(attempt)
+		cancel()
 		if err == nil {
-			defer c.Close()
-			return ensureSearchAttributes(ctx, c, namespace, attrs, t.log)
+			return nil
 		}
-		lastErr = err
 		select {
-		case <-t.exited:
-			return fmt.Errorf("start temporal: the dev server exited (%v); is port %s or the DB file in use by another server? output:\n%s", t.waitErr, t.addr, tail)
+		case <-t.Exited():
+			return fmt.Errorf("start temporal: %w", t.exitError(hint))
 		case <-ctx.Done():
-			return fmt.Errorf("start temporal: no healthy frontend at %s: %w (last error: %v); output:\n%s", t.addr, ctx.Err(), lastErr, tail)
+			return fmt.Errorf("start temporal: frontend at %s not ready: %w (last error: %v); output:\n%s", t.addr, ctx.Err(), err, t.Output())
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
 
-func (t *Temporal) tryConnect(ctx context.Context, namespace string) (client.Client, error) {
-	attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	c, err := client.DialContext(attempt, client.Options{
-		HostPort:  t.addr,
-		Namespace: namespace,
-		Logger:    logging.Temporal(t.log.WithOptions(zap.IncreaseLevel(zap.WarnLevel))),
+// registerNamespace creates namespace unless it exists.
+func registerNamespace(ctx context.Context, c client.Client, namespace string, retention time.Duration, log *zap.Logger) error {
+	_, err := c.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: namespace, WorkflowExecutionRetentionPeriod: durationpb.New(retention),
+		Description: "enfance: carts, invoice runs, PayFiP reconciliation",
 	})
-	if err != nil {
-		return nil, err
+	var exists *serviceerror.NamespaceAlreadyExists
+	switch {
+	case errors.As(err, &exists):
+		return nil
+	case err != nil:
+		return fmt.Errorf("start temporal: register namespace %s: %w", namespace, err)
 	}
-	if _, err = c.CheckHealth(attempt, &client.CheckHealthRequest{}); err == nil {
-		_, err = c.WorkflowService().DescribeNamespace(attempt, &workflowservice.DescribeNamespaceRequest{Namespace: namespace})
-	}
-	if err != nil {
-		c.Close()
-		return nil, err
-	}
-	return c, nil
+	log.Info("registered namespace", zap.String("namespace", namespace), zap.Duration("retention", retention))
+	return nil
 }
 
 // ensureSearchAttributes adds the custom search attributes missing from namespace.

@@ -130,7 +130,20 @@ func runDev(ctx context.Context) error {
 	})
 
 	time.Sleep(200 * time.Millisecond) // let both listeners report a bind error first
-	printBanner(cfg.PublicURL, temporalUI, cfg.TemporalAddress, "http://"+cfg.PayFiPSimAddr, cfg.MailOutboxDir, redact(cfg.DatabaseURL))
+	rows := []bannerRow{
+		{"Portail famille", cfg.PublicURL + "/  (back office: log in as a staff account)"},
+		{"API", fmt.Sprintf("%s/api/v1  (health: %s/healthz, metrics: %s/metrics)", cfg.PublicURL, cfg.PublicURL, cfg.PublicURL)},
+	}
+	if temporalUI != "" {
+		rows = append(rows, bannerRow{"Temporal UI", temporalUI})
+	}
+	rows = append(rows,
+		bannerRow{"Temporal frontend", cfg.TemporalAddress},
+		bannerRow{"PayFiP simulator", fmt.Sprintf("http://%s/tpa/services/securite  (payment page: http://%s/tpa/paiementws.web)", cfg.PayFiPSimAddr, cfg.PayFiPSimAddr)},
+		bannerRow{"Mail outbox", fmt.Sprintf("%s/dev/outbox/  (files in %s)", cfg.PublicURL, cfg.MailOutboxDir)},
+		bannerRow{"PostgreSQL", redact(cfg.DatabaseURL)},
+	)
+	printBanner("enfance dev is running. Ctrl-C stops everything.", rows, cfg.PublicURL)
 
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
@@ -140,20 +153,17 @@ func runDev(ctx context.Context) error {
 	return err
 }
 
-func printBanner(apiURL, temporalUI, temporalAddr, simURL, outbox, dbURL string) {
+type bannerRow struct{ name, value string }
+
+// printBanner prints what runs where, the demo logins and a first request.
+func printBanner(title string, rows []bannerRow, apiURL string) {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "\nenfance dev is running. Ctrl-C stops everything.")
+	fmt.Fprintln(tw, "\n"+title)
 	fmt.Fprintln(tw, "")
-	fmt.Fprintf(tw, "  Portail famille\t%s/  (back office: log in as a staff account)\n", apiURL)
-	fmt.Fprintf(tw, "  API\t%s/api/v1  (health: %s/healthz, metrics: %s/metrics)\n", apiURL, apiURL, apiURL)
-	if temporalUI != "" {
-		fmt.Fprintf(tw, "  Temporal UI\t%s\n", temporalUI)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "  %s\t%s\n", r.name, r.value)
 	}
-	fmt.Fprintf(tw, "  Temporal frontend\t%s\n", temporalAddr)
-	fmt.Fprintf(tw, "  PayFiP simulator\t%s/tpa/services/securite  (payment page: %s/tpa/paiementws.web)\n", simURL, simURL)
-	fmt.Fprintf(tw, "  Mail outbox\t%s/dev/outbox/  (files in %s)\n", apiURL, outbox)
-	fmt.Fprintf(tw, "  PostgreSQL\t%s\n", dbURL)
 	fmt.Fprintln(tw, "")
 	fmt.Fprintln(tw, "  Demo logins (dev only):")
 	for _, l := range demo.Logins {

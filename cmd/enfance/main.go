@@ -15,6 +15,7 @@ const usage = `enfance — réservation et paiement des services périscolaires
 Usage: enfance <command>
 
   dev          run everything locally (PostgreSQL, Temporal, PayFiP simulator, worker, API, demo data)
+  cluster      the production shape locally: Temporal server on PostgreSQL, Web UI, 2 workers, 2 APIs behind a balancer
   api          run the REST API
   worker       run the Temporal worker
   migrate      apply the database migrations
@@ -38,6 +39,8 @@ func main() {
 	switch os.Args[1] {
 	case "dev":
 		err = runDev(ctx)
+	case "cluster":
+		err = runCluster(ctx)
 	case "api":
 		err = runAPI(ctx)
 	case "worker":
