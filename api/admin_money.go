@@ -26,6 +26,19 @@ var errIdempotencyKey = problem(http.StatusBadRequest, "idempotency-key-required
 var errIdempotencyReuse = problem(http.StatusConflict, "idempotency-key-reused", "Clé d'idempotence déjà utilisée",
 	"Cette clé Idempotency-Key a déjà servi pour une autre écriture ; générez-en une nouvelle.")
 
+var errIdempotencyKeyInvalid = problem(http.StatusBadRequest, "idempotency-key-invalid", "En-tête Idempotency-Key invalide",
+	"L'en-tête Idempotency-Key compte de 1 à 200 caractères ASCII visibles (un UUID par exemple).")
+
+// optionalIdempotencyKey reads the header where it may be absent ("", true); a
+// malformed one is refused rather than ignored, which would silently lose the
+// deduplication its sender relies on.
+func optionalIdempotencyKey(c *gin.Context) (string, bool) {
+	if c.GetHeader("Idempotency-Key") == "" {
+		return "", true
+	}
+	return idempotencyKey(c)
+}
+
 // idempotencyKey reads the header: 1 to 200 visible ASCII characters.
 func idempotencyKey(c *gin.Context) (string, bool) {
 	k := c.GetHeader("Idempotency-Key")

@@ -71,14 +71,32 @@ type addItemsRequest struct {
 }
 
 func (s *Server) addCartItems(c *gin.Context) {
+	key, ok := optionalIdempotencyKey(c)
+	if !ok {
+		fail(c, s.log, errIdempotencyKeyInvalid)
+		return
+	}
 	items, bad := decodeCartItems(c.Request.Body)
 	if bad != nil {
 		fail(c, s.log, bad)
 		return
 	}
-	added, err := s.carts.AddItems(c, callerOf(c).family(), items)
+	fam := callerOf(c).family()
+	added, err := s.carts.AddItems(c, fam, items)
+	crt := added.Cart
 	var refused *cart.RefusedError
 	switch {
+	case errors.As(err, &refused) && key != "" && refused.AllAlreadyInCart(len(items)):
+		// The same request again (a client retrying with its Idempotency-Key
+		// because the answer was lost, e.g. its API process died): adding is all
+		// or nothing, so every day being held already means the first one went
+		// through, and its answer is this one. Nothing is added twice.
+		v, err := s.carts.Get(c, fam)
+		if err != nil {
+			fail(c, s.log, err)
+			return
+		}
+		crt = *v.Cart // the held days are in the family's live cart
 	case errors.As(err, &refused):
 		p := problem(http.StatusConflict, "items-refused", "Certaines réservations sont impossibles",
 			"Aucun jour n'a été ajouté au panier : corrigez les jours refusés puis réessayez.")
@@ -96,7 +114,7 @@ func (s *Server) addCartItems(c *gin.Context) {
 	}
 	// Every write makes sure the cart's workflow runs (it owns the 48 h expiry):
 	// starting an existing one is a no-op.
-	if err := s.startCart(c, added.Cart); err != nil {
+	if err := s.startCart(c, crt); err != nil {
 		fail(c, s.log, err)
 		return
 	}
@@ -167,8 +185,12 @@ func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding
 		fail(c, s.log, err)
 		return
 	}
-	updateID := c.GetHeader("Idempotency-Key")
-	if updateID == "" || len(updateID) > 100 {
+	updateID, ok := optionalIdempotencyKey(c)
+	if !ok {
+		fail(c, s.log, errIdempotencyKeyInvalid)
+		return
+	}
+	if updateID == "" {
 		updateID = uuid.NewString()
 	}
 	start := s.temporal.NewWithStartWorkflowOperation(s.cartStartOptions(crt), workflows.CartWorkflow, cartInput(crt))

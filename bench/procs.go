@@ -12,6 +12,8 @@ type Usage struct {
 	Processes  int     `json:"processes"`
 	CPUSeconds float64 `json:"cpu_seconds"`
 	PeakRSSMB  float64 `json:"peak_rss_mb"` // sum of each process's peak (VmHWM): an upper bound
+	// CPUMsPerPaidCart is CPUSeconds per confirmed cart of the run, in ms.
+	CPUMsPerPaidCart float64 `json:"cpu_ms_per_paid_cart"`
 }
 
 type procSample struct {
@@ -23,15 +25,27 @@ type procSample struct {
 // clkTck is USER_HZ, 100 on every Linux this runs on.
 const clkTck = 100
 
-// classify names the part of the stack a process belongs to, from /proc.
+// classify names the part of the stack a process belongs to, from /proc: in
+// `enfance dev` the API and the worker share one process; in `enfance cluster`
+// each kind has its own processes.
 func classify(cmdline, comm string) string {
 	switch {
 	case strings.Contains(cmdline, "temporal") && strings.Contains(cmdline, "start-dev"):
 		return "temporal"
+	case strings.Contains(cmdline, "temporal-server"):
+		return "temporal server"
 	case comm == "postgres" || strings.HasPrefix(cmdline, "postgres:"):
 		return "postgresql"
-	case strings.Contains(cmdline, "enfance") && (strings.Contains(cmdline, " dev") || strings.Contains(cmdline, " api") || strings.Contains(cmdline, " worker")):
+	case !strings.Contains(cmdline, "enfance"):
+		return ""
+	case strings.HasSuffix(cmdline, " dev "):
 		return "enfance (api + worker)"
+	case strings.HasSuffix(cmdline, " api "):
+		return "enfance api"
+	case strings.HasSuffix(cmdline, " worker "):
+		return "enfance worker"
+	case strings.HasSuffix(cmdline, " cluster "):
+		return "enfance cluster (supervisor, balancer, PayFiP simulator)"
 	}
 	return ""
 }
@@ -75,13 +89,16 @@ func sampleProcesses() map[int]procSample {
 	return out
 }
 
-func usageSince(before, after map[int]procSample) map[string]Usage {
+func usageSince(before, after map[int]procSample, paidCarts int) map[string]Usage {
 	out := map[string]Usage{}
 	for pid, a := range after {
 		u := out[a.group]
 		u.Processes++
 		u.CPUSeconds += a.cpu - before[pid].cpu // a process born during the run counts whole
 		u.PeakRSSMB += float64(a.hwmKB) / 1024
+		if paidCarts > 0 {
+			u.CPUMsPerPaidCart = u.CPUSeconds * 1000 / float64(paidCarts)
+		}
 		out[a.group] = u
 	}
 	return out

@@ -9,15 +9,17 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // Options of a rush.
 type Options struct {
-	APIURL      string // e.g. http://localhost:8080
+	APIURL      string // e.g. http://localhost:8080, or several API processes: http://localhost:8080,http://localhost:8081
 	SimURL      string // the PayFiP simulator, switched to automatic payment
 	DatabaseURL string // to seed the families and check the invariants
 	Families    int
@@ -45,6 +47,7 @@ type Report struct {
 	Reservations     int                `json:"reservations_confirmed"`
 	Calls            map[string]Latency `json:"calls"`
 	Errors           map[string]int     `json:"errors_by_kind"`
+	Retries          map[string]int     `json:"retries_by_call"` // tries after the first, on another API process
 	OverbookedDays   int                `json:"overbooked_days"`
 	CountMismatches  int                `json:"capacity_count_mismatches"`
 	StuckCarts       int                `json:"carts_neither_paid_nor_open"`
@@ -73,8 +76,12 @@ func Rush(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer simAuto(context.WithoutCancel(ctx), o.SimURL, false) //nolint:errcheck
 
+	apis := APIs(o.APIURL)
+	if len(apis) == 0 {
+		return nil, errors.New("no API URL")
+	}
 	before := sampleProcesses()
-	r := &Report{Options: o, StartedAt: time.Now(), Errors: map[string]int{}, Calls: map[string]Latency{}}
+	r := &Report{Options: o, StartedAt: time.Now(), Errors: map[string]int{}, Retries: map[string]int{}, Calls: map[string]Latency{}}
 	var mu sync.Mutex
 	samples := map[string][]time.Duration{}
 	record := func(call string, d time.Duration) {
@@ -87,17 +94,24 @@ func Rush(ctx context.Context, o Options) (*Report, error) {
 		r.Errors[kind]++
 		mu.Unlock()
 	}
+	retried := func(call string) {
+		mu.Lock()
+		r.Retries[call]++
+		mu.Unlock()
+	}
 
 	jobs := make(chan benchFamily)
 	var wg sync.WaitGroup
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency}}
 	start := time.Now()
-	for range o.Concurrency {
+	for i := range o.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for fam := range jobs {
-				p := &parent{hc: hc, base: o.APIURL, record: record}
+				// Parents are spread over the API processes; one whose API fails
+				// moves to the next.
+				p := &parent{hc: hc, apis: apis, home: i % len(apis), record: record, retried: retried}
 				if kind, err := p.book(ctx, fx, fam, o); err != nil {
 					fail(kind)
 					continue
@@ -118,7 +132,7 @@ func Rush(ctx context.Context, o Options) (*Report, error) {
 	wg.Wait()
 	r.WallSeconds = time.Since(start).Seconds()
 	r.CartsPerSecond = float64(r.ConfirmedCarts) / r.WallSeconds
-	r.Processes = usageSince(before, sampleProcesses())
+	r.Processes = usageSince(before, sampleProcesses(), r.ConfirmedCarts)
 	for call, ds := range samples {
 		r.Calls[call] = summarise(ds)
 	}
@@ -128,36 +142,90 @@ func Rush(ctx context.Context, o Options) (*Report, error) {
 	return r, nil
 }
 
-// parent is one family's browser session.
-type parent struct {
-	hc     *http.Client
-	base   string
-	token  string
-	record func(string, time.Duration)
+// APIs splits a comma-separated list of API base URLs.
+func APIs(list string) []string {
+	var out []string
+	for _, u := range strings.Split(list, ",") {
+		if u = strings.TrimRight(strings.TrimSpace(u), "/"); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
+// parent is one family's browser session.
+type parent struct {
+	hc      *http.Client
+	apis    []string
+	home    int // index in apis of the process this parent talks to
+	token   string
+	record  func(string, time.Duration)
+	retried func(string)
+	tries   int // of the last call
+}
+
+// maxTries bounds the tries of one call across the API processes.
+const maxTries = 6
+
+// call sends one request and decodes a 2xx answer into out. When the API
+// process does not answer (refused, reset, timed out) or answers 502, 503 or
+// 504, the same request is sent again to the next API process, up to maxTries
+// times in all: a write carries one Idempotency-Key for all its tries, so the
+// API applies it once. The latency recorded is the parent's: all tries.
 func (p *parent) call(ctx context.Context, name, method, path string, body any, out any) (int, error) {
+	var raw []byte
+	if body != nil {
+		raw, _ = json.Marshal(body)
+	}
+	key := ""
+	if method != http.MethodGet {
+		key = uuid.NewString()
+	}
+	t0 := time.Now()
+	var st int
+	var err error
+	for p.tries = 1; ; p.tries++ {
+		st, err = p.send(ctx, method, p.apis[p.home]+path, key, raw, out)
+		retry := err != nil || st == http.StatusBadGateway || st == http.StatusServiceUnavailable || st == http.StatusGatewayTimeout
+		if !retry || p.tries == maxTries || ctx.Err() != nil {
+			break
+		}
+		p.retried(name)
+		p.home = (p.home + 1) % len(p.apis)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(p.tries) * 200 * time.Millisecond):
+		}
+	}
+	p.record(name, time.Since(t0))
+	return st, err
+}
+
+func (p *parent) send(ctx context.Context, method, url, key string, body []byte, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
+		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, p.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
 	if err != nil {
 		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	if p.token != "" {
 		req.Header.Set("Authorization", "Bearer "+p.token)
 	}
-	t0 := time.Now()
 	resp, err := p.hc.Do(req)
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	p.record(name, time.Since(t0))
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
 	if out != nil && resp.StatusCode < 300 {
 		if err := json.Unmarshal(raw, out); err != nil {
 			return resp.StatusCode, err
@@ -193,7 +261,11 @@ func (p *parent) book(ctx context.Context, fx *fixture, fam benchFamily, o Optio
 	}
 	var co struct{ Status string }
 	t0 := time.Now()
-	if st, err := p.call(ctx, "checkout", http.MethodPost, "/api/v1/cart/checkout", nil, &co); err != nil || st != 200 {
+	st, err = p.call(ctx, "checkout", http.MethodPost, "/api/v1/cart/checkout", nil, &co)
+	// A checkout retried after its first try went through finds the cart paid
+	// already (nothing left to check out): the polling below tells.
+	paidMeanwhile := p.tries > 1 && st == http.StatusConflict
+	if (err != nil || st != 200) && !paidMeanwhile {
 		return fmt.Sprintf("checkout_%d", st), errOr(err)
 	}
 	deadline := time.Now().Add(o.Timeout)

@@ -94,6 +94,21 @@ func (e *RefusedError) Error() string {
 	return fmt.Sprintf("%d item(s) refused", len(e.Refusals))
 }
 
+// AllAlreadyInCart reports whether each of the n items asked for was refused for
+// being held in the family's cart already: what the same request finds once it
+// has gone through.
+func (e *RefusedError) AllAlreadyInCart(n int) bool {
+	if len(e.Refusals) != n || n == 0 {
+		return false
+	}
+	for _, r := range e.Refusals {
+		if r.Reason != ReasonAlreadyInCart {
+			return false
+		}
+	}
+	return true
+}
+
 // Added is the outcome of a successful AddItems.
 type Added struct {
 	Cart    db.Cart

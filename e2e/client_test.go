@@ -11,9 +11,10 @@ import (
 
 // apiClient speaks to the API as an outside portal would: JSON over HTTP, a Bearer token.
 type apiClient struct {
-	t     *testing.T
-	base  string
-	token string
+	t      *testing.T
+	base   string
+	token  string
+	header http.Header // sent with every request
 }
 
 func (s *stack) login(login, password string) *apiClient {
@@ -50,6 +51,9 @@ func (c *apiClient) do(method, path string, body any, want int, out any) []byte 
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	for k, v := range c.header {
+		req.Header[k] = v
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

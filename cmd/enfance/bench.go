@@ -21,7 +21,7 @@ func runBench(ctx context.Context, args []string) error {
 	}
 	fs := flag.NewFlagSet("bench rush", flag.ContinueOnError)
 	o := bench.Options{}
-	fs.StringVar(&o.APIURL, "api", "http://localhost:8080", "API base URL")
+	fs.StringVar(&o.APIURL, "api", "http://localhost:8080", "API base URL, or several separated by commas (enfance cluster: http://localhost:8080,http://localhost:8081): parents are spread over them and retry on the next one")
 	fs.StringVar(&o.SimURL, "sim", "http://127.0.0.1:8091", "PayFiP simulator base URL (switched to automatic payment)")
 	fs.StringVar(&o.DatabaseURL, "database", envOr("DATABASE_URL", "postgres://enfance@127.0.0.1:54329/enfance?sslmode=disable"), "PostgreSQL URL of the stack (to seed families and check invariants)")
 	fs.IntVar(&o.Families, "families", 2000, "families N")
@@ -77,9 +77,15 @@ func printReport(r *bench.Report) {
 	}
 	fmt.Printf("overbooked days: %d   capacity count mismatches: %d   carts neither paid nor open: %d   ledger violations: %d\n",
 		r.OverbookedDays, r.CountMismatches, r.StuckCarts, r.LedgerViolations)
-	fmt.Printf("errors by kind: %v\n", r.Errors)
-	for g, u := range r.Processes {
-		fmt.Printf("%-24s %2d processes  %7.1f s CPU  peak RSS ≤ %.0f MB\n", g, u.Processes, u.CPUSeconds, u.PeakRSSMB)
+	fmt.Printf("errors by kind: %v   retries by call (on another API process): %v\n", r.Errors, r.Retries)
+	groups := make([]string, 0, len(r.Processes))
+	for g := range r.Processes {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		u := r.Processes[g]
+		fmt.Printf("%-56s %2d processes  %7.1f s CPU (%5.1f ms per paid cart)  peak RSS ≤ %.0f MB\n", g, u.Processes, u.CPUSeconds, u.CPUMsPerPaidCart, u.PeakRSSMB)
 	}
 	if r.Limit != nil {
 		fmt.Printf("limit (bare PostgreSQL loop): %d reservations in %.1f s → %.0f/s; engine: %.0f/s; engine ÷ limit = %.3f\n",
