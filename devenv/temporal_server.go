@@ -26,6 +26,20 @@ const (
 	TemporalVisibilityDB = "temporal_visibility"
 )
 
+// ClusterTools are the programs `enfance cluster` runs besides PostgreSQL and
+// the engine; make cluster-tools builds them into <repo>/bin.
+var ClusterTools = []string{"temporal-server", "temporal-sql-tool", "temporal-ui-server"}
+
+// CheckClusterTools names the first of ClusterTools missing from root/bin.
+func CheckClusterTools(root string) error {
+	for _, name := range ClusterTools {
+		if _, err := os.Stat(filepath.Join(root, "bin", name)); err != nil {
+			return fmt.Errorf("bin/%s is missing: run make cluster-tools", name)
+		}
+	}
+	return nil
+}
+
 // TemporalServerOptions configures StartTemporalServer.
 type TemporalServerOptions struct {
 	// Binary is the Temporal server; "" means <repo>/bin/temporal-server.

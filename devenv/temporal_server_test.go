@@ -15,9 +15,9 @@ import (
 	"go.uber.org/zap/zaptest"
 )
 
-// RequireClusterTools skips a test unless ENFANCE_CLUSTER_TESTS is set (make
-// chaos sets it after building the tools); with it set, missing tools fail the test.
-func requireClusterTools(t *testing.T) string {
+// requireClusterTools skips a test unless ENFANCE_CLUSTER_TESTS is set (make
+// chaos sets it after building the tools); with it set, missing tools fail it.
+func requireClusterTools(t *testing.T) {
 	t.Helper()
 	if os.Getenv("ENFANCE_CLUSTER_TESTS") == "" {
 		t.Skip("the real Temporal server's tests run in make chaos (ENFANCE_CLUSTER_TESTS=1)")
@@ -26,12 +26,9 @@ func requireClusterTools(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, b := range []string{"temporal-server", "temporal-sql-tool", "temporal-ui-server"} {
-		if _, err := os.Stat(filepath.Join(root, "bin", b)); err != nil {
-			t.Fatalf("bin/%s missing: run make cluster-tools", b)
-		}
+	if err := CheckClusterTools(root); err != nil {
+		t.Fatal(err)
 	}
-	return root
 }
 
 func startTemporalServer(t *testing.T, opts TemporalServerOptions) *Temporal {

@@ -41,6 +41,9 @@ func runCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := devenv.CheckClusterTools(root); err != nil {
+		return err
+	}
 	dataDir, err := filepath.Abs(filepath.Join(cfg.DataDir, "cluster"))
 	if err != nil {
 		return err

@@ -57,7 +57,7 @@ func TestDevStartsEverythingAndStopsEverything(t *testing.T) {
 	dsn := fmt.Sprintf("postgres://enfance@127.0.0.1:%d/enfance?sslmode=disable", ports[1])
 
 	for run := 1; run <= 2; run++ {
-		banner := runDev(t, root, bin, env, func() {
+		banner := runUntilCtrlC(t, root, bin, "dev", env, func() {
 			resp, err := http.Get(api + "/readyz")
 			if err != nil {
 				t.Fatalf("run %d: readyz: %v", run, err)
@@ -98,11 +98,11 @@ func TestDevStartsEverythingAndStopsEverything(t *testing.T) {
 	}
 }
 
-// runDev starts the binary, waits for its banner, calls check, then sends Ctrl-C
-// (SIGINT) and waits for it to exit.
-func runDev(t *testing.T, root, bin string, env []string, check func()) string {
+// runUntilCtrlC starts `enfance <command>`, waits for its banner, calls check,
+// then sends Ctrl-C (SIGINT) and waits for it to exit.
+func runUntilCtrlC(t *testing.T, root, bin, command string, env []string, check func()) string {
 	t.Helper()
-	cmd := exec.Command(bin, "dev")
+	cmd := exec.Command(bin, command)
 	cmd.Dir, cmd.Env = root, env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -130,21 +130,21 @@ func runDev(t *testing.T, root, bin string, env []string, check func()) string {
 	select {
 	case <-ready:
 	case err := <-done:
-		t.Fatalf("enfance dev exited before its banner: %v\n%s", err, banner.String())
-	case <-time.After(90 * time.Second):
+		t.Fatalf("enfance %s exited before its banner: %v\n%s", command, err, banner.String())
+	case <-time.After(3 * time.Minute):
 		_ = cmd.Process.Kill()
-		t.Fatalf("no banner after 90 s:\n%s", banner.String())
+		t.Fatalf("no banner after 3 minutes:\n%s", banner.String())
 	}
 	check()
 	_ = cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case err := <-done:
 		if err != nil {
-			t.Fatalf("enfance dev exit: %v", err)
+			t.Fatalf("enfance %s exit: %v", command, err)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(time.Minute):
 		_ = cmd.Process.Kill()
-		t.Fatal("enfance dev did not stop within 30 s of Ctrl-C")
+		t.Fatalf("enfance %s did not stop within a minute of Ctrl-C", command)
 	}
 	return banner.String()
 }
