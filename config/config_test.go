@@ -49,3 +49,28 @@ func TestBadValuesAreReported(t *testing.T) {
 		t.Fatalf("want both bad variables named, got %v", err)
 	}
 }
+
+func TestClusterDefaults(t *testing.T) {
+	for _, k := range []string{"CLUSTER_API_ADDRS", "CLUSTER_WORKERS", "CLUSTER_LB_ADDR", "PUBLIC_URL", "ENFANCE_ENV"} {
+		t.Setenv(k, "")
+	}
+	c, err := config.Load("dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.ClusterAPIAddrs, ",") != ":8080,:8081" || c.ClusterWorkers != 2 || c.ClusterLBAddr != ":8090" || c.ClusterPublicURL != "http://localhost:8090" {
+		t.Errorf("cluster defaults: %q %d %q %q", c.ClusterAPIAddrs, c.ClusterWorkers, c.ClusterLBAddr, c.ClusterPublicURL)
+	}
+	t.Setenv("CLUSTER_API_ADDRS", " 127.0.0.1:9001 , ,127.0.0.1:9002")
+	t.Setenv("CLUSTER_LB_ADDR", "127.0.0.1:9000")
+	if c, err = config.Load("dev"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(c.ClusterAPIAddrs, ",") != "127.0.0.1:9001,127.0.0.1:9002" || c.ClusterPublicURL != "http://localhost:9000" {
+		t.Errorf("cluster from the environment: %q %q", c.ClusterAPIAddrs, c.ClusterPublicURL)
+	}
+	t.Setenv("CLUSTER_WORKERS", "0")
+	if _, err := config.Load("dev"); err == nil || !strings.Contains(err.Error(), "CLUSTER_WORKERS") {
+		t.Fatalf("no worker: %v", err)
+	}
+}

@@ -237,11 +237,19 @@ func TestClusterRushSurvivesLosingOneOfEach(t *testing.T) {
 		assertEveryFamilyPaidOnce(t, ctx, conn, families)
 		assertPayFiPAgreesWithTheLedger(t, ctx, conn, r.sim)
 		// The operators' view: every paid cart in the Temporal Web UI, found by its
-		// search attribute.
+		// search attribute once its workflow has sent the receipt and ended
+		// (visibility is written after the workflow, so it is waited for).
 		q := url.QueryEscape(`WorkflowType = "Cart" AND CartStatus = "paid" AND ExecutionStatus = "Completed"`)
-		st, body := get(t, r.ui+"/api/v1/namespaces/default/workflow-count?query="+q)
+		var st int
+		var body string
 		var count struct{ Count string }
-		if err := json.Unmarshal([]byte(body), &count); st != http.StatusOK || err != nil || count.Count != strconv.Itoa(families) {
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+			st, body = get(t, r.ui+"/api/v1/namespaces/default/workflow-count?query="+q)
+			if err := json.Unmarshal([]byte(body), &count); st == http.StatusOK && err == nil && count.Count == strconv.Itoa(families) {
+				break
+			}
+		}
+		if count.Count != strconv.Itoa(families) {
 			t.Errorf("Temporal UI: %q paid carts found (%d %s), want %d", count.Count, st, body, families)
 		}
 	})
