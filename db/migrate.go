@@ -2,12 +2,12 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"fmt"
 	"io/fs"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for goose only
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib" // database/sql over pgx, for goose only
 	"github.com/pressly/goose/v3"
 )
 
@@ -16,10 +16,14 @@ var migrations embed.FS
 
 // Migrate applies every embedded migration not yet applied to the database at dsn.
 func Migrate(ctx context.Context, dsn string) error {
-	sqlDB, err := sql.Open("pgx", dsn)
+	// The URL may carry the processes' pool settings (pool_max_conns, …: see
+	// docs/deploy.md), which are not PostgreSQL parameters: parse them out as the
+	// processes' pools do.
+	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("open database for migrations: %w", err)
 	}
+	sqlDB := stdlib.OpenDB(*pcfg.ConnConfig)
 	defer sqlDB.Close()
 
 	sub, err := fs.Sub(migrations, "migrations")
