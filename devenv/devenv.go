@@ -50,6 +50,15 @@ func RepoRoot() (string, error) {
 	}
 }
 
+// repoBin returns <repo>/bin/name, where the Makefile builds the tools.
+func repoBin(name string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "bin", name), nil
+}
+
 // processAlive reports whether pid names a running process. A zombie (exited,
 // not yet reaped by its parent — common for daemons re-parented to a PID 1 that
 // does not reap) counts as dead.

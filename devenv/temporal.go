@@ -68,11 +68,10 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 		log = zap.NewNop()
 	}
 	if opts.Binary == "" {
-		root, err := RepoRoot()
-		if err != nil {
+		var err error
+		if opts.Binary, err = repoBin("temporal"); err != nil {
 			return nil, fmt.Errorf("start temporal: locate bin/temporal: %w", err)
 		}
-		opts.Binary = filepath.Join(root, "bin", "temporal")
 	}
 	if st, err := os.Stat(opts.Binary); err != nil || st.IsDir() {
 		return nil, fmt.Errorf("temporal CLI not found at %s: run make tools", opts.Binary)

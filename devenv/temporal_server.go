@@ -40,6 +40,20 @@ func CheckClusterTools(root string) error {
 	return nil
 }
 
+// defaultBin sets *bin to <repo>/bin/name if empty, and checks it exists.
+func defaultBin(bin *string, name string) error {
+	if *bin == "" {
+		var err error
+		if *bin, err = repoBin(name); err != nil {
+			return err
+		}
+	}
+	if _, err := os.Stat(*bin); err != nil {
+		return fmt.Errorf("%s not found: run make cluster-tools", *bin)
+	}
+	return nil
+}
+
 // TemporalServerOptions configures StartTemporalServer.
 type TemporalServerOptions struct {
 	// Binary is the Temporal server; "" means <repo>/bin/temporal-server.
@@ -87,19 +101,9 @@ func StartTemporalServer(ctx context.Context, opts TemporalServerOptions) (*Temp
 	if opts.Port <= 300 || opts.Port+10 > maxServerPort {
 		return nil, fmt.Errorf("start temporal server: frontend port %d: want 301 to %d (the ports around it must fit a PostgreSQL smallint)", opts.Port, maxServerPort-10)
 	}
-	root, err := RepoRoot()
-	if err != nil {
-		return nil, fmt.Errorf("start temporal server: %w", err)
-	}
-	if opts.Binary == "" {
-		opts.Binary = filepath.Join(root, "bin", "temporal-server")
-	}
-	if opts.SQLTool == "" {
-		opts.SQLTool = filepath.Join(root, "bin", "temporal-sql-tool")
-	}
-	for _, b := range []string{opts.Binary, opts.SQLTool} {
-		if _, err := os.Stat(b); err != nil {
-			return nil, fmt.Errorf("%s not found: run make cluster-tools", b)
+	for bin, name := range map[*string]string{&opts.Binary: "temporal-server", &opts.SQLTool: "temporal-sql-tool"} {
+		if err := defaultBin(bin, name); err != nil {
+			return nil, fmt.Errorf("start temporal server: %w", err)
 		}
 	}
 	if opts.Namespace == "" {
@@ -391,15 +395,8 @@ func StartTemporalUI(ctx context.Context, opts TemporalUIOptions) (*Process, err
 	if log == nil {
 		log = zap.NewNop()
 	}
-	if opts.Binary == "" {
-		root, err := RepoRoot()
-		if err != nil {
-			return nil, fmt.Errorf("start temporal ui: %w", err)
-		}
-		opts.Binary = filepath.Join(root, "bin", "temporal-ui-server")
-	}
-	if _, err := os.Stat(opts.Binary); err != nil {
-		return nil, fmt.Errorf("%s not found: run make cluster-tools", opts.Binary)
+	if err := defaultBin(&opts.Binary, "temporal-ui-server"); err != nil {
+		return nil, fmt.Errorf("start temporal ui: %w", err)
 	}
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {

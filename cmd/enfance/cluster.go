@@ -17,8 +17,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/enfance/enfance/db"
-	"github.com/enfance/enfance/demo"
 	"github.com/enfance/enfance/devenv"
 	"github.com/enfance/enfance/logging"
 	"github.com/enfance/enfance/payfip/sim"
@@ -95,20 +93,11 @@ func runCluster(ctx context.Context) error {
 	}
 	stops = append(stops, ui.Stop)
 
-	if err := db.Migrate(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := migrateWithDemo(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return err
 	}
-	if loaded, err := demo.Load(ctx, pool); err != nil {
-		pool.Close()
-		return err
-	} else if loaded {
-		log.Info("demo data loaded")
-	}
-	pool.Close()
+	pool.Close() // the api and worker processes open their own
 
 	exe, err := os.Executable()
 	if err != nil {
@@ -185,6 +174,7 @@ func waitClusterReady(ctx context.Context, temporalAddr, namespace, taskQueue st
 	}
 	defer tc.Close()
 	hc := &http.Client{Timeout: 5 * time.Second}
+	since := time.Now() // Temporal lists a stopped worker's poller for minutes
 	for {
 		waiting := ""
 		for _, a := range apis {
@@ -202,7 +192,9 @@ func waitClusterReady(ctx context.Context, temporalAddr, namespace, taskQueue st
 			pollers := map[string]bool{}
 			if err == nil {
 				for _, p := range tq.GetPollers() {
-					pollers[p.GetIdentity()] = true
+					if p.GetLastAccessTime().AsTime().After(since) {
+						pollers[p.GetIdentity()] = true
+					}
 				}
 			}
 			if len(pollers) >= workers {

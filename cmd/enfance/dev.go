@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
@@ -88,21 +89,11 @@ func runDev(ctx context.Context) error {
 		temporalUI = fmt.Sprintf("http://localhost:%d", cfg.TemporalUIPort)
 	}
 
-	if err := db.Migrate(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := migrateWithDemo(ctx, cfg.DatabaseURL, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	loaded, err := demo.Load(ctx, pool)
-	if err != nil {
-		return err
-	}
-	if loaded {
-		log.Info("demo data loaded")
-	}
 
 	tc, err := dialTemporal(cfg, log)
 	if err != nil {
@@ -173,6 +164,27 @@ func printBanner(title string, rows []bannerRow, apiURL string) {
 	fmt.Fprintf(tw, "  Try: curl -s %s/api/v1/auth/login -H 'Content-Type: application/json' -d '{\"login\":\"martin@demo.enfance.test\",\"password\":\"demo-martin-2026\"}'\n", apiURL)
 	_ = tw.Flush()
 	fmt.Println(b.String())
+}
+
+// migrateWithDemo applies the migrations and loads the demo data (once: a
+// database holding it already is left alone), and returns a pool on it.
+func migrateWithDemo(ctx context.Context, dsn string, log *zap.Logger) (*pgxpool.Pool, error) {
+	if err := db.Migrate(ctx, dsn); err != nil {
+		return nil, err
+	}
+	pool, err := openPool(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	loaded, err := demo.Load(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if loaded {
+		log.Info("demo data loaded")
+	}
+	return pool, nil
 }
 
 // redact hides a password in a database URL before it is printed.
