@@ -171,7 +171,8 @@ const maxTries = 6
 // process does not answer (refused, reset, timed out) or answers 502, 503 or
 // 504, the same request is sent again to the next API process, up to maxTries
 // times in all: a write carries one Idempotency-Key for all its tries, so the
-// API applies it once. The latency recorded is the parent's: all tries.
+// API applies it once. The latency recorded is the parent's, all tries
+// included, for a call that got an answer.
 func (p *parent) call(ctx context.Context, name, method, path string, body any, out any) (int, error) {
 	var raw []byte
 	if body != nil {
@@ -197,7 +198,9 @@ func (p *parent) call(ctx context.Context, name, method, path string, body any, 
 		case <-time.After(time.Duration(p.tries) * 200 * time.Millisecond):
 		}
 	}
-	p.record(name, time.Since(t0))
+	if st != 0 { // an answer came, perhaps after retries: what the parent waited
+		p.record(name, time.Since(t0))
+	}
 	return st, err
 }
 
