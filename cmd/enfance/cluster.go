@@ -106,6 +106,7 @@ func runCluster(ctx context.Context) error {
 	env := append(os.Environ(),
 		"ENFANCE_ENV="+cfg.Env, "DATA_DIR="+dataDir, "MAIL_OUTBOX_DIR="+outbox,
 		"DATABASE_URL="+cfg.DatabaseURL, "TEMPORAL_ADDRESS="+cfg.TemporalAddress, "PUBLIC_URL="+cfg.ClusterPublicURL,
+		"PAYFIP_ENDPOINT="+cfg.PayFiPEndpoint, "PAYFIP_PAYMENT_URL="+cfg.PayFiPPaymentURL,
 	)
 	var children []*child
 	for i := range cfg.ClusterWorkers {
@@ -117,7 +118,9 @@ func runCluster(ctx context.Context) error {
 		apis = append(apis, "127.0.0.1"+portOf(addr))
 	}
 
-	g, gctx := errgroup.WithContext(ctx)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(runCtx)
 	for _, c := range children {
 		g.Go(func() error { return c.run(gctx) })
 	}
@@ -133,6 +136,8 @@ func runCluster(ctx context.Context) error {
 	select {
 	case err := <-ready:
 		if err != nil {
+			cancel()
+			_ = g.Wait() // the processes started so far stop before PostgreSQL and Temporal
 			return err
 		}
 		rows := []bannerRow{
