@@ -263,6 +263,10 @@ func (a *Activities) statement(ctx context.Context, q *db.Queries, org db.Org, p
 	if err != nil {
 		return invoice.Statement{}, false, fmt.Errorf("read reservations: %w", err)
 	}
+	attendances, err := q.ListMonthAttendances(ctx, db.ListMonthAttendancesParams{FamilyID: familyID, FirstDay: p.FirstDay, LastDay: p.LastDay})
+	if err != nil {
+		return invoice.Statement{}, false, fmt.Errorf("read attendances: %w", err)
+	}
 	closed := map[string]bool{}
 	if hasLateCandidate(entries, p) {
 		months, err := q.ClosedInvoiceMonths(ctx, db.ClosedInvoiceMonthsParams{FamilyID: familyID, OrgID: org.ID})
@@ -273,7 +277,7 @@ func (a *Activities) statement(ctx context.Context, q *db.Queries, org db.Org, p
 			closed[m] = true
 		}
 	}
-	st, ok := invoice.Build(invoice.Input{Period: p, Entries: entries, BeforeHorizon: before, Reservations: res, ClosedMonths: closed})
+	st, ok := invoice.Build(invoice.Input{Period: p, Entries: entries, BeforeHorizon: before, Reservations: res, ClosedMonths: closed, Attendances: attendances})
 	return st, ok, nil
 }
 
@@ -314,6 +318,7 @@ func (a *Activities) issue(ctx context.Context, org db.Org, p invoice.Period, ru
 				ID: uuid.New(), InvoiceID: inv.ID, Position: int32(i + 1), Kind: l.Kind, Label: l.Label, Day: l.Day,
 				Quantity: 1, UnitCents: l.UnitCents, AmountCents: l.AmountCents, CreditCents: l.CreditCents,
 				LedgerEntryID: l.LedgerEntryID, ChildName: l.Child, ServiceName: l.Service, OccurredAt: l.OccurredAt, Late: l.Late,
+				AttendanceID: l.AttendanceID,
 			}
 		}
 		if _, err := q.InsertInvoiceLines(ctx, rows); err != nil {

@@ -16,18 +16,15 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/enfance/enfance/accounts"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/families"
 	enfmail "github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/password"
 )
 
-// Password links. A reset link is short-lived; a set-password link goes with an
-// account staff created, and its family may read the mail days later.
-const (
-	resetLinkTTL   = time.Hour
-	setLinkTTL     = 72 * time.Hour
-	resetLinkQuiet = 5 * time.Minute // one "forgot" mail per account in this time
-)
+// One "forgot" mail per account in this time (the links' lifetimes are in package accounts).
+const resetLinkQuiet = 5 * time.Minute
 
 // accountRoutes registers issue 6's routes on the groups of Handler.
 func (s *Server) accountRoutes(v1, authed, fam, staff, money, admin *gin.RouterGroup) {
@@ -102,18 +99,7 @@ func (s *Server) forgotPassword(c *gin.Context) {
 // newPasswordToken stores a new single-use link for the user (only its hash) and
 // returns the token to e-mail.
 func (s *Server) newPasswordToken(ctx context.Context, q *db.Queries, userID uuid.UUID, purpose string) (string, error) {
-	token, hash := newToken()
-	ttl := resetLinkTTL
-	if purpose == "set" {
-		ttl = setLinkTTL
-	}
-	now := s.now()
-	if err := q.CreatePasswordToken(ctx, db.CreatePasswordTokenParams{
-		TokenHash: hash, UserID: userID, Purpose: purpose, ExpiresAt: now.Add(ttl), CreatedAt: now,
-	}); err != nil {
-		return "", fmt.Errorf("password token: %w", err)
-	}
-	return token, nil
+	return accounts.NewPasswordLink(ctx, q, userID, purpose, s.now())
 }
 
 // mailPasswordLink e-mails a password link. The password itself is never e-mailed.
@@ -156,7 +142,7 @@ func (s *Server) resetPassword(c *gin.Context) {
 			FieldError{Field: "token", Message: "requis"}, FieldError{Field: "new_password", Message: "requis"}))
 		return
 	}
-	tokenHash := hashToken(req.Token)
+	tokenHash := accounts.HashToken(req.Token)
 	tok, err := s.q.GetPasswordToken(c, db.GetPasswordTokenParams{TokenHash: tokenHash, Now: s.now()})
 	if errors.Is(err, pgx.ErrNoRows) {
 		fail(c, s.log, errBadResetToken)
@@ -204,6 +190,41 @@ func (s *Server) resetPassword(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
+// currentPassword checks the caller's password, given again before a sensitive
+// change; it is counted like a login attempt, since a stolen session could
+// otherwise guess it. false: the problem is answered.
+func (s *Server) currentPassword(c *gin.Context, given string) bool {
+	who := callerOf(c)
+	addr := c.ClientIP()
+	if wait, err := s.admitAttempt(c, who.Login, addr); err != nil {
+		fail(c, s.log, err)
+		return false
+	} else if wait > 0 {
+		fail(c, s.log, tooManyAttempts(c, wait))
+		return false
+	}
+	user, err := s.q.GetUser(c, who.UserID)
+	if err != nil {
+		fail(c, s.log, err)
+		return false
+	}
+	if ok, err := password.Verify(c, given, user.PasswordHash); err != nil || !ok {
+		if err := s.attemptFailed(c, addr); err != nil {
+			fail(c, s.log, err)
+			return false
+		}
+		p := problem(http.StatusBadRequest, "wrong-password", "Mot de passe actuel incorrect", "Le mot de passe actuel saisi est incorrect.")
+		p.Errors = []FieldError{{Field: "current_password", Message: "incorrect"}}
+		fail(c, s.log, p)
+		return false
+	}
+	if err := s.attemptSucceeded(c, who.Login); err != nil {
+		fail(c, s.log, err)
+		return false
+	}
+	return true
+}
+
 // changePassword needs the current password (counted like a login attempt, since a
 // stolen session could otherwise guess it) and ends the account's other sessions.
 func (s *Server) changePassword(c *gin.Context) {
@@ -221,31 +242,7 @@ func (s *Server) changePassword(c *gin.Context) {
 		fail(c, s.log, weakPassword("new_password", w))
 		return
 	}
-	addr := c.ClientIP()
-	if wait, err := s.admitAttempt(c, who.Login, addr); err != nil {
-		fail(c, s.log, err)
-		return
-	} else if wait > 0 {
-		fail(c, s.log, tooManyAttempts(c, wait))
-		return
-	}
-	user, err := s.q.GetUser(c, who.UserID)
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	if ok, err := password.Verify(c, req.CurrentPassword, user.PasswordHash); err != nil || !ok {
-		if err := s.attemptFailed(c, addr); err != nil {
-			fail(c, s.log, err)
-			return
-		}
-		p := problem(http.StatusBadRequest, "wrong-password", "Mot de passe actuel incorrect", "Le mot de passe actuel saisi est incorrect.")
-		p.Errors = []FieldError{{Field: "current_password", Message: "incorrect"}}
-		fail(c, s.log, p)
-		return
-	}
-	if err := s.attemptSucceeded(c, who.Login); err != nil {
-		fail(c, s.log, err)
+	if !s.currentPassword(c, req.CurrentPassword) {
 		return
 	}
 	hash, err := password.Hash(c, req.NewPassword)
@@ -440,10 +437,8 @@ func (s *Server) authorizedPersons(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-const maxAuthorizedPersons = 20
-
-func (s *Server) addAuthorizedPerson(c *gin.Context) {
-	who := callerOf(c)
+// authorizedPersonInput reads and checks a person to add to family familyID.
+func authorizedPersonInput(c *gin.Context, familyID uuid.UUID) (db.InsertAuthorizedPersonParams, *Problem) {
 	var req struct {
 		FirstName    string `json:"first_name"`
 		LastName     string `json:"last_name"`
@@ -451,11 +446,10 @@ func (s *Server) addAuthorizedPerson(c *gin.Context) {
 		Relationship string `json:"relationship"`
 	}
 	if err := c.ShouldBindJSON(&req); err != nil {
-		fail(c, s.log, badRequest("Corps JSON attendu."))
-		return
+		return db.InsertAuthorizedPersonParams{}, badRequest("Corps JSON attendu.")
 	}
 	p := db.InsertAuthorizedPersonParams{
-		ID: uuid.New(), OrgID: who.OrgID, FamilyID: *who.FamilyID, FirstName: strings.TrimSpace(req.FirstName),
+		ID: uuid.New(), FamilyID: familyID, FirstName: strings.TrimSpace(req.FirstName),
 		LastName: strings.TrimSpace(req.LastName), Phone: strings.TrimSpace(req.Phone), Relationship: strings.TrimSpace(req.Relationship),
 	}
 	var errs []FieldError
@@ -471,35 +465,40 @@ func (s *Server) addAuthorizedPerson(c *gin.Context) {
 		errs = append(errs, FieldError{Field: "phone", Message: "requis : on doit pouvoir joindre la personne"})
 	}
 	if len(errs) > 0 {
-		fail(c, s.log, badRequest("Personne autorisée invalide.", errs...))
+		return p, badRequest("Personne autorisée invalide.", errs...)
+	}
+	return p, nil
+}
+
+// addPersonTo adds a person to family familyID, for the family itself or staff.
+func (s *Server) addPersonTo(c *gin.Context, familyID uuid.UUID) {
+	p, bad := authorizedPersonInput(c, familyID)
+	if bad != nil {
+		fail(c, s.log, bad)
 		return
 	}
-	var out db.AuthorizedPerson
-	err := pgx.BeginFunc(c, s.pool, func(tx pgx.Tx) error {
-		q := s.q.WithTx(tx)
-		// The family row's lock serialises adds, so the cap holds.
-		if _, err := q.LockFamily(c, db.LockFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID}); err != nil {
-			return notFoundOr(err)
-		}
-		existing, err := q.ListAuthorizedPersons(c, db.ListAuthorizedPersonsParams{OrgID: who.OrgID, FamilyID: *who.FamilyID})
-		if err != nil {
-			return err
-		}
-		if len(existing) >= maxAuthorizedPersons {
-			return problem(http.StatusConflict, "too-many-authorized-persons", "Trop de personnes autorisées",
-				fmt.Sprintf("Une famille peut déclarer %d personnes autorisées au plus ; retirez-en une d'abord.", maxAuthorizedPersons))
-		}
-		if out, err = q.InsertAuthorizedPerson(c, p); err != nil {
-			return err
-		}
-		return s.audit(c, q, who.OrgID, &who.UserID, "authorized_person.create", "authorized_person", out.ID.String(), nil, authorizedPersonView(out))
-	})
+	who := callerOf(c)
+	out, err := s.families.AddAuthorizedPerson(c, who.actor(), p)
 	if err != nil {
-		fail(c, s.log, err)
+		s.familiesError(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, authorizedPersonView(out))
 }
+
+func (s *Server) familiesError(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, families.ErrNotFound):
+		fail(c, s.log, errNotFound)
+	case errors.Is(err, families.ErrTooMany):
+		fail(c, s.log, problem(http.StatusConflict, "too-many-authorized-persons", "Trop de personnes autorisées",
+			fmt.Sprintf("Une famille peut déclarer %d personnes autorisées au plus ; retirez-en une d'abord.", families.MaxAuthorizedPersons)))
+	default:
+		fail(c, s.log, err)
+	}
+}
+
+func (s *Server) addAuthorizedPerson(c *gin.Context) { s.addPersonTo(c, *callerOf(c).FamilyID) }
 
 func (s *Server) removeAuthorizedPerson(c *gin.Context) {
 	who := callerOf(c)
@@ -508,16 +507,8 @@ func (s *Server) removeAuthorizedPerson(c *gin.Context) {
 		fail(c, s.log, errNotFound)
 		return
 	}
-	err = pgx.BeginFunc(c, s.pool, func(tx pgx.Tx) error {
-		q := s.q.WithTx(tx)
-		gone, err := q.DeleteAuthorizedPerson(c, db.DeleteAuthorizedPersonParams{OrgID: who.OrgID, FamilyID: *who.FamilyID, ID: id})
-		if err != nil {
-			return notFoundOr(err)
-		}
-		return s.audit(c, q, who.OrgID, &who.UserID, "authorized_person.delete", "authorized_person", id.String(), authorizedPersonView(gone), nil)
-	})
-	if err != nil {
-		fail(c, s.log, err)
+	if err := s.families.RemoveAuthorizedPerson(c, who.actor(), *who.FamilyID, id); err != nil {
+		s.familiesError(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)

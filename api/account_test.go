@@ -280,6 +280,7 @@ func TestForgottenPassword(t *testing.T) {
 	if n := e.count(`SELECT count(*) FROM password_reset_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))`, token); n != 1 {
 		t.Fatal("the token is not stored as its SHA-256")
 	}
+	e.api.Wait() // a mail is marked sent after it left
 	if n := e.count(`SELECT count(*) FROM outbound_emails WHERE to_address = 'Martin@Famille.test' AND sent_at IS NOT NULL`); n != 2 {
 		t.Fatalf("outbound_emails records %d sent mails, want 2", n)
 	}
@@ -355,13 +356,14 @@ func TestStaffCreatedAccountsSetTheirPassword(t *testing.T) {
 	if len(members) != 2 {
 		t.Fatalf("members %v", members)
 	}
-	// Staff edit the QF (audited) and find the family again.
-	agent.expect(http.MethodPatch, "/api/v1/admin/families/"+fam.ID.String(), map[string]any{"qf": 1300, "city": "Lyon"}, http.StatusOK, &fam)
+	// Finance edits the QF (audited) and staff find the family again.
+	finance := e.session(org, "finance", nil)
+	finance.expect(http.MethodPatch, "/api/v1/admin/families/"+fam.ID.String(), map[string]any{"qf": 1300, "city": "Lyon"}, http.StatusOK, &fam)
 	if fam.QF != 1300 {
 		t.Fatalf("QF after patch %d", fam.QF)
 	}
 	var before, after map[string]any
-	e.must(e.pool.QueryRow(e.ctx, `SELECT before, after FROM audit_log WHERE action = 'family.update' AND entity_id = $1`, fam.ID.String()).Scan(&before, &after))
+	e.must(e.pool.QueryRow(e.ctx, `SELECT before, after FROM audit_log WHERE action = 'family.qf_change' AND entity_id = $1`, fam.ID.String()).Scan(&before, &after))
 	if before["qf"].(float64) != 820 || after["qf"].(float64) != 1300 || after["city"] != "Lyon" {
 		t.Fatalf("audit %v → %v", before, after)
 	}
@@ -403,7 +405,7 @@ func TestStaffCreatedAccountsSetTheirPassword(t *testing.T) {
 	admin.expect(http.MethodGet, "/api/v1/me", nil, http.StatusOK, &me)
 	admin.expect(http.MethodPatch, "/api/v1/admin/users/"+chef.String(), map[string]any{"disabled": true}, http.StatusOK, nil)
 	admin.fails(http.MethodPatch, "/api/v1/admin/users/"+me.UserID.String(), map[string]any{"role": "agent"}, nil, http.StatusConflict, "last-admin")
-	if n := e.count(`SELECT count(*) FROM audit_log WHERE org_id = $1 AND action IN ('family.create', 'family.update', 'user.create', 'user.update')`, org); n != 6 {
+	if n := e.count(`SELECT count(*) FROM audit_log WHERE org_id = $1 AND action IN ('family.create', 'family.qf_change', 'user.create', 'user.update')`, org); n != 6 {
 		t.Fatalf("audit rows %d, want 6", n)
 	}
 	// A set-password link lasts 72 hours (sessions would fall idle before: last).

@@ -34,11 +34,33 @@ type familyCursor struct {
 
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
-// listFamilies: ?q= searches names, e-mail, phones and members; by name, paginated.
+// phoneDigits is what a phone search looks for: the digits of q when q looks like
+// a phone number (at least 4 digits, nothing but digits, spaces, dots, dashes and
+// "+"), whatever spacing the family typed its number with; "" otherwise.
+func phoneDigits(q string) string {
+	var b strings.Builder
+	for _, r := range q {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r == ' ' || r == '.' || r == '-' || r == '+':
+		default:
+			return ""
+		}
+	}
+	if b.Len() < 4 {
+		return ""
+	}
+	return b.String()
+}
+
+// listFamilies: ?q= searches the family's name, e-mail, phones and logins, its
+// members' names and its children's schools; by name, paginated.
 func (s *Server) listFamilies(c *gin.Context) {
 	who := callerOf(c)
 	limit := queryLimit(c, 50, 200)
-	p := db.ListOrgFamiliesParams{OrgID: who.OrgID, Q: likeEscaper.Replace(strings.TrimSpace(c.Query("q"))), Lim: int32(limit + 1)}
+	q := truncate(strings.TrimSpace(c.Query("q")), 200)
+	p := db.ListOrgFamiliesParams{OrgID: who.OrgID, Q: likeEscaper.Replace(q), Digits: phoneDigits(q), Lim: int32(limit + 1)}
 	if v := c.Query("cursor"); v != "" {
 		var cur familyCursor
 		raw, err := base64.RawURLEncoding.DecodeString(v)
@@ -82,20 +104,27 @@ type familyDetailJSON struct {
 	familyJSON
 	CreditCents       int64                  `json:"credit_cents"`
 	OutstandingCents  int64                  `json:"outstanding_cents"`
-	Members           []memberJSON           `json:"members"`
+	Members           []staffMemberJSON      `json:"members"`
 	AuthorizedPersons []authorizedPersonJSON `json:"authorized_persons"`
 	Accounts          []accountJSON          `json:"accounts"`
 	CreatedAt         time.Time              `json:"created_at"`
 	UpdatedAt         time.Time              `json:"updated_at"`
 }
 
-func memberView(m db.Member) memberJSON {
+// staffMemberJSON is a member as staff see it: with what the day's list prints.
+type staffMemberJSON struct {
+	memberJSON
+	Allergies string `json:"allergies"`
+	Notes     string `json:"notes"`
+}
+
+func memberView(m db.Member) staffMemberJSON {
 	mj := memberJSON{ID: m.ID, Kind: m.Kind, FirstName: m.FirstName, LastName: m.LastName, School: m.School, ClassName: m.ClassName}
 	if m.BirthDate != nil {
 		d := m.BirthDate.Format(time.DateOnly)
 		mj.BirthDate = &d
 	}
-	return mj
+	return staffMemberJSON{memberJSON: mj, Allergies: m.Allergies, Notes: m.Notes}
 }
 
 // familyDetail reads one family of the org with everything staff see on its page.
@@ -122,7 +151,7 @@ func (s *Server) familyDetail(c *gin.Context, q *db.Queries, orgID, id uuid.UUID
 	}
 	out := familyDetailJSON{
 		familyJSON: familyView(f), CreditCents: bal.CreditCents, OutstandingCents: max(bal.OutstandingCents, 0),
-		Members: []memberJSON{}, AuthorizedPersons: []authorizedPersonJSON{}, Accounts: []accountJSON{},
+		Members: []staffMemberJSON{}, AuthorizedPersons: []authorizedPersonJSON{}, Accounts: []accountJSON{},
 		CreatedAt: f.CreatedAt, UpdatedAt: f.UpdatedAt,
 	}
 	for _, m := range members {
@@ -160,6 +189,8 @@ type memberInput struct {
 	BirthDate *string `json:"birth_date"` // YYYY-MM-DD, "" to clear
 	School    *string `json:"school"`
 	ClassName *string `json:"class_name"`
+	Allergies *string `json:"allergies"` // printed on the day's list
+	Notes     *string `json:"notes"`     // idem: diet, PAI, who must not collect …
 }
 
 // apply validates in and writes it over m; prefix names the fields in errors.
@@ -186,6 +217,8 @@ func (in memberInput) apply(m *db.Member, prefix string) []FieldError {
 	str(&m.LastName, in.LastName, "last_name", required(100))
 	str(&m.School, in.School, "school", maxLen(100))
 	str(&m.ClassName, in.ClassName, "class_name", maxLen(50))
+	str(&m.Allergies, in.Allergies, "allergies", maxLen(500))
+	str(&m.Notes, in.Notes, "notes", maxLen(1000))
 	if in.BirthDate != nil {
 		if *in.BirthDate == "" {
 			m.BirthDate = nil
@@ -238,6 +271,10 @@ func (in familyInput) apply(f *db.Family) []FieldError {
 	}
 	return errs
 }
+
+var errQFForbidden = &Problem{Type: problemBase + "qf-forbidden", Title: "Quotient familial réservé aux finances", Status: http.StatusForbidden,
+	Detail: "Seul un régisseur ou un administrateur peut changer le quotient familial d'une famille : il fixe ses tarifs.",
+	Errors: []FieldError{{Field: "qf", Message: "modifiable par le rôle finances ou administrateur"}}}
 
 var errLoginTaken = problem(http.StatusConflict, "login-taken", "Identifiant déjà utilisé", "Un compte existe déjà avec cet identifiant (e-mail).")
 
@@ -306,14 +343,15 @@ func (s *Server) createFamily(c *gin.Context) {
 		if err != nil {
 			return err
 		}
-		after := gin.H{"family": familyView(created), "members": []memberJSON{}}
+		after := gin.H{"family": familyView(created), "members": []staffMemberJSON{}}
 		for _, m := range members {
 			cm, err := q.CreateMember(c, db.CreateMemberParams{ID: m.ID, OrgID: m.OrgID, FamilyID: m.FamilyID, Kind: m.Kind,
-				FirstName: m.FirstName, LastName: m.LastName, BirthDate: m.BirthDate, School: m.School, ClassName: m.ClassName})
+				FirstName: m.FirstName, LastName: m.LastName, BirthDate: m.BirthDate, School: m.School, ClassName: m.ClassName,
+				Allergies: m.Allergies, Notes: m.Notes})
 			if err != nil {
 				return err
 			}
-			after["members"] = append(after["members"].([]memberJSON), memberView(cm))
+			after["members"] = append(after["members"].([]staffMemberJSON), memberView(cm))
 		}
 		if login != "" {
 			u, send, err := s.createUser(c, q, db.CreateUserParams{ID: uuid.New(), OrgID: who.OrgID, Login: login, Role: roleFamily, FamilyID: &f.ID})
@@ -372,12 +410,20 @@ func (s *Server) patchStaffFamily(c *gin.Context) {
 		if errs := in.apply(&f); len(errs) > 0 {
 			return badRequest("Fiche famille invalide.", errs...)
 		}
+		action := "family.update"
+		if f.Qf != before.Qf {
+			// The QF sets the family's prices: finance's decision, traced on its own.
+			if !who.handlesMoney() {
+				return errQFForbidden
+			}
+			action = "family.qf_change"
+		}
 		after, err := q.UpdateFamily(c, db.UpdateFamilyParams{OrgID: who.OrgID, ID: id, Name: f.Name, Email: f.Email, Phone: f.Phone,
 			Phone2: f.Phone2, Address: f.Address, PostalCode: f.PostalCode, City: f.City, Qf: f.Qf})
 		if err != nil {
 			return err
 		}
-		return s.audit(c, q, who.OrgID, &who.UserID, "family.update", "family", id.String(), familyView(before), familyView(after))
+		return s.audit(c, q, who.OrgID, &who.UserID, action, "family", id.String(), familyView(before), familyView(after))
 	})
 	if err != nil {
 		fail(c, s.log, err)
@@ -415,7 +461,8 @@ func (s *Server) addMember(c *gin.Context) {
 		}
 		var err error
 		if out, err = q.CreateMember(c, db.CreateMemberParams{ID: m.ID, OrgID: m.OrgID, FamilyID: m.FamilyID, Kind: m.Kind,
-			FirstName: m.FirstName, LastName: m.LastName, BirthDate: m.BirthDate, School: m.School, ClassName: m.ClassName}); err != nil {
+			FirstName: m.FirstName, LastName: m.LastName, BirthDate: m.BirthDate, School: m.School, ClassName: m.ClassName,
+			Allergies: m.Allergies, Notes: m.Notes}); err != nil {
 			return err
 		}
 		return s.audit(c, q, who.OrgID, &who.UserID, "member.create", "member", out.ID.String(), nil, gin.H{"family_id": id, "member": memberView(out)})
@@ -452,7 +499,8 @@ func (s *Server) patchMember(c *gin.Context) {
 			return badRequest("Membre invalide.", errs...)
 		}
 		if out, err = q.UpdateMember(c, db.UpdateMemberParams{OrgID: who.OrgID, FamilyID: id, ID: memberID, Kind: m.Kind,
-			FirstName: m.FirstName, LastName: m.LastName, BirthDate: m.BirthDate, School: m.School, ClassName: m.ClassName}); err != nil {
+			FirstName: m.FirstName, LastName: m.LastName, BirthDate: m.BirthDate, School: m.School, ClassName: m.ClassName,
+			Allergies: m.Allergies, Notes: m.Notes}); err != nil {
 			return err
 		}
 		return s.audit(c, q, who.OrgID, &who.UserID, "member.update", "member", memberID.String(),

@@ -41,13 +41,26 @@ type orgPatch struct {
 	Saisie  *string `json:"saisie"`
 	Email   *string `json:"email"`
 	Address *string `json:"address"`
+	// CurrentPassword: the admin's password again, required to change numcli or
+	// saisie (where the money goes, and whether it is real).
+	CurrentPassword string `json:"current_password"`
 }
+
+var errPasswordForPayFiP = &Problem{Type: problemBase + "password-required", Title: "Mot de passe requis", Status: http.StatusForbidden,
+	Detail: "Changer le numéro client PayFiP ou le mode de saisie demande votre mot de passe : ils décident où va l'argent des familles et s'il est réellement encaissé.",
+	Errors: []FieldError{{Field: "current_password", Message: "requis pour changer numcli ou saisie"}}}
+
+var errTestModeInProduction = &Problem{Type: problemBase + "test-mode-in-production", Title: "Mode test interdit en production", Status: http.StatusConflict,
+	Detail: "En production, le mode de saisie ne peut pas passer à T (test) : un paiement de test n'encaisse rien, et les familles croiraient avoir payé. Utilisez W (production), ou X pendant l'activation si PayFiP vous l'a demandé.",
+	Errors: []FieldError{{Field: "saisie", Message: "T interdit en production"}}}
 
 var numcliFormat = regexp.MustCompile(`^[0-9]{6}$`)
 
 // patchOrg edits the org's settings (admin), audited. Going live with PayFiP is a
 // change of saisie T → X → W here, once the numcli is checked with
 // `enfance payfip numcli` (docs/payfip.md): the API itself never calls PayFiP.
+// Changing numcli or saisie needs the admin's password again and is audited as
+// org.payfip_change; in production, saisie cannot be switched to T (test).
 func (s *Server) patchOrg(c *gin.Context) {
 	who := callerOf(c)
 	var in orgPatch
@@ -55,10 +68,27 @@ func (s *Server) patchOrg(c *gin.Context) {
 		fail(c, s.log, badRequest("Corps JSON attendu."))
 		return
 	}
+	// The password is checked before the transaction (hashing is slow) when the
+	// request changes PayFiP's settings; the transaction checks again on the row
+	// it locks, so a concurrent change cannot slip past.
+	verified := false
+	if current, err := s.q.GetOrg(c, who.OrgID); err != nil {
+		fail(c, s.log, err)
+		return
+	} else if payfipChange(current, in) {
+		if in.CurrentPassword == "" {
+			fail(c, s.log, errPasswordForPayFiP)
+			return
+		}
+		if !s.currentPassword(c, in.CurrentPassword) {
+			return
+		}
+		verified = true
+	}
 	var out db.Org
 	err := pgx.BeginFunc(c, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
-		before, err := q.GetOrg(c, who.OrgID)
+		before, err := q.LockOrg(c, who.OrgID)
 		if err != nil {
 			return err
 		}
@@ -91,14 +121,29 @@ func (s *Server) patchOrg(c *gin.Context) {
 		if len(fields) > 0 {
 			return badRequest("Paramètres de la collectivité invalides.", fields...)
 		}
+		action := "org.update"
+		if p.Numcli != before.Numcli || p.Saisie != before.Saisie {
+			if !verified {
+				return errPasswordForPayFiP
+			}
+			if p.Saisie == "T" && before.Saisie != "T" && s.cfg.Env == "production" {
+				return errTestModeInProduction
+			}
+			action = "org.payfip_change"
+		}
 		if out, err = q.UpdateOrgSettings(c, p); err != nil {
 			return err
 		}
-		return s.audit(c, q, who.OrgID, &who.UserID, "org.update", "org", who.OrgID.String(), orgView(before), orgView(out))
+		return s.audit(c, q, who.OrgID, &who.UserID, action, "org", who.OrgID.String(), orgView(before), orgView(out))
 	})
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, orgView(out))
+}
+
+// payfipChange says whether the patch changes the org's numcli or saisie.
+func payfipChange(o db.Org, in orgPatch) bool {
+	return in.Numcli != nil && strings.TrimSpace(*in.Numcli) != o.Numcli || in.Saisie != nil && *in.Saisie != o.Saisie
 }

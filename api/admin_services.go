@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/enfance/enfance/attendance"
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
@@ -57,6 +58,25 @@ type adminServiceJSON struct {
 	Prices               []priceJSON     `json:"prices"`
 	Active               bool            `json:"active"`
 	CreatedAt            time.Time       `json:"created_at"`
+	// What a child present without a reservation costs (set by finance).
+	UnbookedRule *ruleJSON `json:"unbooked_rule,omitempty"`
+}
+
+// withRules fills the services' rules for presences without a reservation.
+func (s *Server) withRules(c *gin.Context, out []adminServiceJSON) error {
+	rules, err := s.attendance.Rules(c, callerOf(c).OrgID)
+	if err != nil {
+		return err
+	}
+	for i := range out {
+		r, ok := rules[out[i].ID]
+		if !ok {
+			r = attendance.DefaultRule
+		}
+		rv := ruleView(r)
+		out[i].UnbookedRule = &rv
+	}
+	return nil
 }
 
 func adminServiceOf(sv db.Service, prices []db.ServicePrice) adminServiceJSON {
@@ -116,6 +136,10 @@ func (s *Server) listAdminServices(c *gin.Context) {
 	for _, sv := range svcs {
 		out = append(out, adminServiceOf(sv, prices))
 	}
+	if err := s.withRules(c, out); err != nil {
+		fail(c, s.log, err)
+		return
+	}
 	c.JSON(http.StatusOK, out)
 }
 
@@ -129,7 +153,12 @@ func (s *Server) getAdminService(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	c.JSON(http.StatusOK, adminServiceOf(sv, prices))
+	out := []adminServiceJSON{adminServiceOf(sv, prices)}
+	if err := s.withRules(c, out); err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusOK, out[0])
 }
 
 // serviceRequest is a POST (every required field) or a PATCH (only what changes).

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,34 +10,16 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
+	"github.com/enfance/enfance/audit"
 	"github.com/enfance/enfance/db"
 )
 
 // audit records who changed what and when, with the record before and after
-// (nil for a creation or a deletion). It runs in the change's own transaction, so
-// a change is never without its trace. Records hold no password nor token.
+// (nil for a creation or a deletion), in the change's own transaction.
 func (s *Server) audit(ctx context.Context, q *db.Queries, orgID uuid.UUID, actor *uuid.UUID, action, entity, entityID string, before, after any) error {
-	enc := func(v any) ([]byte, error) {
-		if v == nil {
-			return nil, nil
-		}
-		return json.Marshal(v)
-	}
-	b, err := enc(before)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	a, err := enc(after)
-	if err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	if err := q.InsertAudit(ctx, db.InsertAuditParams{
-		OrgID: orgID, ActorID: actor, Action: action, Entity: entity, EntityID: entityID,
-		Before: b, After: a, OccurredAt: s.now(),
-	}); err != nil {
-		return fmt.Errorf("audit %s: %w", action, err)
-	}
-	return nil
+	return audit.Record(ctx, q, audit.Entry{
+		OrgID: orgID, Actor: actor, Action: action, Entity: entity, EntityID: entityID, Before: before, After: after, At: s.now(),
+	})
 }
 
 type auditJSON struct {
@@ -54,22 +35,65 @@ type auditJSON struct {
 }
 
 // auditLog pages through the org's audit log, newest first, optionally for one
-// entity (?entity=family&entity_id=…). next_cursor is the before_id of the next page.
+// entity (?entity=family&entity_id=…), one family (?family_id=: its record, its
+// members, logins, authorised persons, reservations, messages and attendances),
+// one staff member (?actor_id=) and a period (?from=&to=, days in the org's
+// zone, both included). next_cursor is the before_id of the next page.
 func (s *Server) auditLog(c *gin.Context) {
 	who := callerOf(c)
 	limit := queryLimit(c, 100, 500)
-	var before int64
+	p := db.ListAuditParams{OrgID: who.OrgID, Entity: c.Query("entity"), EntityID: c.Query("entity_id"), Lim: int32(limit + 1)}
+	var fields []FieldError
 	if v := c.Query("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n <= 0 {
-			fail(c, s.log, badRequest("Curseur invalide.", FieldError{Field: "cursor", Message: "curseur invalide"}))
+			fields = append(fields, FieldError{Field: "cursor", Message: "curseur invalide"})
+		}
+		p.BeforeID = n
+	}
+	for _, f := range []struct {
+		name string
+		dst  **uuid.UUID
+	}{{"family_id", &p.FamilyID}, {"actor_id", &p.ActorID}} {
+		if v := c.Query(f.name); v != "" {
+			id, err := uuid.Parse(v)
+			if err != nil {
+				fields = append(fields, FieldError{Field: f.name, Message: "identifiant invalide"})
+			}
+			*f.dst = &id
+		}
+	}
+	if c.Query("from") != "" || c.Query("to") != "" {
+		org, err := s.q.GetOrg(c, who.OrgID)
+		if err != nil {
+			fail(c, s.log, err)
 			return
 		}
-		before = n
+		loc, err := time.LoadLocation(org.TimeZone)
+		if err != nil {
+			fail(c, s.log, err)
+			return
+		}
+		for _, f := range []struct {
+			name  string
+			dst   **time.Time
+			shift int
+		}{{"from", &p.Since, 0}, {"to", &p.Until, 1}} {
+			if v := c.Query(f.name); v != "" {
+				d, err := time.ParseInLocation(time.DateOnly, v, loc)
+				if err != nil {
+					fields = append(fields, FieldError{Field: f.name, Message: "date attendue au format AAAA-MM-JJ"})
+				}
+				t := d.AddDate(0, 0, f.shift)
+				*f.dst = &t
+			}
+		}
 	}
-	rows, err := s.q.ListAudit(c, db.ListAuditParams{
-		OrgID: who.OrgID, Entity: c.Query("entity"), EntityID: c.Query("entity_id"), BeforeID: before, Lim: int32(limit + 1),
-	})
+	if len(fields) > 0 {
+		fail(c, s.log, badRequest("Filtres invalides.", fields...))
+		return
+	}
+	rows, err := s.q.ListAudit(c, p)
 	if err != nil {
 		fail(c, s.log, err)
 		return

@@ -1,10 +1,7 @@
 package api
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -14,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/enfance/enfance/accounts"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/password"
@@ -78,8 +76,8 @@ func (s *Server) login(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	token, hash := newToken()
-	csrf, _ := newToken()
+	token, hash := accounts.NewToken()
+	csrf, _ := accounts.NewToken()
 	expires := s.now().Add(s.cfg.SessionAbsoluteTimeout)
 	if err := s.q.CreateSession(c, db.CreateSessionParams{
 		TokenHash: hash, UserID: user.ID, CsrfToken: csrf, ExpiresAt: expires,
@@ -128,7 +126,7 @@ func (s *Server) authenticate(c *gin.Context) {
 		fail(c, s.log, errUnauthorized)
 		return
 	}
-	hash := hashToken(token)
+	hash := accounts.HashToken(token)
 	sess, err := s.q.GetSession(c, hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		fail(c, s.log, errUnauthorized)
@@ -187,18 +185,6 @@ func (s *Server) requireFamily(c *gin.Context) {
 		return
 	}
 	c.Next()
-}
-
-func newToken() (token string, hash []byte) {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
-	token = base64.RawURLEncoding.EncodeToString(b)
-	return token, hashToken(token)
-}
-
-func hashToken(token string) []byte {
-	h := sha256.Sum256([]byte(token))
-	return h[:]
 }
 
 func truncate(s string, n int) string {

@@ -271,18 +271,22 @@ func (s *Server) listInvoiceRuns(c *gin.Context) {
 }
 
 // exportColumns of GET /admin/exports/{YYYY-MM}.csv, one row per invoice of the
-// month then one per payment received in the month (online and at the desk).
+// month, then one per payment received in the month (online and at the desk),
+// then one per attendance the month's invoices list: a child absent without a
+// cancellation ("absence": montant is the reservation's price, which stays due)
+// and a child present without a reservation ("presence_non_reservee": montant is
+// what the service's rule charged, 0,00 when it charges nothing).
 // Semicolon-separated, UTF-8 with a byte-order mark, CRLF line ends, amounts in
 // euros with a decimal comma and no thousands separator (1234,56), dates
 // JJ/MM/AAAA in the org's zone: what a French spreadsheet opens as numbers and
 // dates. Cells that do not apply to a row's type are empty.
 var exportColumns = []string{
-	"type",              // facture | paiement
-	"date",              // issue date of the invoice, or date of the payment
-	"numero",            // invoice number, or the payment's reference (PayFiP refdet; L<ledger id> at the desk)
+	"type",              // facture | paiement | absence | presence_non_reservee
+	"date",              // issue date of the invoice, date of the payment, or day of the attendance
+	"numero",            // invoice number (also of an attendance's invoice), or the payment's reference (PayFiP refdet; L<ledger id> at the desk)
 	"famille",           // family name
 	"famille_id",        // family UUID
-	"libelle",           // "Facture de novembre 2026", or the payment's label
+	"libelle",           // "Facture de novembre 2026", the payment's label, or child, service and reason of an attendance
 	"mode",              // payment method: payfip, especes, cheque … (payments only)
 	"solde_anterieur",   // outstanding balance at the start of the month
 	"reservations",      // reservations and charges of the month
@@ -348,6 +352,28 @@ func (s *Server) exportMonth(c *gin.Context) {
 		_ = w.Write([]string{
 			"paiement", document.ShortDate(pm.OccurredAt.In(p.Loc)), ref, pm.FamilyName, pm.FamilyID.String(), pm.Label, pm.Method,
 			"", "", "", "", "", "", "", "", euroCell(-pm.OutstandingCents), pm.InvoiceNumber,
+		})
+	}
+	attendances, err := s.q.ListMonthAttendanceLines(c, db.ListMonthAttendanceLinesParams{OrgID: who.OrgID, Month: p.Month})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	for _, a := range attendances {
+		kind, amount := "presence_non_reservee", a.AmountCents
+		switch a.Kind {
+		case invoice.KindAbsence:
+			kind, amount = "absence", a.UnitCents
+		case invoice.KindUnbookedInfo:
+			amount = 0 // free by the rule, or charged on another invoice
+		}
+		day := ""
+		if a.Day != nil {
+			day = document.ShortDate(*a.Day)
+		}
+		_ = w.Write([]string{
+			kind, day, a.InvoiceNumber, a.FamilyName, a.FamilyID.String(), a.ChildName + ", " + a.ServiceName + " : " + a.Label, "",
+			"", "", "", "", "", "", "", "", euroCell(amount), a.InvoiceNumber,
 		})
 	}
 	w.Flush()

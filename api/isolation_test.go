@@ -20,6 +20,7 @@ import (
 type victim struct {
 	org, family, child, adult, service, reservation, cartLine, payment    uuid.UUID
 	invoice, run, message, attachment, authorized, user, staffUser, other uuid.UUID
+	closure                                                               uuid.UUID
 	name                                                                  string
 }
 
@@ -61,6 +62,8 @@ func (e *accountEnv) newVictim(org uuid.UUID, name string, service, run uuid.UUI
 		v.run = uuid.New()
 		e.exec(`INSERT INTO invoice_runs (id, org_id, month, status) VALUES ($1, $2, '2026-10', 'completed')`, v.run, org)
 		v.staffUser = e.newUser(org, "agent", nil, "agent-"+org.String()[:8]+"@ville.test", "")
+		v.closure = uuid.New()
+		e.exec(`INSERT INTO closures (id, org_id, first_day, last_day, label) VALUES ($1, $2, '2026-12-19', '2027-01-03', 'Noël')`, v.closure, org)
 	}
 	var day uuid.UUID
 	var date time.Time
@@ -169,6 +172,14 @@ func isolationBody(method, path string, v victim) any {
 		return map[string]string{"body": "intrus"}
 	case "PATCH /api/v1/admin/users/:id":
 		return map[string]any{"display_name": "Intrus"}
+	case "PUT /api/v1/admin/services/:id/days/:date/attendance":
+		return map[string]any{"marks": []map[string]any{{"child_id": v.child.String(), "present": true, "reason": "isolation"}}}
+	case "PUT /api/v1/admin/services/:id/attendance-rule":
+		return map[string]any{"unbooked": "free", "surcharge_cents": 0}
+	case "POST /api/v1/admin/families/:id/authorized-persons":
+		return map[string]any{"first_name": "Intrus", "last_name": "X", "phone": "0611111111"}
+	case "PATCH /api/v1/admin/families/:id/accounts/:account_id":
+		return map[string]any{"disabled": true}
 	}
 	return nil
 }
@@ -209,8 +220,12 @@ func paramValue(segments []string, i int, v victim) (string, bool) {
 		return v.message.String(), true
 	case "attachments/:att_id":
 		return v.attachment.String(), true
-	case "authorized-persons/:id":
+	case "authorized-persons/:id", "authorized-persons/:person_id":
 		return v.authorized.String(), true
+	case "accounts/:account_id":
+		return v.user.String(), true
+	case "closures/:id":
+		return v.closure.String(), true
 	case "users/:id":
 		return v.staffUser.String(), true
 	}
@@ -254,6 +269,7 @@ func TestIsolation(t *testing.T) {
 	b1 := e.newVictim(orgB, "Carpentier", uuid.Nil, uuid.Nil)
 	b2 := e.newVictim(orgB, "Dumas", b1.service, b1.run)
 	a2.staffUser, b2.staffUser = a1.staffUser, b1.staffUser
+	a2.closure, b2.closure = a1.closure, b1.closure
 
 	fam := e.session(orgA, "family", &a1.family)
 	admin := e.session(orgA, "admin", nil)
@@ -324,6 +340,16 @@ func TestIsolation(t *testing.T) {
 	mixed := a1
 	mixed.child = a2.child
 	check(admin, gin.RouteInfo{Method: http.MethodPatch, Path: "/api/v1/admin/families/:id/members/:member_id"}, mixed, nil, http.StatusNotFound)
+	mixed.user, mixed.authorized = a2.user, a2.authorized
+	for _, r := range []gin.RouteInfo{
+		{Method: http.MethodPatch, Path: "/api/v1/admin/families/:id/accounts/:account_id"},
+		{Method: http.MethodPost, Path: "/api/v1/admin/families/:id/accounts/:account_id/link"},
+		{Method: http.MethodDelete, Path: "/api/v1/admin/families/:id/authorized-persons/:person_id"},
+	} {
+		check(admin, r, mixed, nil, http.StatusNotFound)
+	}
+	// A family's login is not a staff account.
+	check(admin, gin.RouteInfo{Method: http.MethodPost, Path: "/api/v1/admin/users/:id/link"}, victim{staffUser: a1.user}, nil, http.StatusNotFound)
 	mixed.attachment = a2.attachment
 	check(admin, gin.RouteInfo{Method: http.MethodGet, Path: "/api/v1/admin/messages/:id/attachments/:att_id"}, mixed, nil, http.StatusNotFound)
 	check(fam, gin.RouteInfo{Method: http.MethodGet, Path: "/api/v1/messages/:id/attachments/:att_id"}, mixed, nil, http.StatusNotFound)

@@ -9,9 +9,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
-	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/audit"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
 )
@@ -60,33 +59,17 @@ func (s *Server) reservations(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	org, err := s.q.GetOrg(c, who.OrgID)
+	deadline, err := s.cancelDeadlines(c, who.OrgID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
-	}
-	loc, err := time.LoadLocation(org.TimeZone)
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	svcs, err := s.q.ListAllServices(c, who.OrgID)
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	rules := make(map[uuid.UUID]booking.DeadlineRule, len(svcs))
-	for _, sv := range svcs {
-		rules[sv.ID] = cart.CancelRule(sv)
 	}
 	now := s.now()
 	out := make([]reservationJSON, 0, len(rows))
 	for _, r := range rows {
 		rj := reservationOf(r)
-		if rule, ok := rules[r.ServiceID]; ok && r.Status == "confirmed" {
-			if until := rule.Deadline(r.Day, loc); now.Before(until) {
-				rj.CancellableUntil = &until
-			}
+		if until := deadline(r.ServiceID, r.Day); r.Status == "confirmed" && now.Before(until) {
+			rj.CancellableUntil = &until
 		}
 		out = append(out, rj)
 	}
@@ -131,6 +114,11 @@ func (s *Server) cancelError(c *gin.Context, err error) {
 		p := problem(http.StatusConflict, "cancellation-deadline-passed", "Délai d'annulation dépassé", late.Message())
 		p.Extra = map[string]any{"cancellation_deadline": late.Deadline}
 		fail(c, s.log, p)
+	case errors.Is(err, cart.ErrLateCreditForbidden):
+		p := problem(http.StatusForbidden, "late-credit-forbidden", "Remboursement hors délai réservé aux finances",
+			"Le délai d'annulation est dépassé : seul un régisseur ou un administrateur peut rendre le montant. Annulez sans remboursement, ou demandez-le aux finances.")
+		p.Errors = []FieldError{{Field: "credit", Message: "réservé au rôle finances ou administrateur après le délai"}}
+		fail(c, s.log, p)
 	case errors.Is(err, cart.ErrReasonRequired):
 		fail(c, s.log, badRequest("Le délai d'annulation est dépassé : indiquez un motif pour annuler quand même.",
 			FieldError{Field: "reason", Message: "motif requis après le délai"}))
@@ -155,6 +143,13 @@ func (s *Server) cancelReservation(c *gin.Context) {
 }
 
 func (c caller) staff() cart.Staff { return cart.Staff{OrgID: c.OrgID, UserID: c.UserID} }
+
+// actor is the caller as the audit log records it.
+func (c caller) actor() audit.Actor { return audit.Actor{OrgID: c.OrgID, UserID: c.UserID} }
+
+// handlesMoney: finance and admin decide on money beyond the rules (a family's QF,
+// credit past a deadline, desk payments, adjustments).
+func (c caller) handlesMoney() bool { return c.Role == roleFinance || c.Role == roleAdmin }
 
 type staffCancelRequest struct {
 	Reason string `json:"reason"`
@@ -182,7 +177,8 @@ func (s *Server) staffCancelReservation(c *gin.Context) {
 		fail(c, s.log, badRequest("Motif trop long.", FieldError{Field: "reason", Message: "500 caractères au plus"}))
 		return
 	}
-	k, err := s.carts.CancelOnBehalf(c, callerOf(c).staff(), id, cart.StaffCancel{Reason: req.Reason, Refund: req.Credit})
+	who := callerOf(c)
+	k, err := s.carts.CancelOnBehalf(c, who.staff(), id, cart.StaffCancel{Reason: req.Reason, Refund: req.Credit, MayCreditLate: who.handlesMoney()})
 	if err != nil {
 		s.cancelError(c, err)
 		return
@@ -249,69 +245,4 @@ func (s *Server) staffBook(c *gin.Context) {
 		charged += r.PriceCents
 	}
 	c.JSON(http.StatusCreated, gin.H{"reservations": list, "charged_cents": charged})
-}
-
-type dayChildJSON struct {
-	ReservationID uuid.UUID `json:"reservation_id"`
-	ChildID       uuid.UUID `json:"child_id"`
-	FirstName     string    `json:"first_name"`
-	LastName      string    `json:"last_name"`
-	School        string    `json:"school"`
-	ClassName     string    `json:"class_name"`
-	BirthDate     *string   `json:"birth_date"`
-	FamilyID      uuid.UUID `json:"family_id"`
-	FamilyName    string    `json:"family_name"`
-	FamilyPhone   string    `json:"family_phone"`
-	Source        string    `json:"source"`
-}
-
-type dayListJSON struct {
-	ServiceID   uuid.UUID      `json:"service_id"`
-	ServiceName string         `json:"service_name"`
-	Date        string         `json:"date"`
-	Open        bool           `json:"open"`
-	Capacity    *int32         `json:"capacity"`
-	Taken       int32          `json:"taken"`
-	HeldInCarts int32          `json:"held_in_carts"` // places held by carts not paid yet
-	Children    []dayChildJSON `json:"children"`      // the confirmed reservations
-}
-
-// dayChildren is the list of children expected on a service day.
-func (s *Server) dayChildren(c *gin.Context) {
-	who := callerOf(c)
-	svc, ok := s.adminService(c)
-	if !ok {
-		return
-	}
-	day, err := booking.ParseDay(c.Param("date"))
-	if err != nil {
-		fail(c, s.log, badRequest("Date attendue au format AAAA-MM-JJ.", FieldError{Field: "date", Message: "format AAAA-MM-JJ"}))
-		return
-	}
-	rows, err := s.q.ListDayChildren(c, db.ListDayChildrenParams{OrgID: who.OrgID, ServiceID: svc.ID, Day: day})
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	out := dayListJSON{ServiceID: svc.ID, ServiceName: svc.Name, Date: day.Format(time.DateOnly), Children: make([]dayChildJSON, 0, len(rows))}
-	if sd, err := s.q.GetServiceDay(c, db.GetServiceDayParams{OrgID: who.OrgID, ServiceID: svc.ID, Day: day}); err == nil {
-		out.Open, out.Capacity, out.Taken = sd.Open, sd.Capacity, sd.Taken
-	} else if !errors.Is(err, pgx.ErrNoRows) {
-		fail(c, s.log, err)
-		return
-	}
-	for _, r := range rows {
-		ch := dayChildJSON{
-			ReservationID: r.ReservationID, ChildID: r.ChildID, FirstName: r.FirstName, LastName: r.LastName,
-			School: r.School, ClassName: r.ClassName, FamilyID: r.FamilyID, FamilyName: r.FamilyName,
-			FamilyPhone: r.FamilyPhone, Source: r.Source,
-		}
-		if r.BirthDate != nil {
-			d := r.BirthDate.Format(time.DateOnly)
-			ch.BirthDate = &d
-		}
-		out.Children = append(out.Children, ch)
-	}
-	out.HeldInCarts = max(out.Taken-int32(len(rows)), 0)
-	c.JSON(http.StatusOK, out)
 }

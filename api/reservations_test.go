@@ -164,8 +164,17 @@ func TestStaffBookAndCancelOnBehalf(t *testing.T) {
 	agent.problem(http.MethodPost, urlf("/api/v1/admin/reservations/%s/cancel", id), map[string]any{}, http.StatusBadRequest, "invalid-request")
 	foreignAgent := e.login(foreignOrg, "agent", nil)
 	foreignAgent.problem(http.MethodPost, urlf("/api/v1/admin/reservations/%s/cancel", id), map[string]any{"reason": "x"}, http.StatusNotFound, "not-found")
+	// Giving the price back past the deadline is finance's decision, not the desk's.
+	p = agent.problem(http.MethodPost, urlf("/api/v1/admin/reservations/%s/cancel", id), map[string]any{"reason": "erreur de saisie", "credit": true}, http.StatusForbidden, "late-credit-forbidden")
+	if len(p.Errors) != 1 || p.Errors[0].Field != "credit" {
+		t.Errorf("errors %+v", p.Errors)
+	}
+	if st := e.count(`SELECT count(*) FROM reservations WHERE id = $1 AND status = 'confirmed'`, id); st != 1 {
+		t.Fatal("a refused cancellation cancelled")
+	}
+	finance := e.login(e.org, "finance", nil)
 	var k cancellationDoc
-	agent.expect(http.MethodPost, urlf("/api/v1/admin/reservations/%s/cancel", id), map[string]any{"reason": "erreur de saisie", "credit": true}, http.StatusOK, &k)
+	finance.expect(http.MethodPost, urlf("/api/v1/admin/reservations/%s/cancel", id), map[string]any{"reason": "erreur de saisie", "credit": true}, http.StatusOK, &k)
 	// Never paid: the charge is reversed, nothing is credited.
 	if k.Reservation.Status != "cancelled" || k.InTime || k.ReversedCents != 380 || k.CreditedCents != 0 || k.OutstandingCents != 0 {
 		t.Errorf("cancellation %+v", k)

@@ -22,10 +22,14 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
 
+	"github.com/enfance/enfance/accounts"
+	"github.com/enfance/enfance/attendance"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/families"
 	"github.com/enfance/enfance/mail"
+	"github.com/enfance/enfance/services"
 	"github.com/enfance/enfance/web"
 )
 
@@ -36,11 +40,16 @@ type Server struct {
 	q        *db.Queries
 	temporal client.Client
 	carts    *cart.Store
-	log      *zap.Logger
-	now      func() time.Time
-	metrics  *metrics
-	mail     mail.Sender    // password links, contact notifications
-	bg       sync.WaitGroup // e-mails being sent; see Wait
+	// The back office's domains.
+	attendance *attendance.Store
+	accounts   *accounts.Store
+	families   *families.Store
+	closures   *services.Store
+	log        *zap.Logger
+	now        func() time.Time
+	metrics    *metrics
+	mail       mail.Sender    // password links, contact notifications
+	bg         sync.WaitGroup // e-mails being sent; see Wait
 }
 
 // Options build a Server.
@@ -74,9 +83,13 @@ func New(o Options) *Server {
 	}
 	return &Server{
 		cfg: o.Config, pool: o.Pool, q: db.New(o.Pool), temporal: o.Temporal, log: o.Logger, now: now,
-		carts:   &cart.Store{Pool: o.Pool, TTL: o.Config.CartTTL, Now: now},
-		metrics: newMetrics(reg),
-		mail:    sender,
+		carts:      &cart.Store{Pool: o.Pool, TTL: o.Config.CartTTL, Now: now},
+		attendance: &attendance.Store{Pool: o.Pool, Now: now},
+		accounts:   &accounts.Store{Pool: o.Pool, Now: now},
+		families:   &families.Store{Pool: o.Pool, Now: now},
+		closures:   &services.Store{Pool: o.Pool, Now: now},
+		metrics:    newMetrics(reg),
+		mail:       sender,
 	}
 }
 
@@ -156,7 +169,6 @@ func (s *Server) Handler() http.Handler {
 	staff.GET("/services/:id", s.getAdminService)
 	staff.GET("/services/:id/days", s.serviceDays)
 	staff.PUT("/services/:id/days", s.putServiceDays)
-	staff.GET("/services/:id/days/:date/children", s.dayChildren)
 	admin.GET("/org", s.getOrg)
 	admin.PATCH("/org", s.patchOrg)
 	admin.POST("/services", s.createService)
@@ -172,6 +184,8 @@ func (s *Server) Handler() http.Handler {
 	money.GET("/exports/:file", s.exportMonth)
 	// Account, fiche famille, contact, families and desk money, users, audit (issue 6).
 	s.accountRoutes(v1, authed, fam, staff, money, admin)
+	// The back office in the browser: attendance, day lists, a family's logins (issue 13).
+	s.backOfficeRoutes(staff, money, admin)
 	r.GET("/api/openapi.yaml", s.openAPI)
 	return r
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	auditlog "github.com/enfance/enfance/audit"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
 )
@@ -64,12 +65,19 @@ func (s *Store) Cancel(ctx context.Context, f Family, id uuid.UUID) (Cancellatio
 }
 
 // Staff is a staff member acting in their org.
-type Staff struct{ OrgID, UserID uuid.UUID }
+type Staff = auditlog.Actor
+
+// ErrLateCreditForbidden: giving the price back past the cancellation deadline is
+// a decision of finance (or an admin), not of the desk.
+var ErrLateCreditForbidden = errors.New("giving credit past the deadline needs the finance role")
 
 // StaffCancel is how staff cancel on a family's behalf.
 type StaffCancel struct {
 	Reason string // required past the deadline
 	Refund *bool  // give the price back; nil: as a family would get it (only in time)
+	// MayCreditLate: this staff member may give the price back past the deadline
+	// (finance, admin).
+	MayCreditLate bool
 }
 
 // CancelOnBehalf cancels a reservation of any family of the staff member's org,
@@ -125,6 +133,9 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 		return Cancellation{}, ErrReasonRequired
 	case by != nil && by.Refund != nil:
 		refund = *by.Refund
+		if refund && !out.InTime && !by.MayCreditLate {
+			return Cancellation{}, ErrLateCreditForbidden
+		}
 	}
 	if out.Reservation, err = q.CancelReservation(ctx, db.CancelReservationParams{ID: res.ID, CancelledAt: &now}); err != nil {
 		return Cancellation{}, fmt.Errorf("cancel reservation: %w", err)
@@ -152,48 +163,71 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 	return out, nil
 }
 
-// giveBack returns a cancelled reservation's price to the family, so that what it
-// owes minus what it holds (outstanding − credit) drops by exactly that price.
-//
-// A reservation paid online was paid at checkout: its price goes to the cagnotte
-// (cancellation_credit). A staff booking was charged to the outstanding balance; as
-// long as that balance is unpaid, the charge is reversed (an adjustment that lowers
-// the outstanding balance) instead of crediting money the family never paid. Only
-// the part the family still owes is reversed — outstanding balance already frozen
-// into a checkout in progress counts as paid — and the rest goes to the cagnotte.
-// The family row is locked so two cancellations never reverse the same euro twice,
-// and the live cart so a checkout cannot freeze the balance meanwhile.
+// giveBack returns a cancelled reservation's price to the family (see GiveBack).
+// A reservation paid online was paid at checkout; a staff booking was charged to
+// the outstanding balance.
 func giveBack(ctx context.Context, q *db.Queries, res db.Reservation, actor *uuid.UUID, now time.Time) (credited, reversed int64, err error) {
-	price := res.PriceCents
-	if res.Source == "staff" {
-		if err := q.LockFamilyForMoney(ctx, res.FamilyID); err != nil {
+	return GiveBack(ctx, q, Charge{
+		OrgID: res.OrgID, FamilyID: res.FamilyID, Cents: res.PriceCents, ToBalance: res.Source == "staff",
+		Key: "cancel:" + res.ID.String(), Label: "Annulation de la réservation du " + res.Day.Format("02/01/2006"),
+		ReservationID: &res.ID,
+	}, actor, now)
+}
+
+// Charge is money a family was charged and is given back: a reservation's price,
+// or what a presence without a reservation cost.
+type Charge struct {
+	OrgID, FamilyID uuid.UUID
+	Cents           int64
+	// ToBalance: charged to the outstanding balance (a booking by staff, a
+	// presence without a reservation), not paid at a checkout.
+	ToBalance bool
+	Key       string // ledger key of the give-back; the cagnotte part gets Key+":credit" when both are written
+	Label     string // "Annulation de la réservation du 03/12/2026"
+	// What the entries name.
+	ReservationID, AttendanceID *uuid.UUID
+}
+
+// GiveBack returns a charge to the family, so that what it owes minus what it
+// holds (outstanding − credit) drops by exactly that amount.
+//
+// Money paid at checkout goes to the cagnotte (cancellation_credit). A charge to
+// the outstanding balance is, as long as that balance is unpaid, reversed (an
+// adjustment that lowers the outstanding balance) instead of crediting money the
+// family never paid. Only the part the family still owes is reversed —
+// outstanding balance already frozen into a checkout in progress counts as paid
+// — and the rest goes to the cagnotte. The family row is locked so two
+// give-backs never reverse the same euro twice, and the live cart so a checkout
+// cannot freeze the balance meanwhile.
+func GiveBack(ctx context.Context, q *db.Queries, c Charge, actor *uuid.UUID, now time.Time) (credited, reversed int64, err error) {
+	if c.ToBalance {
+		if err := q.LockFamilyForMoney(ctx, c.FamilyID); err != nil {
 			return 0, 0, fmt.Errorf("lock family: %w", err)
 		}
-		if c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: res.OrgID, FamilyID: res.FamilyID}); err == nil {
-			if _, err := q.LockCart(ctx, c.ID); err != nil {
+		if live, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: c.OrgID, FamilyID: c.FamilyID}); err == nil {
+			if _, err := q.LockCart(ctx, live.ID); err != nil {
 				return 0, 0, fmt.Errorf("lock cart: %w", err)
 			}
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return 0, 0, fmt.Errorf("live cart: %w", err)
 		}
-		bal, err := q.FamilyBalances(ctx, res.FamilyID)
+		bal, err := q.FamilyBalances(ctx, c.FamilyID)
 		if err != nil {
 			return 0, 0, fmt.Errorf("balances: %w", err)
 		}
-		pending, err := q.PendingCheckoutOutstanding(ctx, res.FamilyID)
+		pending, err := q.PendingCheckoutOutstanding(ctx, c.FamilyID)
 		if err != nil {
 			return 0, 0, fmt.Errorf("pending checkout: %w", err)
 		}
-		reversed = min(price, max(bal.OutstandingCents-pending, 0))
+		reversed = min(c.Cents, max(bal.OutstandingCents-pending, 0))
 	}
-	credited = price - reversed
-	day := res.Day.Format("02/01/2006")
-	key := "cancel:" + res.ID.String()
+	credited = c.Cents - reversed
+	key := c.Key
 	if reversed > 0 {
 		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-			OrgID: res.OrgID, FamilyID: res.FamilyID, Kind: "adjustment", OutstandingCents: -reversed,
-			IdempotencyKey: key, ReservationID: &res.ID, CreatedBy: actor, OccurredAt: now,
-			Label: "Annulation de la réservation du " + day + " (non réglée)",
+			OrgID: c.OrgID, FamilyID: c.FamilyID, Kind: "adjustment", OutstandingCents: -reversed,
+			IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID, CreatedBy: actor, OccurredAt: now,
+			Label: c.Label + " (non réglée)",
 		}); err != nil {
 			return 0, 0, err
 		}
@@ -201,9 +235,9 @@ func giveBack(ctx context.Context, q *db.Queries, res db.Reservation, actor *uui
 	}
 	if credited > 0 {
 		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-			OrgID: res.OrgID, FamilyID: res.FamilyID, Kind: "cancellation_credit", CreditCents: credited,
-			IdempotencyKey: key, ReservationID: &res.ID, CreatedBy: actor, OccurredAt: now,
-			Label: "Annulation de la réservation du " + day,
+			OrgID: c.OrgID, FamilyID: c.FamilyID, Kind: "cancellation_credit", CreditCents: credited,
+			IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID, CreatedBy: actor, OccurredAt: now,
+			Label: c.Label,
 		}); err != nil {
 			return 0, 0, err
 		}

@@ -293,9 +293,12 @@ func TestStaffCancelOnBehalf(t *testing.T) {
 	if b := f.balances(fam); b != before {
 		t.Errorf("money moved: %+v → %+v", before, b)
 	}
-	// Late, credit asked: the price goes to the cagnotte.
+	// Late, credit asked: only finance may; then the price goes to the cagnotte.
 	yes := true
-	c, err = f.store.CancelOnBehalf(f.ctx, staff, res["2026-12-04"].ID, cart.StaffCancel{Reason: "certificat médical", Refund: &yes})
+	if _, err := f.store.CancelOnBehalf(f.ctx, staff, res["2026-12-04"].ID, cart.StaffCancel{Reason: "certificat médical", Refund: &yes}); !errors.Is(err, cart.ErrLateCreditForbidden) {
+		t.Fatalf("late credit by the desk: %v, want ErrLateCreditForbidden", err)
+	}
+	c, err = f.store.CancelOnBehalf(f.ctx, staff, res["2026-12-04"].ID, cart.StaffCancel{Reason: "certificat médical", Refund: &yes, MayCreditLate: true})
 	if err != nil || c.CreditedCents != 150 {
 		t.Fatalf("late cancel with credit: %+v, %v", c, err)
 	}

@@ -50,8 +50,21 @@ WHERE a.org_id = $1
   AND ($2::text = '' OR a.entity = $2)
   AND ($3::text = '' OR a.entity_id = $3)
   AND ($4::bigint = 0 OR a.id < $4)
+  AND ($5::uuid IS NULL OR a.actor_id = $5::uuid)
+  AND ($6::timestamptz IS NULL OR a.occurred_at >= $6::timestamptz)
+  AND ($7::timestamptz IS NULL OR a.occurred_at < $7::timestamptz)
+  AND ($8::uuid IS NULL
+       OR (a.entity = 'family' AND a.entity_id = $8::uuid::text)
+       OR a.before->>'family_id' = $8::uuid::text
+       OR a.after->>'family_id' = $8::uuid::text
+       OR a.entity_id IN (SELECT x.id::text FROM members x WHERE x.family_id = $8::uuid
+                          UNION ALL SELECT x.id::text FROM users x WHERE x.family_id = $8::uuid
+                          UNION ALL SELECT x.id::text FROM authorized_persons x WHERE x.family_id = $8::uuid
+                          UNION ALL SELECT x.id::text FROM reservations x WHERE x.family_id = $8::uuid
+                          UNION ALL SELECT x.id::text FROM messages x WHERE x.family_id = $8::uuid
+                          UNION ALL SELECT x.id::text FROM attendances x WHERE x.family_id = $8::uuid))
 ORDER BY a.id DESC
-LIMIT $5
+LIMIT $9
 `
 
 type ListAuditParams struct {
@@ -59,6 +72,10 @@ type ListAuditParams struct {
 	Entity   string
 	EntityID string
 	BeforeID int64
+	ActorID  *uuid.UUID
+	Since    *time.Time
+	Until    *time.Time
+	FamilyID *uuid.UUID
 	Lim      int32
 }
 
@@ -75,13 +92,21 @@ type ListAuditRow struct {
 	ActorLogin string
 }
 
-// Newest first; before_id pages back (0 = from the newest).
+// Newest first; before_id pages back (0 = from the newest). Optional filters: one
+// entity, one staff member (actor), a period [since, until), and one family: the
+// family's own record, every record of its members, logins, authorised persons,
+// reservations, messages and attendances, and any record that names the family
+// (family_id) before or after, a deleted one included.
 func (q *Queries) ListAudit(ctx context.Context, arg ListAuditParams) ([]ListAuditRow, error) {
 	rows, err := q.db.Query(ctx, listAudit,
 		arg.OrgID,
 		arg.Entity,
 		arg.EntityID,
 		arg.BeforeID,
+		arg.ActorID,
+		arg.Since,
+		arg.Until,
+		arg.FamilyID,
 		arg.Lim,
 	)
 	if err != nil {

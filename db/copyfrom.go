@@ -44,6 +44,7 @@ func (r iteratorForInsertInvoiceLines) Values() ([]interface{}, error) {
 		r.rows[0].ServiceName,
 		r.rows[0].OccurredAt,
 		r.rows[0].Late,
+		r.rows[0].AttendanceID,
 	}, nil
 }
 
@@ -52,5 +53,5 @@ func (r iteratorForInsertInvoiceLines) Err() error {
 }
 
 func (q *Queries) InsertInvoiceLines(ctx context.Context, arg []InsertInvoiceLinesParams) (int64, error) {
-	return q.db.CopyFrom(ctx, []string{"invoice_lines"}, []string{"id", "invoice_id", "position", "kind", "label", "day", "quantity", "unit_cents", "amount_cents", "credit_cents", "ledger_entry_id", "child_name", "service_name", "occurred_at", "late"}, &iteratorForInsertInvoiceLines{rows: arg})
+	return q.db.CopyFrom(ctx, []string{"invoice_lines"}, []string{"id", "invoice_id", "position", "kind", "label", "day", "quantity", "unit_cents", "amount_cents", "credit_cents", "ledger_entry_id", "child_name", "service_name", "occurred_at", "late", "attendance_id"}, &iteratorForInsertInvoiceLines{rows: arg})
 }

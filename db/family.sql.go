@@ -31,7 +31,7 @@ func (q *Queries) FamilyBalances(ctx context.Context, familyID uuid.UUID) (Famil
 }
 
 const getChild = `-- name: GetChild :one
-SELECT id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at FROM members WHERE org_id = $1 AND family_id = $2 AND id = $3 AND kind = 'child'
+SELECT id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at, allergies, notes FROM members WHERE org_id = $1 AND family_id = $2 AND id = $3 AND kind = 'child'
 `
 
 type GetChildParams struct {
@@ -54,6 +54,8 @@ func (q *Queries) GetChild(ctx context.Context, arg GetChildParams) (Member, err
 		&i.School,
 		&i.ClassName,
 		&i.CreatedAt,
+		&i.Allergies,
+		&i.Notes,
 	)
 	return i, err
 }
@@ -109,7 +111,7 @@ func (q *Queries) GetOrg(ctx context.Context, id uuid.UUID) (Org, error) {
 }
 
 const listMembers = `-- name: ListMembers :many
-SELECT id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at FROM members WHERE org_id = $1 AND family_id = $2 ORDER BY kind, birth_date, first_name
+SELECT id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at, allergies, notes FROM members WHERE org_id = $1 AND family_id = $2 ORDER BY kind, birth_date, first_name
 `
 
 type ListMembersParams struct {
@@ -137,6 +139,8 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Mem
 			&i.School,
 			&i.ClassName,
 			&i.CreatedAt,
+			&i.Allergies,
+			&i.Notes,
 		); err != nil {
 			return nil, err
 		}
@@ -146,6 +150,27 @@ func (q *Queries) ListMembers(ctx context.Context, arg ListMembersParams) ([]Mem
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockOrg = `-- name: LockOrg :one
+SELECT id, slug, name, numcli, saisie, time_zone, email, address, created_at FROM orgs WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) LockOrg(ctx context.Context, id uuid.UUID) (Org, error) {
+	row := q.db.QueryRow(ctx, lockOrg, id)
+	var i Org
+	err := row.Scan(
+		&i.ID,
+		&i.Slug,
+		&i.Name,
+		&i.Numcli,
+		&i.Saisie,
+		&i.TimeZone,
+		&i.Email,
+		&i.Address,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const updateOrgSettings = `-- name: UpdateOrgSettings :one

@@ -52,6 +52,8 @@ WHERE f.org_id = $1
                AND le.occurred_at >= $2 AND le.occurred_at < $3)
     OR EXISTS (SELECT 1 FROM reservations r WHERE r.family_id = f.id AND r.status = 'confirmed'
                AND r.day BETWEEN $4 AND $5)
+    OR EXISTS (SELECT 1 FROM attendances a WHERE a.family_id = f.id AND a.status = 'present'
+               AND a.reservation_id IS NULL AND a.day BETWEEN $4 AND $5)
     OR EXISTS (SELECT 1 FROM ledger_entries le WHERE le.family_id = f.id
                AND le.occurred_at >= $6 AND le.occurred_at < $2
                AND NOT EXISTS (SELECT 1 FROM invoice_lines il WHERE il.ledger_entry_id = le.id)))
@@ -443,6 +445,7 @@ type InsertInvoiceLinesParams struct {
 	ServiceName   string
 	OccurredAt    *time.Time
 	Late          bool
+	AttendanceID  *uuid.UUID
 }
 
 const listFamilyInvoices = `-- name: ListFamilyInvoices :many
@@ -501,6 +504,8 @@ WHERE f.org_id = $1 AND f.id > $2
                AND le.occurred_at >= $3 AND le.occurred_at < $4)
     OR EXISTS (SELECT 1 FROM reservations r WHERE r.family_id = f.id AND r.status = 'confirmed'
                AND r.day BETWEEN $5 AND $6)
+    OR EXISTS (SELECT 1 FROM attendances a WHERE a.family_id = f.id AND a.status = 'present'
+               AND a.reservation_id IS NULL AND a.day BETWEEN $5 AND $6)
     OR EXISTS (SELECT 1 FROM ledger_entries le WHERE le.family_id = f.id
                AND le.occurred_at >= $7 AND le.occurred_at < $3
                AND NOT EXISTS (SELECT 1 FROM invoice_lines il WHERE il.ledger_entry_id = le.id)))
@@ -520,7 +525,8 @@ type ListInvoiceFamiliesParams struct {
 }
 
 // Keyset pagination over the families that may have something to invoice: a ledger
-// movement in the month, a reservation dated in the month, or an earlier movement
+// movement in the month, a reservation or a presence without one dated in the
+// month, or an earlier movement
 // never itemized (possibly recorded after its own month was invoiced; the activity
 // decides).
 func (q *Queries) ListInvoiceFamilies(ctx context.Context, arg ListInvoiceFamiliesParams) ([]uuid.UUID, error) {
@@ -553,7 +559,7 @@ func (q *Queries) ListInvoiceFamilies(ctx context.Context, arg ListInvoiceFamili
 }
 
 const listInvoiceLines = `-- name: ListInvoiceLines :many
-SELECT id, invoice_id, position, kind, label, day, quantity, unit_cents, amount_cents, ledger_entry_id, credit_cents, child_name, service_name, occurred_at, late FROM invoice_lines WHERE invoice_id = $1 ORDER BY position
+SELECT id, invoice_id, position, kind, label, day, quantity, unit_cents, amount_cents, ledger_entry_id, credit_cents, child_name, service_name, occurred_at, late, attendance_id FROM invoice_lines WHERE invoice_id = $1 ORDER BY position
 `
 
 func (q *Queries) ListInvoiceLines(ctx context.Context, invoiceID uuid.UUID) ([]InvoiceLine, error) {
@@ -581,6 +587,7 @@ func (q *Queries) ListInvoiceLines(ctx context.Context, invoiceID uuid.UUID) ([]
 			&i.ServiceName,
 			&i.OccurredAt,
 			&i.Late,
+			&i.AttendanceID,
 		); err != nil {
 			return nil, err
 		}
@@ -639,13 +646,16 @@ SELECT le.id, le.kind, le.outstanding_cents, le.credit_cents, le.occurred_at, le
        le.reservation_id, (il.id IS NOT NULL)::boolean AS itemized,
        r.day AS reservation_day, r.price_cents AS reservation_price_cents,
        COALESCE(r.source, '')::text AS reservation_source,
+       le.attendance_id, at.day AS attendance_day, COALESCE(at.reason, '')::text AS attendance_reason,
+       COALESCE(at.rule, '')::text AS attendance_rule,
        COALESCE(m.first_name || ' ' || m.last_name, '')::text AS child_name,
        COALESCE(s.name, '')::text AS service_name
 FROM ledger_entries le
 LEFT JOIN invoice_lines il ON il.ledger_entry_id = le.id
 LEFT JOIN reservations r ON r.id = le.reservation_id
-LEFT JOIN members m ON m.id = r.child_id
-LEFT JOIN services s ON s.id = r.service_id
+LEFT JOIN attendances at ON at.id = le.attendance_id
+LEFT JOIN members m ON m.id = COALESCE(r.child_id, at.child_id)
+LEFT JOIN services s ON s.id = COALESCE(r.service_id, at.service_id)
 WHERE le.family_id = $1 AND le.occurred_at >= $2 AND le.occurred_at < $3
 ORDER BY le.occurred_at, le.id
 `
@@ -669,6 +679,10 @@ type ListInvoiceableEntriesRow struct {
 	ReservationDay        *time.Time
 	ReservationPriceCents *int64
 	ReservationSource     string
+	AttendanceID          *uuid.UUID
+	AttendanceDay         *time.Time
+	AttendanceReason      string
+	AttendanceRule        string
 	ChildName             string
 	ServiceName           string
 }
@@ -697,6 +711,10 @@ func (q *Queries) ListInvoiceableEntries(ctx context.Context, arg ListInvoiceabl
 			&i.ReservationDay,
 			&i.ReservationPriceCents,
 			&i.ReservationSource,
+			&i.AttendanceID,
+			&i.AttendanceDay,
+			&i.AttendanceReason,
+			&i.AttendanceRule,
 			&i.ChildName,
 			&i.ServiceName,
 		); err != nil {

@@ -22,6 +22,23 @@ type Attachment struct {
 	Position    int16
 }
 
+type Attendance struct {
+	ID            uuid.UUID
+	OrgID         uuid.UUID
+	ServiceID     uuid.UUID
+	Day           time.Time
+	ChildID       uuid.UUID
+	FamilyID      uuid.UUID
+	ReservationID *uuid.UUID
+	Status        string
+	Reason        string
+	Rule          string
+	ChargedCents  int64
+	RecordedBy    *uuid.UUID
+	RecordedAt    time.Time
+	UpdatedAt     time.Time
+}
+
 type AuditLog struct {
 	ID         int64
 	OrgID      uuid.UUID
@@ -136,6 +153,7 @@ type InvoiceLine struct {
 	ServiceName   string
 	OccurredAt    *time.Time
 	Late          bool
+	AttendanceID  *uuid.UUID
 }
 
 type InvoiceRun struct {
@@ -173,6 +191,7 @@ type LedgerEntry struct {
 	Method           string
 	CreatedBy        *uuid.UUID
 	OccurredAt       time.Time
+	AttendanceID     *uuid.UUID
 }
 
 type LoginThrottle struct {
@@ -194,6 +213,8 @@ type Member struct {
 	School    string
 	ClassName string
 	CreatedAt time.Time
+	Allergies string
+	Notes     string
 }
 
 type Message struct {
@@ -307,6 +328,15 @@ type Service struct {
 	MaxAgeMonths      *int32
 	Active            bool
 	CreatedAt         time.Time
+}
+
+type ServiceAttendanceRule struct {
+	ServiceID      uuid.UUID
+	OrgID          uuid.UUID
+	Unbooked       string
+	SurchargeCents int64
+	UpdatedBy      *uuid.UUID
+	UpdatedAt      time.Time
 }
 
 type ServiceDay struct {

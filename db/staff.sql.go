@@ -12,6 +12,39 @@ import (
 	"github.com/google/uuid"
 )
 
+const createClosure = `-- name: CreateClosure :one
+INSERT INTO closures (id, org_id, first_day, last_day, label) VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (org_id, first_day, label) DO NOTHING
+RETURNING id, org_id, first_day, last_day, label
+`
+
+type CreateClosureParams struct {
+	ID       uuid.UUID
+	OrgID    uuid.UUID
+	FirstDay time.Time
+	LastDay  time.Time
+	Label    string
+}
+
+func (q *Queries) CreateClosure(ctx context.Context, arg CreateClosureParams) (Closure, error) {
+	row := q.db.QueryRow(ctx, createClosure,
+		arg.ID,
+		arg.OrgID,
+		arg.FirstDay,
+		arg.LastDay,
+		arg.Label,
+	)
+	var i Closure
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FirstDay,
+		&i.LastDay,
+		&i.Label,
+	)
+	return i, err
+}
+
 const createFamily = `-- name: CreateFamily :one
 INSERT INTO families (id, org_id, name, email, phone, phone2, address, postal_code, city, qf)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -63,9 +96,9 @@ func (q *Queries) CreateFamily(ctx context.Context, arg CreateFamilyParams) (Fam
 }
 
 const createMember = `-- name: CreateMember :one
-INSERT INTO members (id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-RETURNING id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at
+INSERT INTO members (id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, allergies, notes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at, allergies, notes
 `
 
 type CreateMemberParams struct {
@@ -78,6 +111,8 @@ type CreateMemberParams struct {
 	BirthDate *time.Time
 	School    string
 	ClassName string
+	Allergies string
+	Notes     string
 }
 
 func (q *Queries) CreateMember(ctx context.Context, arg CreateMemberParams) (Member, error) {
@@ -91,6 +126,8 @@ func (q *Queries) CreateMember(ctx context.Context, arg CreateMemberParams) (Mem
 		arg.BirthDate,
 		arg.School,
 		arg.ClassName,
+		arg.Allergies,
+		arg.Notes,
 	)
 	var i Member
 	err := row.Scan(
@@ -104,6 +141,8 @@ func (q *Queries) CreateMember(ctx context.Context, arg CreateMemberParams) (Mem
 		&i.School,
 		&i.ClassName,
 		&i.CreatedAt,
+		&i.Allergies,
+		&i.Notes,
 	)
 	return i, err
 }
@@ -147,8 +186,30 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 	return i, err
 }
 
+const deleteClosure = `-- name: DeleteClosure :one
+DELETE FROM closures WHERE org_id = $1 AND id = $2 RETURNING id, org_id, first_day, last_day, label
+`
+
+type DeleteClosureParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+func (q *Queries) DeleteClosure(ctx context.Context, arg DeleteClosureParams) (Closure, error) {
+	row := q.db.QueryRow(ctx, deleteClosure, arg.OrgID, arg.ID)
+	var i Closure
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FirstDay,
+		&i.LastDay,
+		&i.Label,
+	)
+	return i, err
+}
+
 const getLedgerEntryByKey = `-- name: GetLedgerEntryByKey :one
-SELECT id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at FROM ledger_entries WHERE idempotency_key = $1
+SELECT id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id FROM ledger_entries WHERE idempotency_key = $1
 `
 
 func (q *Queries) GetLedgerEntryByKey(ctx context.Context, idempotencyKey string) (LedgerEntry, error) {
@@ -169,6 +230,33 @@ func (q *Queries) GetLedgerEntryByKey(ctx context.Context, idempotencyKey string
 		&i.Method,
 		&i.CreatedBy,
 		&i.OccurredAt,
+		&i.AttendanceID,
+	)
+	return i, err
+}
+
+const getOrgUser = `-- name: GetOrgUser :one
+SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at FROM users WHERE org_id = $1 AND id = $2
+`
+
+type GetOrgUserParams struct {
+	OrgID uuid.UUID
+	ID    uuid.UUID
+}
+
+func (q *Queries) GetOrgUser(ctx context.Context, arg GetOrgUserParams) (User, error) {
+	row := q.db.QueryRow(ctx, getOrgUser, arg.OrgID, arg.ID)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.Login,
+		&i.PasswordHash,
+		&i.Role,
+		&i.FamilyID,
+		&i.DisplayName,
+		&i.Disabled,
+		&i.CreatedAt,
 	)
 	return i, err
 }
@@ -179,7 +267,7 @@ INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_c
 VALUES ($1, $2, $3, $4, $5, $6,
     $7, $8, $9, $10)
 ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at
+RETURNING id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id
 `
 
 type InsertStaffLedgerEntryParams struct {
@@ -225,6 +313,7 @@ func (q *Queries) InsertStaffLedgerEntry(ctx context.Context, arg InsertStaffLed
 		&i.Method,
 		&i.CreatedBy,
 		&i.OccurredAt,
+		&i.AttendanceID,
 	)
 	return i, err
 }
@@ -286,17 +375,22 @@ CROSS JOIN LATERAL (
 ) b
 WHERE f.org_id = $1
   AND ($2::text = '' OR f.name ILIKE '%' || $2 || '%' OR f.email ILIKE '%' || $2 || '%'
-       OR f.phone ILIKE '%' || $2 || '%' OR f.phone2 ILIKE '%' || $2 || '%'
+       OR ($3::text <> '' AND (regexp_replace(f.phone, '[^0-9]', '', 'g') LIKE '%' || $3 || '%'
+                                 OR regexp_replace(f.phone2, '[^0-9]', '', 'g') LIKE '%' || $3 || '%'))
        OR EXISTS (SELECT 1 FROM members m WHERE m.family_id = f.id
-                  AND (m.last_name ILIKE '%' || $2 || '%' OR m.first_name ILIKE '%' || $2 || '%')))
-  AND (NOT $3::boolean OR (f.name, f.id) > ($4::text, $5::uuid))
+                  AND (m.first_name || ' ' || m.last_name ILIKE '%' || $2 || '%'
+                       OR m.last_name || ' ' || m.first_name ILIKE '%' || $2 || '%'
+                       OR (m.kind = 'child' AND m.school ILIKE '%' || $2 || '%')))
+       OR EXISTS (SELECT 1 FROM users u WHERE u.family_id = f.id AND u.login ILIKE '%' || $2 || '%'))
+  AND (NOT $4::boolean OR (f.name, f.id) > ($5::text, $6::uuid))
 ORDER BY f.name, f.id
-LIMIT $6
+LIMIT $7
 `
 
 type ListOrgFamiliesParams struct {
 	OrgID     uuid.UUID
 	Q         string
+	Digits    string
 	Paged     bool
 	AfterName string
 	AfterID   uuid.UUID
@@ -323,11 +417,14 @@ type ListOrgFamiliesRow struct {
 // Back office: an org's families, members, accounts and desk money. Every query
 // takes the staff member's org_id.
 // Families by name, a page at a time after (after_name, after_id); q matches the
-// family's name, e-mail, phones or a member's name (the caller escapes LIKE wildcards).
+// family's name, e-mail or logins, a member's name (first, last or both) or a
+// child's school (the caller escapes LIKE wildcards); digits (at least 4, the
+// caller strips spaces and dots) match the phones however they were typed.
 func (q *Queries) ListOrgFamilies(ctx context.Context, arg ListOrgFamiliesParams) ([]ListOrgFamiliesRow, error) {
 	rows, err := q.db.Query(ctx, listOrgFamilies,
 		arg.OrgID,
 		arg.Q,
+		arg.Digits,
 		arg.Paged,
 		arg.AfterName,
 		arg.AfterID,
@@ -355,6 +452,93 @@ func (q *Queries) ListOrgFamilies(ctx context.Context, arg ListOrgFamiliesParams
 			&i.UpdatedAt,
 			&i.OutstandingCents,
 			&i.CreditCents,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listStaffFamilyReservations = `-- name: ListStaffFamilyReservations :many
+SELECT r.id, r.org_id, r.family_id, r.child_id, r.service_id, r.service_day_id, r.day, r.price_cents, r.status, r.source, r.cart_line_id, r.booked_by, r.reason, r.created_at, r.cancelled_at, (m.first_name || ' ' || m.last_name)::text AS child_name, s.name AS service_name,
+       COALESCE(u.login, '')::text AS booked_by_login, COALESCE(u.display_name, '')::text AS booked_by_name
+FROM reservations r
+JOIN members m ON m.id = r.child_id
+JOIN services s ON s.id = r.service_id
+LEFT JOIN users u ON u.id = r.booked_by
+WHERE r.org_id = $1 AND r.family_id = $2 AND r.day BETWEEN $3 AND $4
+ORDER BY r.day, child_name, s.name, r.created_at
+`
+
+type ListStaffFamilyReservationsParams struct {
+	OrgID    uuid.UUID
+	FamilyID uuid.UUID
+	FirstDay time.Time
+	LastDay  time.Time
+}
+
+type ListStaffFamilyReservationsRow struct {
+	ID            uuid.UUID
+	OrgID         uuid.UUID
+	FamilyID      uuid.UUID
+	ChildID       uuid.UUID
+	ServiceID     uuid.UUID
+	ServiceDayID  uuid.UUID
+	Day           time.Time
+	PriceCents    int64
+	Status        string
+	Source        string
+	CartLineID    *uuid.UUID
+	BookedBy      *uuid.UUID
+	Reason        string
+	CreatedAt     time.Time
+	CancelledAt   *time.Time
+	ChildName     string
+	ServiceName   string
+	BookedByLogin string
+	BookedByName  string
+}
+
+// A family's reservations between two days, whatever their status, with who
+// booked them (a staff login, or the family online).
+func (q *Queries) ListStaffFamilyReservations(ctx context.Context, arg ListStaffFamilyReservationsParams) ([]ListStaffFamilyReservationsRow, error) {
+	rows, err := q.db.Query(ctx, listStaffFamilyReservations,
+		arg.OrgID,
+		arg.FamilyID,
+		arg.FirstDay,
+		arg.LastDay,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListStaffFamilyReservationsRow{}
+	for rows.Next() {
+		var i ListStaffFamilyReservationsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.FamilyID,
+			&i.ChildID,
+			&i.ServiceID,
+			&i.ServiceDayID,
+			&i.Day,
+			&i.PriceCents,
+			&i.Status,
+			&i.Source,
+			&i.CartLineID,
+			&i.BookedBy,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.CancelledAt,
+			&i.ChildName,
+			&i.ServiceName,
+			&i.BookedByLogin,
+			&i.BookedByName,
 		); err != nil {
 			return nil, err
 		}
@@ -425,7 +609,7 @@ func (q *Queries) LockActiveAdmins(ctx context.Context, orgID uuid.UUID) ([]uuid
 }
 
 const lockMember = `-- name: LockMember :one
-SELECT id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at FROM members WHERE org_id = $1 AND family_id = $2 AND id = $3 FOR UPDATE
+SELECT id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at, allergies, notes FROM members WHERE org_id = $1 AND family_id = $2 AND id = $3 FOR UPDATE
 `
 
 type LockMemberParams struct {
@@ -448,6 +632,8 @@ func (q *Queries) LockMember(ctx context.Context, arg LockMemberParams) (Member,
 		&i.School,
 		&i.ClassName,
 		&i.CreatedAt,
+		&i.Allergies,
+		&i.Notes,
 	)
 	return i, err
 }
@@ -490,6 +676,42 @@ func (q *Queries) PendingCheckoutCredit(ctx context.Context, familyID uuid.UUID)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err
+}
+
+const setFamilyUserDisabled = `-- name: SetFamilyUserDisabled :one
+UPDATE users SET disabled = $1
+WHERE org_id = $2 AND family_id = $3 AND id = $4 AND role = 'family'
+RETURNING id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at
+`
+
+type SetFamilyUserDisabledParams struct {
+	Disabled bool
+	OrgID    uuid.UUID
+	FamilyID *uuid.UUID
+	ID       uuid.UUID
+}
+
+// A family login turned off or on again (its sessions are ended by the caller).
+func (q *Queries) SetFamilyUserDisabled(ctx context.Context, arg SetFamilyUserDisabledParams) (User, error) {
+	row := q.db.QueryRow(ctx, setFamilyUserDisabled,
+		arg.Disabled,
+		arg.OrgID,
+		arg.FamilyID,
+		arg.ID,
+	)
+	var i User
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.Login,
+		&i.PasswordHash,
+		&i.Role,
+		&i.FamilyID,
+		&i.DisplayName,
+		&i.Disabled,
+		&i.CreatedAt,
+	)
+	return i, err
 }
 
 const updateFamily = `-- name: UpdateFamily :one
@@ -547,9 +769,9 @@ func (q *Queries) UpdateFamily(ctx context.Context, arg UpdateFamilyParams) (Fam
 const updateMember = `-- name: UpdateMember :one
 UPDATE members
 SET kind = $1, first_name = $2, last_name = $3, birth_date = $4,
-    school = $5, class_name = $6
-WHERE org_id = $7 AND family_id = $8 AND id = $9
-RETURNING id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at
+    school = $5, class_name = $6, allergies = $7, notes = $8
+WHERE org_id = $9 AND family_id = $10 AND id = $11
+RETURNING id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, created_at, allergies, notes
 `
 
 type UpdateMemberParams struct {
@@ -559,6 +781,8 @@ type UpdateMemberParams struct {
 	BirthDate *time.Time
 	School    string
 	ClassName string
+	Allergies string
+	Notes     string
 	OrgID     uuid.UUID
 	FamilyID  uuid.UUID
 	ID        uuid.UUID
@@ -572,6 +796,8 @@ func (q *Queries) UpdateMember(ctx context.Context, arg UpdateMemberParams) (Mem
 		arg.BirthDate,
 		arg.School,
 		arg.ClassName,
+		arg.Allergies,
+		arg.Notes,
 		arg.OrgID,
 		arg.FamilyID,
 		arg.ID,
@@ -588,6 +814,8 @@ func (q *Queries) UpdateMember(ctx context.Context, arg UpdateMemberParams) (Mem
 		&i.School,
 		&i.ClassName,
 		&i.CreatedAt,
+		&i.Allergies,
+		&i.Notes,
 	)
 	return i, err
 }

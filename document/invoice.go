@@ -122,9 +122,15 @@ func RenderInvoice(inv Invoice) ([]byte, error) {
 	d.text(0, 6, "Émise le "+LongDate(inv.IssuedAt.In(loc)), "", 1, "L")
 	d.Ln(4)
 
-	var bookings, cancels, money, adjust, info [][]string
+	var bookings, cancels, money, adjust, info, unbooked, absences [][]string
 	for _, l := range inv.Lines {
 		switch l.Kind {
+		case "unbooked_attendance":
+			unbooked = append(unbooked, []string{dayOf(l), l.Child, lateNote(l, l.Service), l.Label, Euros(l.AmountCents)})
+		case "unbooked_info":
+			unbooked = append(unbooked, []string{dayOf(l), l.Child, l.Service, l.Label, "—"})
+		case "absence":
+			absences = append(absences, []string{dayOf(l), l.Child, l.Service, Euros(l.UnitCents), l.Label})
 		case "reservation", "staff_reservation", "charge":
 			service := l.Service
 			if l.Kind == "staff_reservation" {
@@ -147,6 +153,9 @@ func RenderInvoice(inv Invoice) ([]byte, error) {
 	d.table("Réservations", []column{
 		{"Date", 22, "L"}, {"Enfant", 40, "L"}, {"Prestation", 62, "L"}, {"Prix unitaire", 25, "R"}, {"Montant", 25, "R"},
 	}, bookings)
+	d.table("Présences sans réservation (pointage)", []column{
+		{"Date", 22, "L"}, {"Enfant", 40, "L"}, {"Prestation", 50, "L"}, {"Motif", 37, "L"}, {"Montant", 25, "R"},
+	}, unbooked)
 	d.table("Annulations", []column{
 		{"Date", 22, "L"}, {"Enfant", 40, "L"}, {"Prestation", 62, "L"}, {"Solde", 25, "R"}, {"Cagnotte", 25, "R"},
 	}, cancels)
@@ -156,6 +165,9 @@ func RenderInvoice(inv Invoice) ([]byte, error) {
 	d.table("Régularisations", []column{
 		{"Date", 22, "L"}, {"Libellé", 102, "L"}, {"Solde", 25, "R"}, {"Cagnotte", 25, "R"},
 	}, adjust)
+	d.table("Absences sans annulation (pointage) : la réservation reste due", []column{
+		{"Date", 22, "L"}, {"Enfant", 40, "L"}, {"Prestation", 50, "L"}, {"Prix", 22, "R"}, {"", 40, "L"},
+	}, absences)
 	d.table("Prestations du mois facturées à un autre moment", []column{
 		{"Date", 22, "L"}, {"Enfant", 40, "L"}, {"Prestation", 50, "L"}, {"Prix", 22, "R"}, {"", 40, "L"},
 	}, info)

@@ -86,7 +86,7 @@ const (
 	KindReservation        = "reservation"       // charge of a reservation booked online
 	KindStaffReservation   = "staff_reservation" // charge of a booking made by staff
 	KindCharge             = "charge"            // any other charge
-	KindCancellation       = "cancellation"      // unpaid staff booking reversed
+	KindCancellation       = "cancellation"      // unpaid staff booking (or presence without a reservation) reversed
 	KindCancellationCredit = "cancellation_credit"
 	KindPayment            = "payment" // online (PayFiP)
 	KindDeskPayment        = "desk_payment"
@@ -94,11 +94,20 @@ const (
 	KindAdjustment         = "adjustment"
 	KindLatePaymentCredit  = "late_payment_credit"
 	KindInfo               = "info"
+	// Attendance (pointage). An unbooked attendance is a child present without a
+	// reservation, charged by the service's rule; "unbooked_info" lists one whose
+	// charge is not on this invoice (the rule charges nothing, or another invoice
+	// has it). An absence is a reserved child ticked absent without a
+	// cancellation: the reservation stays charged and the line moves nothing.
+	KindUnbooked     = "unbooked_attendance"
+	KindUnbookedInfo = "unbooked_info"
+	KindAbsence      = "absence"
 )
 
 var kindOrder = map[string]int{
-	KindReservation: 0, KindStaffReservation: 1, KindCharge: 2, KindCancellation: 3, KindCancellationCredit: 4,
-	KindPayment: 5, KindDeskPayment: 6, KindCreditUsed: 7, KindLatePaymentCredit: 8, KindAdjustment: 9, KindInfo: 10,
+	KindReservation: 0, KindStaffReservation: 1, KindUnbooked: 2, KindCharge: 3, KindCancellation: 4, KindCancellationCredit: 5,
+	KindPayment: 6, KindDeskPayment: 7, KindCreditUsed: 8, KindLatePaymentCredit: 9, KindAdjustment: 10, KindUnbookedInfo: 11,
+	KindAbsence: 12, KindInfo: 13,
 }
 
 // Line is one invoice line.
@@ -114,6 +123,7 @@ type Line struct {
 	Service       string
 	OccurredAt    *time.Time
 	Late          bool
+	AttendanceID  *uuid.UUID // the attendance the line is about, if any
 }
 
 // Totals are an invoice's figures (see the CHECKs on invoices).
@@ -134,6 +144,9 @@ type Input struct {
 	Reservations []db.ListMonthReservationDetailsRow
 	// Months whose invoicing is over for this family (db.ClosedInvoiceMonths).
 	ClosedMonths map[string]bool
+	// Attendances dated in the month: absences without a cancellation and
+	// presences without a reservation (db.ListMonthAttendances).
+	Attendances []db.ListMonthAttendancesRow
 }
 
 // Statement is an invoice before it has a number.
@@ -167,7 +180,7 @@ func Build(in Input) (Statement, bool) {
 	var st Statement
 	t := &st.Totals
 	t.Closing, t.ClosingCredit = in.BeforeHorizon.OutstandingCents, in.BeforeHorizon.CreditCents
-	charged := map[uuid.UUID]bool{} // reservations whose charge is on this invoice
+	charged := map[uuid.UUID]bool{} // reservations and attendances whose charge is on this invoice
 	chargedAt := map[uuid.UUID]time.Time{}
 	for _, e := range in.Entries {
 		t.Closing += e.OutstandingCents
@@ -184,6 +197,9 @@ func Build(in Input) (Statement, bool) {
 		if e.Kind == "charge" && e.ReservationID != nil {
 			charged[*e.ReservationID] = true
 		}
+		if e.Kind == "charge" && e.AttendanceID != nil {
+			charged[*e.AttendanceID] = true
+		}
 		st.Lines = append(st.Lines, l)
 		add(t, l)
 	}
@@ -199,6 +215,21 @@ func Build(in Input) (Statement, bool) {
 		}
 		day := r.Day
 		st.Lines = append(st.Lines, Line{Kind: KindInfo, Label: label, Day: &day, UnitCents: r.PriceCents, Child: r.ChildName, Service: r.ServiceName})
+	}
+	for _, a := range in.Attendances {
+		day, id := a.Day, a.ID
+		l := Line{Day: &day, Child: a.ChildName, Service: a.ServiceName, AttendanceID: &id}
+		switch {
+		case a.ReservationID != nil:
+			l.Kind, l.UnitCents, l.Label = KindAbsence, a.ReservationPriceCents, "absent, non annulé"
+		case charged[a.ID]:
+			continue // its charge is a line of this invoice already
+		case a.ChargedCents == 0:
+			l.Kind, l.Label = KindUnbookedInfo, unbookedLabel(a.Reason, a.Rule)+" – non facturé (règle du service)"
+		default:
+			l.Kind, l.UnitCents, l.Label = KindUnbookedInfo, a.ChargedCents, unbookedLabel(a.Reason, a.Rule)+" – sur une autre facture"
+		}
+		st.Lines = append(st.Lines, l)
 	}
 	if len(st.Lines) == 0 {
 		return Statement{}, false
@@ -230,15 +261,21 @@ func lineOf(e db.ListInvoiceableEntriesRow, loc *time.Location) Line {
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	l := Line{
 		Kind: e.Kind, Label: e.Label, Day: &day, AmountCents: e.OutstandingCents, CreditCents: e.CreditCents,
-		LedgerEntryID: &id, Child: e.ChildName, Service: e.ServiceName, OccurredAt: &at,
+		LedgerEntryID: &id, Child: e.ChildName, Service: e.ServiceName, OccurredAt: &at, AttendanceID: e.AttendanceID,
 	}
 	if e.ReservationDay != nil {
 		rd := *e.ReservationDay
 		l.Day = &rd
 	}
+	if e.AttendanceDay != nil {
+		ad := *e.AttendanceDay
+		l.Day = &ad
+	}
 	switch e.Kind {
 	case "charge":
 		switch {
+		case e.AttendanceID != nil:
+			l.Kind, l.Label = KindUnbooked, unbookedLabel(e.AttendanceReason, e.AttendanceRule)
 		case e.ReservationID == nil:
 			l.Kind = KindCharge
 		case e.ReservationSource == "staff":
@@ -251,7 +288,7 @@ func lineOf(e db.ListInvoiceableEntriesRow, loc *time.Location) Line {
 			l.UnitCents = *e.ReservationPriceCents
 		}
 	case "adjustment":
-		if e.ReservationID != nil {
+		if e.ReservationID != nil || e.AttendanceID != nil {
 			l.Kind = KindCancellation
 		}
 	case "payment", "desk_payment", "credit_used", "cancellation_credit", "late_payment_credit":
@@ -269,12 +306,22 @@ var defaultLabel = map[string]string{
 	KindCancellation: "Annulation", KindCancellationCredit: "Annulation : crédit cagnotte",
 	KindPayment: "Paiement en ligne", KindDeskPayment: "Paiement au guichet", KindCreditUsed: "Cagnotte utilisée",
 	KindAdjustment: "Régularisation", KindLatePaymentCredit: "Paiement reçu après la fin du panier",
+	KindUnbooked: "Présence sans réservation",
+}
+
+// unbookedLabel is how an invoice names a presence without a reservation: the
+// reason staff gave, and the surcharge when the rule adds one.
+func unbookedLabel(reason, rule string) string {
+	if rule == "surcharge" {
+		return reason + " (tarif majoré)"
+	}
+	return reason
 }
 
 // add files a line's movements in exactly one column of each balance.
 func add(t *Totals, l Line) {
 	switch l.Kind {
-	case KindReservation, KindStaffReservation, KindCharge:
+	case KindReservation, KindStaffReservation, KindCharge, KindUnbooked:
 		t.Charges += l.AmountCents
 	case KindCancellation:
 		t.Cancelled -= l.AmountCents

@@ -20,3 +20,6 @@ SELECT * FROM members WHERE org_id = $1 AND family_id = $2 AND id = $3 AND kind 
 UPDATE orgs SET name = @name, numcli = @numcli, saisie = @saisie, email = @email, address = @address
 WHERE id = @id
 RETURNING *;
+
+-- name: LockOrg :one
+SELECT * FROM orgs WHERE id = $1 FOR UPDATE;

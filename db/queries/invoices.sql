@@ -49,13 +49,16 @@ WHERE f.org_id = @org_id
                AND le.occurred_at >= @period_start AND le.occurred_at < @period_end)
     OR EXISTS (SELECT 1 FROM reservations r WHERE r.family_id = f.id AND r.status = 'confirmed'
                AND r.day BETWEEN @first_day AND @last_day)
+    OR EXISTS (SELECT 1 FROM attendances a WHERE a.family_id = f.id AND a.status = 'present'
+               AND a.reservation_id IS NULL AND a.day BETWEEN @first_day AND @last_day)
     OR EXISTS (SELECT 1 FROM ledger_entries le WHERE le.family_id = f.id
                AND le.occurred_at >= @horizon AND le.occurred_at < @period_start
                AND NOT EXISTS (SELECT 1 FROM invoice_lines il WHERE il.ledger_entry_id = le.id)));
 
 -- name: ListInvoiceFamilies :many
 -- Keyset pagination over the families that may have something to invoice: a ledger
--- movement in the month, a reservation dated in the month, or an earlier movement
+-- movement in the month, a reservation or a presence without one dated in the
+-- month, or an earlier movement
 -- never itemized (possibly recorded after its own month was invoiced; the activity
 -- decides).
 SELECT f.id FROM families f
@@ -64,6 +67,8 @@ WHERE f.org_id = @org_id AND f.id > @after
                AND le.occurred_at >= @period_start AND le.occurred_at < @period_end)
     OR EXISTS (SELECT 1 FROM reservations r WHERE r.family_id = f.id AND r.status = 'confirmed'
                AND r.day BETWEEN @first_day AND @last_day)
+    OR EXISTS (SELECT 1 FROM attendances a WHERE a.family_id = f.id AND a.status = 'present'
+               AND a.reservation_id IS NULL AND a.day BETWEEN @first_day AND @last_day)
     OR EXISTS (SELECT 1 FROM ledger_entries le WHERE le.family_id = f.id
                AND le.occurred_at >= @horizon AND le.occurred_at < @period_start
                AND NOT EXISTS (SELECT 1 FROM invoice_lines il WHERE il.ledger_entry_id = le.id)))
@@ -80,13 +85,16 @@ SELECT le.id, le.kind, le.outstanding_cents, le.credit_cents, le.occurred_at, le
        le.reservation_id, (il.id IS NOT NULL)::boolean AS itemized,
        r.day AS reservation_day, r.price_cents AS reservation_price_cents,
        COALESCE(r.source, '')::text AS reservation_source,
+       le.attendance_id, at.day AS attendance_day, COALESCE(at.reason, '')::text AS attendance_reason,
+       COALESCE(at.rule, '')::text AS attendance_rule,
        COALESCE(m.first_name || ' ' || m.last_name, '')::text AS child_name,
        COALESCE(s.name, '')::text AS service_name
 FROM ledger_entries le
 LEFT JOIN invoice_lines il ON il.ledger_entry_id = le.id
 LEFT JOIN reservations r ON r.id = le.reservation_id
-LEFT JOIN members m ON m.id = r.child_id
-LEFT JOIN services s ON s.id = r.service_id
+LEFT JOIN attendances at ON at.id = le.attendance_id
+LEFT JOIN members m ON m.id = COALESCE(r.child_id, at.child_id)
+LEFT JOIN services s ON s.id = COALESCE(r.service_id, at.service_id)
 WHERE le.family_id = @family_id AND le.occurred_at >= @horizon AND le.occurred_at < @period_end
 ORDER BY le.occurred_at, le.id;
 
@@ -128,8 +136,8 @@ RETURNING *;
 
 -- name: InsertInvoiceLines :copyfrom
 INSERT INTO invoice_lines (id, invoice_id, position, kind, label, day, quantity, unit_cents, amount_cents,
-    credit_cents, ledger_entry_id, child_name, service_name, occurred_at, late)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15);
+    credit_cents, ledger_entry_id, child_name, service_name, occurred_at, late, attendance_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16);
 
 -- name: GetInvoice :one
 SELECT * FROM invoices WHERE org_id = $1 AND id = $2;

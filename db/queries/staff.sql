@@ -3,7 +3,9 @@
 
 -- name: ListOrgFamilies :many
 -- Families by name, a page at a time after (after_name, after_id); q matches the
--- family's name, e-mail, phones or a member's name (the caller escapes LIKE wildcards).
+-- family's name, e-mail or logins, a member's name (first, last or both) or a
+-- child's school (the caller escapes LIKE wildcards); digits (at least 4, the
+-- caller strips spaces and dots) match the phones however they were typed.
 SELECT f.*, b.outstanding_cents, b.credit_cents
 FROM families f
 CROSS JOIN LATERAL (
@@ -13,9 +15,13 @@ CROSS JOIN LATERAL (
 ) b
 WHERE f.org_id = @org_id
   AND (@q::text = '' OR f.name ILIKE '%' || @q || '%' OR f.email ILIKE '%' || @q || '%'
-       OR f.phone ILIKE '%' || @q || '%' OR f.phone2 ILIKE '%' || @q || '%'
+       OR (@digits::text <> '' AND (regexp_replace(f.phone, '[^0-9]', '', 'g') LIKE '%' || @digits || '%'
+                                 OR regexp_replace(f.phone2, '[^0-9]', '', 'g') LIKE '%' || @digits || '%'))
        OR EXISTS (SELECT 1 FROM members m WHERE m.family_id = f.id
-                  AND (m.last_name ILIKE '%' || @q || '%' OR m.first_name ILIKE '%' || @q || '%')))
+                  AND (m.first_name || ' ' || m.last_name ILIKE '%' || @q || '%'
+                       OR m.last_name || ' ' || m.first_name ILIKE '%' || @q || '%'
+                       OR (m.kind = 'child' AND m.school ILIKE '%' || @q || '%')))
+       OR EXISTS (SELECT 1 FROM users u WHERE u.family_id = f.id AND u.login ILIKE '%' || @q || '%'))
   AND (NOT @paged::boolean OR (f.name, f.id) > (@after_name::text, @after_id::uuid))
 ORDER BY f.name, f.id
 LIMIT @lim;
@@ -33,8 +39,8 @@ WHERE org_id = @org_id AND id = @id
 RETURNING *;
 
 -- name: CreateMember :one
-INSERT INTO members (id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name)
-VALUES (@id, @org_id, @family_id, @kind, @first_name, @last_name, @birth_date, @school, @class_name)
+INSERT INTO members (id, org_id, family_id, kind, first_name, last_name, birth_date, school, class_name, allergies, notes)
+VALUES (@id, @org_id, @family_id, @kind, @first_name, @last_name, @birth_date, @school, @class_name, @allergies, @notes)
 RETURNING *;
 
 -- name: LockMember :one
@@ -43,7 +49,7 @@ SELECT * FROM members WHERE org_id = @org_id AND family_id = @family_id AND id =
 -- name: UpdateMember :one
 UPDATE members
 SET kind = @kind, first_name = @first_name, last_name = @last_name, birth_date = @birth_date,
-    school = @school, class_name = @class_name
+    school = @school, class_name = @class_name, allergies = @allergies, notes = @notes
 WHERE org_id = @org_id AND family_id = @family_id AND id = @id
 RETURNING *;
 
@@ -87,3 +93,32 @@ SELECT * FROM ledger_entries WHERE idempotency_key = $1;
 SELECT COALESCE(sum(a.credit_used_cents), 0)::bigint
 FROM payment_attempts a JOIN carts c ON c.id = a.cart_id
 WHERE c.family_id = $1 AND c.status = 'checking_out' AND a.status IN ('created', 'pending', 'paid');
+
+-- name: SetFamilyUserDisabled :one
+-- A family login turned off or on again (its sessions are ended by the caller).
+UPDATE users SET disabled = @disabled
+WHERE org_id = @org_id AND family_id = @family_id AND id = @id AND role = 'family'
+RETURNING *;
+
+-- name: GetOrgUser :one
+SELECT * FROM users WHERE org_id = @org_id AND id = @id;
+
+-- name: ListStaffFamilyReservations :many
+-- A family's reservations between two days, whatever their status, with who
+-- booked them (a staff login, or the family online).
+SELECT r.*, (m.first_name || ' ' || m.last_name)::text AS child_name, s.name AS service_name,
+       COALESCE(u.login, '')::text AS booked_by_login, COALESCE(u.display_name, '')::text AS booked_by_name
+FROM reservations r
+JOIN members m ON m.id = r.child_id
+JOIN services s ON s.id = r.service_id
+LEFT JOIN users u ON u.id = r.booked_by
+WHERE r.org_id = @org_id AND r.family_id = @family_id AND r.day BETWEEN @first_day AND @last_day
+ORDER BY r.day, child_name, s.name, r.created_at;
+
+-- name: CreateClosure :one
+INSERT INTO closures (id, org_id, first_day, last_day, label) VALUES (@id, @org_id, @first_day, @last_day, @label)
+ON CONFLICT (org_id, first_day, label) DO NOTHING
+RETURNING *;
+
+-- name: DeleteClosure :one
+DELETE FROM closures WHERE org_id = @org_id AND id = @id RETURNING *;

@@ -1,0 +1,370 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
+
+	"github.com/enfance/enfance/accounts"
+	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/cart"
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/services"
+)
+
+// backOfficeRoutes registers what the back office needs beyond issue 6's routes:
+// the day's list and attendance, the week's numbers, a family's reservations,
+// invoices, authorised persons and logins, staff links, closures.
+func (s *Server) backOfficeRoutes(staff, money, admin *gin.RouterGroup) {
+	staff.GET("/services/:id/days/:date/children", s.dayChildren)
+	staff.GET("/services/:id/days/:date/children.pdf", s.dayChildrenPDF)
+	staff.GET("/services/:id/days/:date/children.csv", s.dayChildrenCSV)
+	staff.PUT("/services/:id/days/:date/attendance", s.recordAttendance)
+	money.PUT("/services/:id/attendance-rule", s.putAttendanceRule)
+	staff.GET("/day-counts", s.dayCounts)
+	staff.GET("/children", s.searchChildren)
+
+	staff.GET("/families/:id/reservations", s.staffFamilyReservations)
+	money.GET("/families/:id/invoices", s.staffFamilyInvoices)
+	staff.POST("/families/:id/authorized-persons", s.staffAddAuthorizedPerson)
+	staff.DELETE("/families/:id/authorized-persons/:person_id", s.staffRemoveAuthorizedPerson)
+	staff.PATCH("/families/:id/accounts/:account_id", s.patchFamilyAccount)
+	staff.POST("/families/:id/accounts/:account_id/link", s.familyAccountLink)
+	admin.POST("/users/:id/link", s.staffUserLink)
+
+	staff.GET("/closures", s.listClosures)
+	admin.POST("/closures", s.createClosure)
+	admin.DELETE("/closures/:id", s.deleteClosure)
+}
+
+// pathIDs parses the named UUID path parameters; false: 404 answered.
+func (s *Server) pathIDs(c *gin.Context, names ...string) ([]uuid.UUID, bool) {
+	out := make([]uuid.UUID, len(names))
+	for i, n := range names {
+		id, err := uuid.Parse(c.Param(n))
+		if err != nil {
+			fail(c, s.log, errNotFound)
+			return nil, false
+		}
+		out[i] = id
+	}
+	return out, true
+}
+
+type staffReservationJSON struct {
+	reservationJSON
+	ChildName     string    `json:"child_name"`
+	ServiceName   string    `json:"service_name"`
+	BookedBy      string    `json:"booked_by"` // the staff login, or "" when the family booked online
+	BookedByName  string    `json:"booked_by_name"`
+	Reason        string    `json:"reason,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	InTime        bool      `json:"in_time"` // cancelling now gives the price back as to the family
+	Deadline      time.Time `json:"cancellation_deadline"`
+	CanCreditLate bool      `json:"can_credit_late"` // the caller may give the price back past the deadline
+}
+
+// staffFamilyReservations lists a family's reservations between from and to
+// (default: this month; 400 days at most), cancelled ones included, with who
+// booked them and the cancellation deadline.
+func (s *Server) staffFamilyReservations(c *gin.Context) {
+	who := callerOf(c)
+	ids, ok := s.pathIDs(c, "id")
+	if !ok {
+		return
+	}
+	from, to, ok := s.period(c)
+	if !ok {
+		return
+	}
+	if to.Sub(from) > 400*24*time.Hour {
+		fail(c, s.log, badRequest("Période trop longue.", FieldError{Field: "to", Message: "400 jours au plus"}))
+		return
+	}
+	if _, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: ids[0]}); err != nil {
+		fail(c, s.log, notFoundOr(err))
+		return
+	}
+	rows, err := s.q.ListStaffFamilyReservations(c, db.ListStaffFamilyReservationsParams{OrgID: who.OrgID, FamilyID: ids[0], FirstDay: from, LastDay: to})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	deadline, err := s.cancelDeadlines(c, who.OrgID)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	now := s.now()
+	out := make([]staffReservationJSON, 0, len(rows))
+	for _, r := range rows {
+		res := db.Reservation{ID: r.ID, OrgID: r.OrgID, FamilyID: r.FamilyID, ChildID: r.ChildID, ServiceID: r.ServiceID,
+			ServiceDayID: r.ServiceDayID, Day: r.Day, PriceCents: r.PriceCents, Status: r.Status, Source: r.Source, CancelledAt: r.CancelledAt}
+		rj := staffReservationJSON{reservationJSON: reservationOf(res), ChildName: r.ChildName, ServiceName: r.ServiceName,
+			BookedBy: r.BookedByLogin, BookedByName: r.BookedByName, Reason: r.Reason, CreatedAt: r.CreatedAt, CanCreditLate: who.handlesMoney()}
+		rj.Deadline = deadline(r.ServiceID, r.Day)
+		rj.InTime = now.Before(rj.Deadline)
+		if r.Status == "confirmed" && rj.InTime {
+			rj.CancellableUntil = &rj.Deadline
+		}
+		out = append(out, rj)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+// cancelDeadlines returns, for the org's services, the cancellation deadline of a
+// day of a service.
+func (s *Server) cancelDeadlines(c *gin.Context, orgID uuid.UUID) (func(serviceID uuid.UUID, day time.Time) time.Time, error) {
+	org, err := s.q.GetOrg(c, orgID)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(org.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	svcs, err := s.q.ListAllServices(c, orgID)
+	if err != nil {
+		return nil, err
+	}
+	rules := make(map[uuid.UUID]booking.DeadlineRule, len(svcs))
+	for _, sv := range svcs {
+		rules[sv.ID] = cart.CancelRule(sv)
+	}
+	return func(serviceID uuid.UUID, day time.Time) time.Time { return rules[serviceID].Deadline(day, loc) }, nil
+}
+
+type invoiceLineJSON struct {
+	Kind        string  `json:"kind"`
+	Label       string  `json:"label"`
+	Date        *string `json:"date"`
+	Child       string  `json:"child,omitempty"`
+	Service     string  `json:"service,omitempty"`
+	UnitCents   int64   `json:"unit_cents"`
+	AmountCents int64   `json:"amount_cents"` // effect on the amount owed
+	CreditCents int64   `json:"credit_cents"` // effect on the cagnotte
+	Late        bool    `json:"late"`
+}
+
+type staffInvoiceJSON struct {
+	invoiceJSON
+	CancelledCents     int64             `json:"cancelled_cents"`
+	CreditUsedCents    int64             `json:"credit_used_cents"`
+	AdjustmentsCents   int64             `json:"adjustments_cents"`
+	OpeningCreditCents int64             `json:"opening_credit_cents"`
+	Lines              []invoiceLineJSON `json:"lines"`
+}
+
+// staffFamilyInvoices is a family's invoices with their lines, newest first
+// (finance, admin): what the PDF prints, as data.
+func (s *Server) staffFamilyInvoices(c *gin.Context) {
+	who := callerOf(c)
+	ids, ok := s.pathIDs(c, "id")
+	if !ok {
+		return
+	}
+	if _, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: ids[0]}); err != nil {
+		fail(c, s.log, notFoundOr(err))
+		return
+	}
+	rows, err := s.q.ListFamilyInvoices(c, db.ListFamilyInvoicesParams{OrgID: who.OrgID, FamilyID: ids[0]})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	out := make([]staffInvoiceJSON, 0, len(rows))
+	for _, i := range rows {
+		lines, err := s.q.ListInvoiceLines(c, i.ID)
+		if err != nil {
+			fail(c, s.log, err)
+			return
+		}
+		inv := staffInvoiceJSON{
+			invoiceJSON: invoiceJSON{ID: i.ID, Number: i.Number, Month: i.Month, TotalCents: i.TotalCents, DueCents: i.DueCents,
+				PaidCents: i.PaidCents, OpeningBalanceCents: i.OpeningBalanceCents, ClosingBalanceCents: i.ClosingBalanceCents,
+				ClosingCreditCents: i.ClosingCreditCents, IssuedAt: i.IssuedAt, PDF: "/api/v1/admin/invoices/" + i.ID.String() + ".pdf"},
+			CancelledCents: i.CancelledCents, CreditUsedCents: i.CreditUsedCents, AdjustmentsCents: i.AdjustmentsCents,
+			OpeningCreditCents: i.OpeningCreditCents, Lines: make([]invoiceLineJSON, 0, len(lines)),
+		}
+		for _, l := range lines {
+			lj := invoiceLineJSON{Kind: l.Kind, Label: l.Label, Child: l.ChildName, Service: l.ServiceName, UnitCents: l.UnitCents,
+				AmountCents: l.AmountCents, CreditCents: l.CreditCents, Late: l.Late}
+			if l.Day != nil {
+				d := l.Day.Format(time.DateOnly)
+				lj.Date = &d
+			}
+			inv.Lines = append(inv.Lines, lj)
+		}
+		out = append(out, inv)
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) staffAddAuthorizedPerson(c *gin.Context) {
+	if ids, ok := s.pathIDs(c, "id"); ok {
+		s.addPersonTo(c, ids[0])
+	}
+}
+
+func (s *Server) staffRemoveAuthorizedPerson(c *gin.Context) {
+	ids, ok := s.pathIDs(c, "id", "person_id")
+	if !ok {
+		return
+	}
+	if err := s.families.RemoveAuthorizedPerson(c, callerOf(c).actor(), ids[0], ids[1]); err != nil {
+		s.familiesError(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *Server) accountsError(c *gin.Context, err error) {
+	switch {
+	case errors.Is(err, accounts.ErrNotFound):
+		fail(c, s.log, errNotFound)
+	case errors.Is(err, accounts.ErrDisabled):
+		fail(c, s.log, problem(http.StatusConflict, "account-disabled", "Compte désactivé",
+			"Ce compte est désactivé : réactivez-le avant d'envoyer un lien."))
+	default:
+		fail(c, s.log, err)
+	}
+}
+
+// patchFamilyAccount turns a family's login off (its sessions end at once) or on.
+func (s *Server) patchFamilyAccount(c *gin.Context) {
+	ids, ok := s.pathIDs(c, "id", "account_id")
+	if !ok {
+		return
+	}
+	var req struct {
+		Disabled *bool `json:"disabled"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil || req.Disabled == nil {
+		fail(c, s.log, badRequest("Le corps doit être {\"disabled\": true|false}.", FieldError{Field: "disabled", Message: "requis"}))
+		return
+	}
+	u, err := s.accounts.SetFamilyLoginDisabled(c, callerOf(c).actor(), ids[0], ids[1], *req.Disabled)
+	if err != nil {
+		s.accountsError(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, accountJSON{ID: u.ID, Login: u.Login, Disabled: u.Disabled, PasswordSet: u.PasswordHash != "", CreatedAt: u.CreatedAt})
+}
+
+// sendLink e-mails a new password link to an account; familyID nil: a staff account.
+func (s *Server) sendLink(c *gin.Context, userID uuid.UUID, familyID *uuid.UUID) {
+	link, err := s.accounts.SendLink(c, callerOf(c).actor(), userID, familyID)
+	if err != nil {
+		s.accountsError(c, err)
+		return
+	}
+	s.mailPasswordLink(link.User.OrgID, link.User.Login, link.Token, link.Purpose)
+	c.JSON(http.StatusAccepted, gin.H{"login": link.User.Login, "purpose": link.Purpose})
+}
+
+func (s *Server) familyAccountLink(c *gin.Context) {
+	if ids, ok := s.pathIDs(c, "id", "account_id"); ok {
+		s.sendLink(c, ids[1], &ids[0])
+	}
+}
+
+func (s *Server) staffUserLink(c *gin.Context) {
+	if ids, ok := s.pathIDs(c, "id"); ok {
+		s.sendLink(c, ids[0], nil)
+	}
+}
+
+// listClosures is the org's closures overlapping from–to (default: the twelve
+// months from the first of this month).
+func (s *Server) listClosures(c *gin.Context) {
+	first, _, _ := booking.ParseMonth(s.now().Format("2006-01"))
+	from, to := first, first.AddDate(1, 0, -1)
+	var fields []FieldError
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := c.Query(p.name); v != "" {
+			d, err := booking.ParseDay(v)
+			if err != nil {
+				fields = append(fields, FieldError{Field: p.name, Message: "date attendue au format AAAA-MM-JJ"})
+			}
+			*p.dst = d
+		}
+	}
+	if len(fields) > 0 {
+		fail(c, s.log, badRequest("Période invalide.", fields...))
+		return
+	}
+	rows, err := s.q.ListClosures(c, db.ListClosuresParams{OrgID: callerOf(c).OrgID, FirstDay: from, LastDay: to})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	out := make([]services.Closure, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, services.View(r))
+	}
+	c.JSON(http.StatusOK, out)
+}
+
+func (s *Server) createClosure(c *gin.Context) {
+	var req struct {
+		FirstDay string `json:"first_day"`
+		LastDay  string `json:"last_day"`
+		Label    string `json:"label"`
+	}
+	if err := c.ShouldBindJSON(&req); err != nil {
+		fail(c, s.log, badRequest("Le corps doit être {\"first_day\", \"last_day\", \"label\"}."))
+		return
+	}
+	var fields []FieldError
+	first, err1 := booking.ParseDay(req.FirstDay)
+	if err1 != nil {
+		fields = append(fields, FieldError{Field: "first_day", Message: "date attendue au format AAAA-MM-JJ"})
+	}
+	last, err2 := booking.ParseDay(req.LastDay)
+	if err2 != nil {
+		fields = append(fields, FieldError{Field: "last_day", Message: "date attendue au format AAAA-MM-JJ"})
+	}
+	if err1 == nil && err2 == nil && (last.Before(first) || last.Sub(first) > 366*24*time.Hour) {
+		fields = append(fields, FieldError{Field: "last_day", Message: "le dernier jour suit le premier, un an au plus"})
+	}
+	label := strings.TrimSpace(req.Label)
+	if msg := required(100)(label); msg != "" {
+		fields = append(fields, FieldError{Field: "label", Message: msg})
+	}
+	if len(fields) > 0 {
+		fail(c, s.log, badRequest("Fermeture invalide.", fields...))
+		return
+	}
+	out, err := s.closures.AddClosure(c, callerOf(c).actor(), first, last, label)
+	if errors.Is(err, services.ErrExists) {
+		fail(c, s.log, problem(http.StatusConflict, "closure-exists", "Fermeture déjà enregistrée",
+			"Une fermeture commence déjà ce jour-là avec ce libellé."))
+		return
+	} else if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, services.View(out))
+}
+
+func (s *Server) deleteClosure(c *gin.Context) {
+	ids, ok := s.pathIDs(c, "id")
+	if !ok {
+		return
+	}
+	if err := s.closures.RemoveClosure(c, callerOf(c).actor(), ids[0]); errors.Is(err, services.ErrNotFound) {
+		fail(c, s.log, errNotFound)
+		return
+	} else if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
