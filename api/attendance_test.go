@@ -41,9 +41,9 @@ type dayListDoc struct {
 }
 
 type recordDoc struct {
-	Changed        int    `json:"changed"`
-	ChargedCents   int64  `json:"charged_cents"`
-	GivenBackCents int64  `json:"given_back_cents"`
+	Changed        int        `json:"changed"`
+	ChargedCents   int64      `json:"charged_cents"`
+	GivenBackCents int64      `json:"given_back_cents"`
 	Day            dayListDoc `json:"day"`
 }
 
