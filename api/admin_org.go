@@ -25,6 +25,17 @@ func orgView(o db.Org) orgJSON {
 	return orgJSON{ID: o.ID.String(), Name: o.Name, Numcli: o.Numcli, Saisie: o.Saisie, TimeZone: o.TimeZone, Email: o.Email, Address: o.Address}
 }
 
+// orgSettingsJSON is the org as its settings page reads it.
+type orgSettingsJSON struct {
+	orgJSON
+	// TestModeAllowed: saisie T may be chosen (not in production).
+	TestModeAllowed bool `json:"test_mode_allowed"`
+}
+
+func (s *Server) orgSettings(o db.Org) orgSettingsJSON {
+	return orgSettingsJSON{orgJSON: orgView(o), TestModeAllowed: s.cfg.Env != "production"}
+}
+
 // getOrg shows the caller's org settings, PayFiP's numcli and saisie mode included.
 func (s *Server) getOrg(c *gin.Context) {
 	o, err := s.q.GetOrg(c, callerOf(c).OrgID)
@@ -32,7 +43,7 @@ func (s *Server) getOrg(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	c.JSON(http.StatusOK, orgView(o))
+	c.JSON(http.StatusOK, s.orgSettings(o))
 }
 
 type orgPatch struct {
@@ -140,7 +151,7 @@ func (s *Server) patchOrg(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	c.JSON(http.StatusOK, orgView(out))
+	c.JSON(http.StatusOK, s.orgSettings(out))
 }
 
 // payfipChange says whether the patch changes the org's numcli or saisie.

@@ -16,7 +16,6 @@ export const session = {
   cache: new Map(),
   get isStaff() { return !!this.me && STAFF.includes(this.me.role); },
   get isFamily() { return !!this.me && !!this.me.family; },
-  get canMoney() { return !!this.me && (this.me.role === 'finance' || this.me.role === 'admin'); },
   /** GET once per session (services, members…); forget() drops it. */
   async once(path) {
     if (!this.cache.has(path)) {
@@ -51,12 +50,21 @@ const routes = [
   ['/messages', family.contact, { family: true }],
   ['/admin', admin.home, { staff: true }],
   ['/admin/familles', admin.families, { staff: true }],
+  ['/admin/familles/nouvelle', admin.newFamily, { staff: true }],
   ['/admin/familles/:id', admin.familyPage, { staff: true }],
+  ['/admin/journee', admin.day, { staff: true }],
+  ['/admin/semaine', admin.week, { staff: true }],
   ['/admin/services', admin.services, { staff: true }],
+  ['/admin/services/nouveau', admin.newService, { staff: true }],
   ['/admin/services/:id', admin.serviceDays, { staff: true }],
+  ['/admin/services/:id/modifier', admin.editService, { staff: true }],
+  ['/admin/fermetures', admin.closures, { staff: true }],
   ['/admin/messages', admin.inbox, { staff: true }],
   ['/admin/messages/:id', admin.thread, { staff: true }],
   ['/admin/facturation', admin.invoicing, { staff: true }],
+  ['/admin/utilisateurs', admin.users, { staff: true }],
+  ['/admin/collectivite', admin.orgSettings, { staff: true }],
+  ['/admin/journal', admin.auditLog, { staff: true }],
 ];
 
 function match(path) {
@@ -92,9 +100,14 @@ const FAMILY_NAV = [
   ['#/', 'Accueil'], ['#/reservations', 'Réservations'], ['#/panier', 'Panier'], ['#/calendrier', 'Calendrier'],
   ['#/factures', 'Factures et règlements'], ['#/famille', 'Ma famille'], ['#/messages', 'Contact'],
 ];
+// Staff: what every role uses, then what finance and admins add (roles as the API's).
 const STAFF_NAV = [
-  ['#/admin/familles', 'Familles'], ['#/admin/services', 'Services'], ['#/admin/messages', 'Messagerie'],
+  ['#/admin/familles', 'Familles'], ['#/admin/journee', 'Journée'], ['#/admin/services', 'Services'], ['#/admin/messages', 'Messagerie'],
 ];
+const STAFF_NAV_BY_ROLE = {
+  finance: [['#/admin/facturation', 'Facturation']],
+  admin: [['#/admin/facturation', 'Facturation'], ['#/admin/utilisateurs', 'Utilisateurs'], ['#/admin/collectivite', 'Collectivité'], ['#/admin/journal', 'Journal']],
+};
 
 function renderNav() {
   const nav = document.getElementById('nav');
@@ -104,8 +117,7 @@ function renderNav() {
     toggle.hidden = true;
     return;
   }
-  const items = session.isStaff ? [...STAFF_NAV] : FAMILY_NAV;
-  if (session.isStaff && session.canMoney) items.push(['#/admin/facturation', 'Facturation']);
+  const items = session.isStaff ? [...STAFF_NAV, ...(STAFF_NAV_BY_ROLE[session.me.role] || [])] : FAMILY_NAV;
   const path = currentPath();
   const list = h('ul', {}, items.map(([href, label]) => {
     const target = href.slice(1);

@@ -1,0 +1,93 @@
+// What the back office's pages share: role checks, loaded sections, small bits of
+// layout.
+
+import { ApiError } from '../../api.js';
+import { h, mount, loading, unavailable, problemView, pageTitle, isoDay, parseDay, table } from '../../ui.js';
+import { session } from '../../app.js';
+import { ROLES, FIELD_ROLES } from './roles.js';
+
+const STAFF = ['agent', 'finance', 'admin'];
+
+/** The logged-in staff member may call the API operation (by its operationId). */
+export function can(operationId) {
+  const role = session.me && session.me.role;
+  return (ROLES[operationId] || STAFF).includes(role);
+}
+
+/** The logged-in staff member may set this field of an operation ("op.field"). */
+export function canField(key) {
+  const role = session.me && session.me.role;
+  return (FIELD_ROLES[key] || STAFF).includes(role);
+}
+
+/** An error as a block in the page (a section that failed to load). */
+export const errorBox = (err, what) => (err instanceof ApiError && err.unavailable
+  ? unavailable(what) : h('div', { class: 'notice notice-error', role: 'alert' }, problemView(err)));
+
+/** A card whose content is loaded; a route this server lacks says so. */
+export function section(title, content, id) {
+  const body = h('div', {}, loading());
+  Promise.resolve(content).then((node) => mount(body, node), (err) => mount(body, errorBox(err, title)));
+  const hid = `s-${id || Math.random().toString(36).slice(2)}`;
+  return h('section', { class: 'card', 'aria-labelledby': hid, id: id ? `card-${id}` : null }, h('h2', { id: hid }, title), body);
+}
+
+/**
+ * Loads a list page's data; a route this server lacks becomes a "pas encore
+ * disponible" page. (A detail page's 404 is a missing record, shown as an error.)
+ */
+export async function loadOr(ctx, title, what, fn) {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof ApiError && err.unavailable) {
+      mount(ctx.root, pageTitle(title), unavailable(what));
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** The page a role may not open: said plainly, with where to go instead. */
+export function notForRole(ctx, title, who) {
+  mount(ctx.root, pageTitle(title), h('p', {}, `Cette page est réservée ${who}.`),
+    h('p', {}, h('a', { href: '#/admin/familles' }, 'Retour aux familles')));
+}
+
+export const breadcrumb = (...parts) => h('p', { class: 'breadcrumb' }, parts.flatMap((p, i) => (i ? [' › ', p] : [p])));
+
+export const WEEKDAY_NAMES = { 1: 'lundi', 2: 'mardi', 3: 'mercredi', 4: 'jeudi', 5: 'vendredi', 6: 'samedi', 7: 'dimanche' };
+export const ROLE_LABELS = { agent: 'Accueil', finance: 'Régisseur (finances)', admin: 'Administrateur' };
+
+/** "3 enfants", "1 enfant". */
+export const pluralize = (n, one, many) => `${n} ${n > 1 ? many : one}`;
+
+/** Today in the browser (the town hall's desk), as YYYY-MM-DD. */
+export const today = () => isoDay(new Date());
+
+/** The ISO date n days after iso. */
+export function addDays(iso, n) {
+  const d = parseDay(iso);
+  d.setDate(d.getDate() + n);
+  return isoDay(d);
+}
+
+/** The Monday of iso's week. */
+export const monday = (iso) => addDays(iso, -((parseDay(iso).getDay() + 6) % 7));
+
+/**
+ * A table that becomes a list of cards on a phone: each cell is labelled with
+ * its column's header (data-label, shown by app.css), so nothing needs a
+ * horizontal scroll at 390 px.
+ */
+export function stackTable(caption, headers, rows, opts = {}) {
+  const wrap = table(caption, headers, rows, { ...opts, class: `${opts.class || ''} stack-phone`.trim() });
+  for (const tr of wrap.querySelectorAll('tbody tr')) {
+    [...tr.children].forEach((cell, i) => {
+      if (headers[i]) cell.dataset.label = headers[i];
+      // One box per cell, beside its label, whatever the cell holds.
+      cell.append(h('div', { class: 'stack-cell' }, ...cell.childNodes));
+    });
+  }
+  return wrap;
+}
