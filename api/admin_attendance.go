@@ -351,39 +351,22 @@ type serviceCountsJSON struct {
 // week of today, Monday to Sunday), for the kitchen's orders.
 func (s *Server) dayCounts(c *gin.Context) {
 	who := callerOf(c)
-	org, err := s.q.GetOrg(c, who.OrgID)
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := s.orgZone(c)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
 	today := booking.Day(s.now().In(loc))
 	from := today.AddDate(0, 0, -((int(today.Weekday()) + 6) % 7))
-	var fields []FieldError
-	if v := c.Query("from"); v != "" {
-		d, err := booking.ParseDay(v)
-		if err != nil {
-			fields = append(fields, FieldError{Field: "from", Message: "date attendue au format AAAA-MM-JJ"})
-		}
-		from = d
+	to := time.Time{}
+	if !s.queryDays(c, []string{"from", "to"}, &from, &to) {
+		return
 	}
-	to := from.AddDate(0, 0, 6)
-	if v := c.Query("to"); v != "" {
-		d, err := booking.ParseDay(v)
-		if err != nil {
-			fields = append(fields, FieldError{Field: "to", Message: "date attendue au format AAAA-MM-JJ"})
-		}
-		to = d
+	if to.IsZero() {
+		to = from.AddDate(0, 0, 6)
 	}
-	if len(fields) == 0 && (to.Before(from) || to.Sub(from) > attendance.MaxCountDays*24*time.Hour) {
-		fields = append(fields, FieldError{Field: "to", Message: "période de 1 à 120 jours"})
-	}
-	if len(fields) > 0 {
-		fail(c, s.log, badRequest("Période invalide.", fields...))
+	if to.Before(from) || to.Sub(from) > attendance.MaxCountDays*24*time.Hour {
+		fail(c, s.log, badRequest("Période invalide.", FieldError{Field: "to", Message: "période de 1 à 120 jours"}))
 		return
 	}
 	counts, err := s.attendance.Counts(c, who.OrgID, from, to)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -94,7 +95,7 @@ func (s *Server) staffFamilyReservations(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	deadline, err := s.cancelDeadlines(c, who.OrgID)
+	deadline, err := s.cancelDeadlines(c)
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -116,18 +117,47 @@ func (s *Server) staffFamilyReservations(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// cancelDeadlines returns, for the org's services, the cancellation deadline of a
-// day of a service.
-func (s *Server) cancelDeadlines(c *gin.Context, orgID uuid.UUID) (func(serviceID uuid.UUID, day time.Time) time.Time, error) {
-	org, err := s.q.GetOrg(c, orgID)
+// orgZone is the time zone of the caller's org, in which its days and deadlines are told.
+func (s *Server) orgZone(c *gin.Context) (*time.Location, error) {
+	org, err := s.q.GetOrg(c, callerOf(c).OrgID)
 	if err != nil {
 		return nil, err
 	}
 	loc, err := time.LoadLocation(org.TimeZone)
 	if err != nil {
+		return nil, fmt.Errorf("org time zone: %w", err)
+	}
+	return loc, nil
+}
+
+// queryDays reads the optional dates ?name= (YYYY-MM-DD) over the defaults dst
+// holds; false: the problem is answered, naming each bad field.
+func (s *Server) queryDays(c *gin.Context, names []string, dst ...*time.Time) bool {
+	var fields []FieldError
+	for i, name := range names {
+		if v := c.Query(name); v != "" {
+			d, err := booking.ParseDay(v)
+			if err != nil {
+				fields = append(fields, FieldError{Field: name, Message: "date attendue au format AAAA-MM-JJ"})
+			}
+			*dst[i] = d
+		}
+	}
+	if len(fields) > 0 {
+		fail(c, s.log, badRequest("Période invalide.", fields...))
+		return false
+	}
+	return true
+}
+
+// cancelDeadlines returns, for the caller's org's services, the cancellation
+// deadline of a day of a service.
+func (s *Server) cancelDeadlines(c *gin.Context) (func(serviceID uuid.UUID, day time.Time) time.Time, error) {
+	loc, err := s.orgZone(c)
+	if err != nil {
 		return nil, err
 	}
-	svcs, err := s.q.ListAllServices(c, orgID)
+	svcs, err := s.q.ListAllServices(c, callerOf(c).OrgID)
 	if err != nil {
 		return nil, err
 	}
@@ -283,21 +313,7 @@ func (s *Server) staffUserLink(c *gin.Context) {
 func (s *Server) listClosures(c *gin.Context) {
 	first, _, _ := booking.ParseMonth(s.now().Format("2006-01"))
 	from, to := first, first.AddDate(1, 0, -1)
-	var fields []FieldError
-	for _, p := range []struct {
-		name string
-		dst  *time.Time
-	}{{"from", &from}, {"to", &to}} {
-		if v := c.Query(p.name); v != "" {
-			d, err := booking.ParseDay(v)
-			if err != nil {
-				fields = append(fields, FieldError{Field: p.name, Message: "date attendue au format AAAA-MM-JJ"})
-			}
-			*p.dst = d
-		}
-	}
-	if len(fields) > 0 {
-		fail(c, s.log, badRequest("Période invalide.", fields...))
+	if !s.queryDays(c, []string{"from", "to"}, &from, &to) {
 		return
 	}
 	rows, err := s.q.ListClosures(c, db.ListClosuresParams{OrgID: callerOf(c).OrgID, FirstDay: from, LastDay: to})

@@ -64,12 +64,7 @@ func (s *Server) auditLog(c *gin.Context) {
 		}
 	}
 	if c.Query("from") != "" || c.Query("to") != "" {
-		org, err := s.q.GetOrg(c, who.OrgID)
-		if err != nil {
-			fail(c, s.log, err)
-			return
-		}
-		loc, err := time.LoadLocation(org.TimeZone)
+		loc, err := s.orgZone(c)
 		if err != nil {
 			fail(c, s.log, err)
 			return

@@ -134,14 +134,9 @@ func runJSON(r db.InvoiceRun) invoiceRunJSON {
 
 // orgPeriod reads a month of the caller's org, answering the problem itself.
 func (s *Server) orgPeriod(c *gin.Context, month string) (invoice.Period, bool) {
-	org, err := s.q.GetOrg(c, callerOf(c).OrgID)
+	loc, err := s.orgZone(c)
 	if err != nil {
 		fail(c, s.log, err)
-		return invoice.Period{}, false
-	}
-	loc, err := time.LoadLocation(org.TimeZone)
-	if err != nil {
-		fail(c, s.log, fmt.Errorf("org time zone: %w", err))
 		return invoice.Period{}, false
 	}
 	p, err := invoice.ParsePeriod(month, loc)

@@ -59,7 +59,7 @@ func (s *Server) reservations(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	deadline, err := s.cancelDeadlines(c, who.OrgID)
+	deadline, err := s.cancelDeadlines(c)
 	if err != nil {
 		fail(c, s.log, err)
 		return

@@ -519,32 +519,28 @@ async function openDays(serviceID, from, to) {
 
 // ---- Desk money (finance, admin) ----
 
-function deskForm(familyID, done) {
+/**
+ * Wires a desk-money form: one Idempotency-Key per write meant (a change of the
+ * form is a new write; resubmitting the same one is not). read() returns the
+ * body or throws an Error whose input is the field to fix; write(body, key)
+ * posts it and says what was recorded.
+ */
+function moneyForm(form, submit, read, write, done) {
   let key = newKey();
-  const amount = h('input', { name: 'amount_cents', type: 'text', inputmode: 'decimal', required: true, class: 'short' });
-  const method = h('select', { name: 'method' }, h('option', { value: 'cash' }, 'Espèces'), h('option', { value: 'cheque' }, 'Chèque'));
-  const reference = h('input', { name: 'reference', type: 'text', maxlength: '100' });
-  const submit = h('button', { type: 'submit', class: 'button' }, 'Enregistrer le règlement');
-  const form = h('form', { class: 'form', novalidate: true },
-    h('div', { class: 'grid2' }, field('Montant (€)', amount, 'Par exemple 12,50'), field('Mode de règlement', method),
-      field('Référence (facultatif)', reference, 'Numéro de chèque, de quittance…')),
-    h('p', { class: 'hint' }, 'Le règlement solde d\'abord ce que la famille doit ; le surplus va sur sa cagnotte.'),
-    h('div', { class: 'actions' }, submit));
-  // A change of the form is a new payment; resubmitting the same one is not.
   form.addEventListener('input', () => { key = newKey(); });
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    const cents = parseEuros(amount.value);
-    if (!(cents > 0)) {
-      amount.setAttribute('aria-invalid', 'true');
-      notify('Montant invalide : indiquez un montant positif en euros, par exemple 12,50.', 'error');
-      amount.focus();
+    let body;
+    try {
+      body = read();
+    } catch (err) {
+      if (err.input) { err.input.setAttribute('aria-invalid', 'true'); err.input.focus(); }
+      notify(err.message, 'error');
       return;
     }
     await busy(submit, async () => {
       try {
-        const res = await post(`/admin/families/${familyID}/payments`, { amount_cents: cents, method: method.value, reference: reference.value.trim() }, { idempotencyKey: key });
-        notify(res.replayed ? 'Ce règlement était déjà enregistré.' : `Règlement de ${euros(cents)} enregistré.`, 'success');
+        const res = await write(body, key);
         form.reset();
         markFieldErrors(form, null);
         key = newKey();
@@ -558,8 +554,30 @@ function deskForm(familyID, done) {
   return form;
 }
 
+const invalid = (input, message) => Object.assign(new Error(message), { input });
+
+function deskForm(familyID, done) {
+  const amount = h('input', { name: 'amount_cents', type: 'text', inputmode: 'decimal', required: true, class: 'short' });
+  const method = h('select', { name: 'method' }, h('option', { value: 'cash' }, 'Espèces'), h('option', { value: 'cheque' }, 'Chèque'));
+  const reference = h('input', { name: 'reference', type: 'text', maxlength: '100' });
+  const submit = h('button', { type: 'submit', class: 'button' }, 'Enregistrer le règlement');
+  const form = h('form', { class: 'form', novalidate: true },
+    h('div', { class: 'grid2' }, field('Montant (€)', amount, 'Par exemple 12,50'), field('Mode de règlement', method),
+      field('Référence (facultatif)', reference, 'Numéro de chèque, de quittance…')),
+    h('p', { class: 'hint' }, 'Le règlement solde d\'abord ce que la famille doit ; le surplus va sur sa cagnotte.'),
+    h('div', { class: 'actions' }, submit));
+  return moneyForm(form, submit, () => {
+    const cents = parseEuros(amount.value);
+    if (!(cents > 0)) throw invalid(amount, 'Montant invalide : indiquez un montant positif en euros, par exemple 12,50.');
+    return { amount_cents: cents, method: method.value, reference: reference.value.trim() };
+  }, async (body, key) => {
+    const res = await post(`/admin/families/${familyID}/payments`, body, { idempotencyKey: key });
+    notify(res.replayed ? 'Ce règlement était déjà enregistré.' : `Règlement de ${euros(body.amount_cents)} enregistré.`, 'success');
+    return res;
+  }, done);
+}
+
 function adjustmentForm(familyID, done) {
-  let key = newKey();
   const target = h('select', { name: 'target' }, h('option', { value: 'credit' }, 'La cagnotte'), h('option', { value: 'outstanding' }, 'Le solde dû'));
   const direction = h('select', { name: 'direction' }, h('option', { value: '1' }, 'Augmenter'), h('option', { value: '-1' }, 'Diminuer'));
   const amount = h('input', { name: 'amount_cents', type: 'text', inputmode: 'decimal', required: true, class: 'short' });
@@ -568,31 +586,16 @@ function adjustmentForm(familyID, done) {
   const form = h('form', { class: 'form', novalidate: true },
     h('div', { class: 'grid2' }, field('Corriger', target), field('Sens', direction), field('Montant (€)', amount), field('Motif', reason, 'Visible dans l\'historique de la famille.')),
     h('div', { class: 'actions' }, submit));
-  form.addEventListener('input', () => { key = newKey(); });
-  form.addEventListener('submit', async (e) => {
-    e.preventDefault();
+  return moneyForm(form, submit, () => {
     const cents = parseEuros(amount.value);
-    if (!(cents > 0) || !reason.value.trim()) {
-      notify('Indiquez un montant positif en euros et un motif.', 'error');
-      (cents > 0 ? reason : amount).focus();
-      return;
-    }
-    await busy(submit, async () => {
-      try {
-        const res = await post(`/admin/families/${familyID}/adjustments`,
-          { amount_cents: cents * Number(direction.value), target: target.value, reason: reason.value.trim() }, { idempotencyKey: key });
-        notify(res.replayed ? 'Cette régularisation était déjà enregistrée.' : 'Régularisation enregistrée.', 'success');
-        form.reset();
-        markFieldErrors(form, null);
-        key = newKey();
-        await done(res);
-      } catch (err) {
-        markFieldErrors(form, err);
-        showError(err);
-      }
-    });
-  });
-  return form;
+    if (!(cents > 0)) throw invalid(amount, 'Indiquez un montant positif en euros, par exemple 2,00.');
+    if (!reason.value.trim()) throw invalid(reason, 'Indiquez le motif de la régularisation.');
+    return { amount_cents: cents * Number(direction.value), target: target.value, reason: reason.value.trim() };
+  }, async (body, key) => {
+    const res = await post(`/admin/families/${familyID}/adjustments`, body, { idempotencyKey: key });
+    notify(res.replayed ? 'Cette régularisation était déjà enregistrée.' : 'Régularisation enregistrée.', 'success');
+    return res;
+  }, done);
 }
 
 // ---- Invoices (finance, admin) ----
