@@ -185,7 +185,11 @@ func (s *Server) dayChildrenPDF(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	loc, _ := time.LoadLocation(org.TimeZone)
+	loc, err := time.LoadLocation(org.TimeZone)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
 	pdf, err := document.RenderDayList(document.DayList{
 		Org: org.Name, Service: l.Service.Name, Day: l.Day, Capacity: l.Capacity, Children: printed(l), PrintedAt: s.now(), Location: loc,
 	})
