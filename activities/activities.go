@@ -20,6 +20,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/enfance/enfance/booking"
+	cartpkg "github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
@@ -129,11 +130,11 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		for _, l := range lines {
 			linesCents += l.PriceCents
 		}
-		bal, err := q.FamilyBalances(ctx, cart.FamilyID)
+		// What a payment of the balance in progress froze is not this cart's to pay.
+		totals, err := cartpkg.Quote(ctx, q, cart.FamilyID, &cart.ID, linesCents)
 		if err != nil {
-			return fmt.Errorf("read balances: %w", err)
+			return err
 		}
-		totals := booking.ComputeTotals(linesCents, bal.OutstandingCents, bal.CreditCents)
 		if len(lines) == 0 && totals.OutstandingAddedCents == 0 {
 			return temporal.NewNonRetryableApplicationError("Votre panier est vide et vous n'avez aucun solde à régler.", ErrTypeNothingToPay, nil)
 		}
@@ -289,9 +290,9 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 		if err != nil {
 			return fmt.Errorf("lock attempt: %w", err)
 		}
-		cart, err := q.LockCart(ctx, att.CartID)
+		cart, err := lockCartOf(ctx, q, att)
 		if err != nil {
-			return fmt.Errorf("lock cart: %w", err)
+			return err
 		}
 		if cart.Status == "paid" {
 			return nil
@@ -330,21 +331,12 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 			return fmt.Errorf("cart %s: lines changed since checkout (%d ≠ %d cents)", cart.ID, charged, att.LinesCents)
 		}
 		if att.CreditUsedCents > 0 {
-			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-				OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "credit_used",
-				OutstandingCents: -att.CreditUsedCents, CreditCents: -att.CreditUsedCents,
-				IdempotencyKey: "credit_used:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: &cart.ID,
-				Label: "Cagnotte utilisée", OccurredAt: at,
-			}); err != nil {
+			if err := ledger(ctx, q, creditUsedEntry(att, at)); err != nil {
 				return err
 			}
 		}
 		if att.Status == "paid" {
-			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-				OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "payment", OutstandingCents: -att.AmountCents,
-				IdempotencyKey: "payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: &cart.ID,
-				Label: "Paiement en ligne PayFiP " + att.Refdet, Method: "payfip", OccurredAt: at,
-			}); err != nil {
+			if err := ledger(ctx, q, paymentEntry(att, at)); err != nil {
 				return err
 			}
 		}
@@ -353,6 +345,33 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 		}
 		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "paid"})
 	})
+}
+
+// paymentEntry is the ledger's record of an attempt PayFiP paid (owed −amount,
+// key payment:<attempt>), whoever writes it: the confirmation of its cart or of its
+// balance payment, or reconciliation for a payment that came late.
+func paymentEntry(att db.PaymentAttempt, at time.Time) db.InsertLedgerEntryParams {
+	label := "Paiement en ligne PayFiP " + att.Refdet
+	if att.Kind == "balance" {
+		label += " (règlement du solde)"
+	}
+	return db.InsertLedgerEntryParams{
+		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "payment", OutstandingCents: -att.AmountCents,
+		IdempotencyKey: "payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: att.CartID,
+		Label: label, Method: "payfip", OccurredAt: at,
+	}
+}
+
+// lockCartOf locks the cart a cart's attempt pays.
+func lockCartOf(ctx context.Context, q *db.Queries, att db.PaymentAttempt) (db.Cart, error) {
+	if att.CartID == nil {
+		return db.Cart{}, temporal.NewNonRetryableApplicationError("attempt "+att.ID.String()+" pays no cart", ErrTypeCartClosed, nil)
+	}
+	cart, err := q.LockCart(ctx, *att.CartID)
+	if err != nil {
+		return db.Cart{}, fmt.Errorf("lock cart: %w", err)
+	}
+	return cart, nil
 }
 
 func ledger(ctx context.Context, q *db.Queries, e db.InsertLedgerEntryParams) error {
@@ -377,9 +396,9 @@ func (a *Activities) ReopenCart(ctx context.Context, attemptID uuid.UUID) error 
 				return fmt.Errorf("close attempt: %w", err)
 			}
 		}
-		cart, err := q.LockCart(ctx, att.CartID)
+		cart, err := lockCartOf(ctx, q, att)
 		if err != nil {
-			return fmt.Errorf("lock cart: %w", err)
+			return err
 		}
 		if cart.Status != "checking_out" {
 			return nil

@@ -400,8 +400,8 @@ func (a *Activities) SendInvoiceEmail(ctx context.Context, orgID, invoiceID uuid
 	if err != nil {
 		return "", err
 	}
-	month := document.MonthName(p.FirstDay)
-	subject := "Votre facture de " + month + " (" + inv.Number + ")"
+	month := document.OfMonth(p.FirstDay) // « d'octobre 2026 »
+	subject := "Votre facture " + month + " (" + inv.Number + ")"
 	row, err := q.ClaimEmail(ctx, db.ClaimEmailParams{ID: uuid.New(), OrgID: orgID, IdempotencyKey: key, ToAddress: to, Subject: subject})
 	if err != nil {
 		return "", fmt.Errorf("claim e-mail: %w", err)
@@ -418,7 +418,7 @@ func (a *Activities) SendInvoiceEmail(ctx context.Context, orgID, invoiceID uuid
 		return "", fmt.Errorf("read org: %w", err)
 	}
 	var body strings.Builder
-	fmt.Fprintf(&body, "Bonjour,\n\nVotre facture n° %s du mois de %s auprès de %s est disponible ; vous la trouverez en pièce jointe et dans votre espace famille.\n\n",
+	fmt.Fprintf(&body, "Bonjour,\n\nVotre facture n° %s du mois %s auprès de %s est disponible ; vous la trouverez en pièce jointe et dans votre espace famille.\n\n",
 		inv.Number, month, org.Name)
 	fmt.Fprintf(&body, "Réservations du mois : %s\nPaiements reçus : %s\nReste à payer : %s\n",
 		document.Euros(inv.TotalCents), document.Euros(inv.PaidCents), document.Euros(inv.DueCents))

@@ -5,16 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
+	cartpkg "github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
-	"github.com/enfance/enfance/document"
-	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
 )
 
@@ -28,7 +26,8 @@ type ClaimInput struct {
 // AttemptToReconcile is one attempt a reconciliation run looks at.
 type AttemptToReconcile struct {
 	AttemptID   uuid.UUID
-	CartID      uuid.UUID
+	Kind        string    // cart, or balance (paid alone, by its own workflow)
+	CartID      uuid.UUID // the cart a cart's attempt pays
 	IDOp        string
 	Status      string // as in payment_attempts when claimed
 	AmountCents int64
@@ -51,7 +50,7 @@ func (a *Activities) ClaimAttemptsToReconcile(ctx context.Context, in ClaimInput
 	out := make([]AttemptToReconcile, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, AttemptToReconcile{
-			AttemptID: r.ID, CartID: r.CartID, IDOp: deref(r.IDOp), Status: r.Status, AmountCents: r.AmountCents,
+			AttemptID: r.ID, Kind: r.Kind, CartID: deref(r.CartID), IDOp: deref(r.IDOp), Status: r.Status, AmountCents: r.AmountCents,
 			CreatedAt: deref(r.PayfipCreatedAt), Notified: r.NotifiedAt != nil,
 		})
 	}
@@ -130,8 +129,8 @@ func (a *Activities) SettleAttempt(ctx context.Context, in SettleInput) (SettleR
 		}, detail, callErr, a.now())
 	}
 	res.Status, res.Reason = out.Status, out.Reason
-	log := a.Log.With(zap.String("attempt", att.ID.String()), zap.String("idop", *att.IDOp),
-		zap.String("cart", att.CartID.String()), zap.String("family", att.FamilyID.String()), zap.Int64("amount_cents", att.AmountCents))
+	log := a.Log.With(zap.String("attempt", att.ID.String()), zap.String("kind", att.Kind), zap.String("idop", *att.IDOp),
+		zap.String("family", att.FamilyID.String()), zap.Int64("amount_cents", att.AmountCents))
 
 	switch out.Status {
 	case payfip.StatusPaid:
@@ -163,10 +162,6 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 		if err != nil {
 			return fmt.Errorf("lock attempt: %w", err)
 		}
-		cart, err := q.LockCart(ctx, att.CartID)
-		if err != nil {
-			return fmt.Errorf("lock cart: %w", err)
-		}
 		done, err := q.LedgerKeyExists(ctx, "payment:"+att.ID.String())
 		if err != nil {
 			return fmt.Errorf("read ledger: %w", err)
@@ -175,14 +170,31 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 			res.Action = SettleAlreadyDone
 			return q.MarkAttemptReconciled(ctx, db.MarkAttemptReconciledParams{ID: att.ID, ReconciledAt: ptr(a.now())})
 		}
-		latest, err := q.LatestPaymentAttempt(ctx, cart.ID)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("read attempts: %w", err)
+		// Is the attempt still what its cart checks out (or, for a balance payment,
+		// still holding the balance it pays)? Then its money does what it was for.
+		var onThisAttempt bool
+		if locked.Kind == "balance" {
+			onThisAttempt = locked.Status == "created" || locked.Status == "pending" || locked.Status == "paid"
+		} else {
+			cart, err := lockCartOf(ctx, q, locked)
+			if err != nil {
+				return err
+			}
+			latest, err := q.LatestPaymentAttempt(ctx, cart.ID)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("read attempts: %w", err)
+			}
+			onThisAttempt = cart.Status == "checking_out" && latest.ID == att.ID
 		}
-		onThisAttempt := cart.Status == "checking_out" && latest.ID == att.ID
 		if onThisAttempt && !in.CartGone {
 			res.Action = SettleCartBusy
 			return nil
+		}
+		// The balance still owed, before this payment is written: what a late
+		// payment of the balance settles first.
+		free, err := cartpkg.FreeBalances(ctx, q, att.FamilyID, nil)
+		if err != nil {
+			return err
 		}
 		if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
 			ID: att.ID, Status: string(payfip.StatusPaid), Resultrans: out.Resultrans, Numauto: out.Numauto,
@@ -191,33 +203,42 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 			return fmt.Errorf("record payment: %w", err)
 		}
 		if onThisAttempt {
-			confirm = true // after this transaction: ConfirmCart takes its own
+			confirm = true // after this transaction: the confirmation takes its own
 			return nil
 		}
-		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-			OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "payment", OutstandingCents: -att.AmountCents,
-			IdempotencyKey: "payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: &cart.ID,
-			Label: "Paiement en ligne PayFiP " + att.Refdet, Method: "payfip", OccurredAt: paidAt,
-		}); err != nil {
+		if err := ledger(ctx, q, paymentEntry(locked, paidAt)); err != nil {
 			return err
 		}
-		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-			OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "late_payment_credit",
-			OutstandingCents: att.AmountCents, CreditCents: att.AmountCents,
-			IdempotencyKey: "late_payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: &cart.ID,
-			Label: "Paiement PayFiP " + att.Refdet + " reçu après la fin du panier : versé à la cagnotte", OccurredAt: paidAt,
-		}); err != nil {
-			return err
+		// Nothing was confirmed for this money: it goes to the cagnotte, except what
+		// a payment of the balance can still settle of the balance.
+		credit := att.AmountCents
+		if locked.Kind == "balance" {
+			credit -= min(att.AmountCents, max(free.OutstandingCents, 0))
 		}
-		res.Action = SettleCredited
+		res.Action = SettleConfirmed
+		if credit > 0 {
+			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
+				OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "late_payment_credit",
+				OutstandingCents: credit, CreditCents: credit,
+				IdempotencyKey: "late_payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: att.CartID,
+				Label: "Paiement PayFiP " + att.Refdet + " reçu " + lateWhy(locked) + " : versé à la cagnotte", OccurredAt: paidAt,
+			}); err != nil {
+				return err
+			}
+			res.Action = SettleCredited
+		}
 		return q.MarkAttemptReconciled(ctx, db.MarkAttemptReconciledParams{ID: att.ID, ReconciledAt: ptr(a.now())})
 	})
 	if err != nil {
 		return SettleResult{}, err
 	}
 	if confirm {
-		if err := a.ConfirmCart(ctx, att.ID); err != nil {
-			return SettleResult{}, fmt.Errorf("confirm cart %s: %w", att.CartID, err)
+		confirmed := a.ConfirmCart
+		if att.Kind == "balance" {
+			confirmed = a.ConfirmBalancePayment
+		}
+		if err := confirmed(ctx, att.ID); err != nil {
+			return SettleResult{}, fmt.Errorf("confirm attempt %s: %w", att.ID, err)
 		}
 		if err := db.New(a.Pool).MarkAttemptReconciled(ctx, db.MarkAttemptReconciledParams{ID: att.ID, ReconciledAt: ptr(a.now())}); err != nil {
 			return SettleResult{}, fmt.Errorf("mark reconciled: %w", err)
@@ -226,11 +247,22 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 	}
 	switch res.Action {
 	case SettleCredited:
-		log.Warn("reconciliation: payment received after its cart ended, credited to the family's cagnotte")
+		log.Warn("reconciliation: payment received after its cart or payment had ended, credited to the family's cagnotte")
 	case SettleConfirmed:
-		log.Warn("reconciliation: payment confirmed for a cart whose workflow had ended")
+		log.Warn("reconciliation: payment confirmed for an attempt whose workflow had ended")
 	}
 	return res, nil
+}
+
+// lateWhy says, for the ledger's label, when a late payment came.
+func lateWhy(att db.PaymentAttempt) string {
+	switch {
+	case att.AbandonedAt != nil:
+		return "après son abandon sur le portail"
+	case att.Kind == "balance":
+		return "après la clôture du paiement du solde"
+	}
+	return "après la fin du panier"
 }
 
 func (a *Activities) settleUnpaid(ctx context.Context, in SettleInput, att db.PaymentAttempt, out payfip.Outcome, res SettleResult, log *zap.Logger) (SettleResult, error) {
@@ -258,8 +290,8 @@ func (a *Activities) settleUnpaid(ctx context.Context, in SettleInput, att db.Pa
 			return nil
 		}
 		res.Action = SettleClosed
-		if in.CartGone {
-			cart, err := q.GetCart(ctx, att.CartID)
+		if in.CartGone && att.CartID != nil {
+			cart, err := q.GetCart(ctx, *att.CartID)
 			if err != nil {
 				return fmt.Errorf("read cart: %w", err)
 			}
@@ -280,51 +312,12 @@ func (a *Activities) settleUnpaid(ctx context.Context, in SettleInput, att db.Pa
 }
 
 // SendLatePaymentNotice tells the family, once, that a payment reached PayFiP
-// after its cart had ended and went to its cagnotte. The outbound_emails row keyed
-// "late_payment:<attempt>" records that it left.
+// after its cart or its payment had ended, and where the money went (its
+// cagnotte; for a payment of the balance, first what is still owed), with the
+// attestation attached. The outbound_emails row keyed "late_payment:<attempt>"
+// records that it left.
 func (a *Activities) SendLatePaymentNotice(ctx context.Context, attemptID uuid.UUID) error {
-	q := db.New(a.Pool)
-	att, err := q.GetPaymentAttempt(ctx, attemptID)
-	if err != nil {
-		return fmt.Errorf("read attempt: %w", err)
-	}
-	if att.Status != "paid" {
-		return fmt.Errorf("attempt %s is %s, not paid", att.ID, att.Status)
-	}
-	fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: att.OrgID, ID: att.FamilyID})
-	if err != nil {
-		return fmt.Errorf("read family: %w", err)
-	}
-	org, err := q.GetOrg(ctx, att.OrgID)
-	if err != nil {
-		return fmt.Errorf("read org: %w", err)
-	}
-	to := strings.TrimSpace(fam.Email)
-	if to == "" {
-		to = att.Mel
-	}
-	key := "late_payment:" + att.ID.String()
-	subject := "Votre paiement a été versé sur votre cagnotte"
-	row, err := q.ClaimEmail(ctx, db.ClaimEmailParams{ID: uuid.New(), OrgID: att.OrgID, IdempotencyKey: key, ToAddress: to, Subject: subject})
-	if err != nil {
-		return fmt.Errorf("claim e-mail: %w", err)
-	}
-	if row.SentAt != nil {
-		return nil
-	}
-	var body strings.Builder
-	fmt.Fprintf(&body, "Bonjour,\n\nVotre paiement en ligne de %s (référence %s) auprès de %s nous est parvenu après la fin de votre panier",
-		document.Euros(att.AmountCents), att.Refdet, org.Name)
-	if loc, err := time.LoadLocation(org.TimeZone); err == nil && att.PaidAt != nil {
-		fmt.Fprintf(&body, " (paiement du %s)", document.DateTime(*att.PaidAt, loc))
-	}
-	body.WriteString(".\n\nLes réservations de ce panier n'ont donc pas pu être confirmées, mais votre argent n'est pas perdu : " +
-		"la somme a été versée sur votre cagnotte. Elle sera déduite automatiquement de votre prochain panier.\n\n" +
-		"Pour toute question, répondez à ce message ou contactez le service Enfance.\n\nCordialement,\nLe service Enfance\n")
-	if err := a.Mail.Send(ctx, mail.Message{Key: key, To: []string{to}, Subject: subject, Text: body.String()}); err != nil {
-		return fmt.Errorf("send late payment notice: %w", err)
-	}
-	return q.MarkEmailSent(ctx, key)
+	return a.sendDocument(ctx, attemptID, "late_payment:")
 }
 
 func ptr[T any](v T) *T { return &v }

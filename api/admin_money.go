@@ -95,15 +95,12 @@ func (s *Server) ledgerWrite(c *gin.Context, kind string, same func(db.LedgerEnt
 			if bal, err = q.FamilyBalances(c, id); err != nil {
 				return err
 			}
-			pendingOut, err := q.PendingCheckoutOutstanding(c, id)
+			// What a checkout or a balance payment in progress froze is being paid or spent.
+			pending, err := q.PendingPayments(c, db.PendingPaymentsParams{FamilyID: id})
 			if err != nil {
 				return err
 			}
-			pendingCredit, err := q.PendingCheckoutCredit(c, id)
-			if err != nil {
-				return err
-			}
-			p, err := build(q, bal, pendingOut, pendingCredit)
+			p, err := build(q, bal, pending.OutstandingCents, pending.CreditCents)
 			if err != nil {
 				return err
 			}
@@ -225,7 +222,7 @@ func (s *Server) adjustment(c *gin.Context) {
 			return e.OutstandingCents == req.AmountCents && e.CreditCents == 0
 		},
 		func(_ *db.Queries, bal db.FamilyBalancesRow, pendingOut, pendingCredit int64) (db.InsertStaffLedgerEntryParams, error) {
-			p := db.InsertStaffLedgerEntryParams{Label: "Régularisation : " + req.Reason}
+			p := db.InsertStaffLedgerEntryParams{Label: "Régularisation : " + req.Reason, Reason: req.Reason}
 			if req.Target == "credit" {
 				if left := bal.CreditCents - pendingCredit; left+req.AmountCents < 0 {
 					return p, problem(http.StatusConflict, "balance-too-low", "Cagnotte insuffisante",

@@ -18,6 +18,7 @@ import (
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/workflows"
 )
 
@@ -38,6 +39,24 @@ type cartJSON struct {
 	CreditAppliedCents    int64          `json:"credit_applied_cents"`
 	OutstandingAddedCents int64          `json:"outstanding_added_cents"`
 	TotalDueCents         int64          `json:"total_due_cents"`
+	// While the cart checks out: the payment in progress, to go back to its PayFiP
+	// page or to abandon it (POST /payments/{id}/abandon).
+	Payment *paymentInProgressJSON `json:"payment,omitempty"`
+}
+
+type paymentInProgressJSON struct {
+	ID          uuid.UUID `json:"id"`
+	AmountCents int64     `json:"amount_cents"`
+	PaymentURL  string    `json:"payment_url,omitempty"` // once PayFiP created it
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func (s *Server) inProgress(att db.PaymentAttempt) *paymentInProgressJSON {
+	p := &paymentInProgressJSON{ID: att.ID, AmountCents: att.AmountCents, CreatedAt: att.CreatedAt}
+	if att.IDOp != nil && (att.Status == "created" || att.Status == "pending") {
+		p.PaymentURL = payfip.PaymentPageURL(s.cfg.PayFiPPaymentURL, *att.IDOp)
+	}
+	return p
 }
 
 func (s *Server) cartView(c *gin.Context) (cartJSON, bool) {
@@ -53,6 +72,9 @@ func (s *Server) cartView(c *gin.Context) (cartJSON, bool) {
 	}
 	if v.Cart != nil {
 		out.ID, out.Status, out.ExpiresAt = &v.Cart.ID, v.Cart.Status, &v.Cart.ExpiresAt
+	}
+	if v.Attempt != nil {
+		out.Payment = s.inProgress(*v.Attempt)
 	}
 	for _, l := range v.Lines {
 		out.Items = append(out.Items, cartItemJSON{ID: l.ID, ChildID: l.ChildID, ServiceID: l.ServiceID, Date: l.Day.Format(time.DateOnly), PriceCents: l.PriceCents})
@@ -101,7 +123,7 @@ func (s *Server) addCartItems(c *gin.Context) {
 		p := problem(http.StatusConflict, "items-refused", "Certaines réservations sont impossibles",
 			"Aucun jour n'a été ajouté au panier : corrigez les jours refusés puis réessayez.")
 		for _, r := range refused.Refusals {
-			p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: r.Message, Reason: r.Reason})
+			p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: cart.DayMessage(r.Item.Date, r.Message), Reason: r.Reason})
 		}
 		fail(c, s.log, p)
 		return
@@ -157,25 +179,6 @@ func (s *Server) checkout(c *gin.Context) {
 	s.runCheckout(c, *v.Cart, len(v.Lines), v.Totals.OutstandingAddedCents)
 }
 
-func (s *Server) balanceCheckout(c *gin.Context) {
-	who := callerOf(c)
-	v, err := s.carts.Get(c, who.family())
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	if v.Totals.OutstandingAddedCents <= 0 {
-		fail(c, s.log, problem(http.StatusConflict, "nothing-due", "Aucun solde à régler", "Votre compte n'a pas de solde impayé."))
-		return
-	}
-	crt, _, err := s.carts.Open(c, who.family())
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	s.runCheckout(c, crt, len(v.Lines), v.Totals.OutstandingAddedCents)
-}
-
 // runCheckout sends the checkout update to the cart's workflow, starting the
 // workflow if it is not running (UpdateWithStart), and waits for its answer.
 func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding int64) {
@@ -218,6 +221,9 @@ func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding
 		return
 	}
 	out := gin.H{"status": res.Status, "cart_id": crt.ID, "amount_due_cents": res.AmountDueCents}
+	if res.Status == workflows.CheckoutConfirmed {
+		out["carried_to_balance_cents"] = res.CarriedToBalanceCents
+	}
 	if res.PaymentURL != "" {
 		out["payment_url"] = res.PaymentURL
 	}

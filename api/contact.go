@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/db"
 	enfmail "github.com/enfance/enfance/mail"
 )
@@ -233,15 +234,95 @@ func (s *Server) postMessage(c *gin.Context) {
 }
 
 func insertAttachments(c *gin.Context, q *db.Queries, messageID uuid.UUID, files []upload) error {
+	return contact.Attach(c, q, messageID, contactFiles(files))
+}
+
+func contactFiles(files []upload) []contact.File {
+	out := make([]contact.File, len(files))
 	for i, f := range files {
-		if err := q.InsertAttachment(c, db.InsertAttachmentParams{
-			ID: uuid.New(), MessageID: messageID, Position: int16(i), Filename: f.filename, ContentType: f.contentType,
-			SizeBytes: int32(len(f.data)), Content: f.data,
-		}); err != nil {
-			return fmt.Errorf("attachment: %w", err)
+		out[i] = contact.File{Name: f.filename, ContentType: f.contentType, Data: f.data}
+	}
+	return out
+}
+
+// readReply reads a reply: JSON {body}, or multipart with body and files[] (a
+// refusal has been answered when err is not nil).
+func (s *Server) readReply(c *gin.Context) (string, []upload, bool) {
+	var body string
+	var files []upload
+	if strings.HasPrefix(c.ContentType(), "multipart/") {
+		form, err := readMessageForm(c)
+		if err != nil {
+			finish(c)
+			fail(c, s.log, err)
+			return "", nil, false
+		}
+		body, files = form.fields["body"], form.files
+	} else {
+		var req struct {
+			Body string `json:"body"`
+		}
+		if err := c.ShouldBindJSON(&req); err != nil {
+			fail(c, s.log, badRequest("Corps JSON {body} attendu."))
+			return "", nil, false
+		}
+		body = req.Body
+	}
+	body = strings.TrimSpace(body)
+	if msg := required(10000)(body); msg != "" {
+		fail(c, s.log, badRequest("Réponse vide.", FieldError{Field: "body", Message: msg}))
+		return "", nil, false
+	}
+	return body, files, true
+}
+
+// familyReply: the family answers inside one of its threads (JSON {body}, or
+// multipart with body and files[]); the service is told by e-mail.
+func (s *Server) familyReply(c *gin.Context) {
+	who := callerOf(c)
+	id, err := uuid.Parse(c.Param("id"))
+	if err != nil {
+		fail(c, s.log, errNotFound)
+		return
+	}
+	body, files, ok := s.readReply(c)
+	if !ok {
+		return
+	}
+	r, err := s.contact.FamilyReply(c, who.OrgID, *who.FamilyID, who.UserID, id, body, contactFiles(files))
+	if errors.Is(err, contact.ErrNotFound) {
+		err = errNotFound
+	}
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	if r.Org.Email != "" {
+		s.sendLater(who.OrgID, enfmail.Message{
+			Key: "message:" + r.Message.ID.String(), To: []string{r.Org.Email},
+			Subject: "Réponse de la famille " + r.Family.Name + " : " + r.Thread.Subject,
+			Text: fmt.Sprintf("La famille %s a répondu dans la conversation « %s », avec %d pièce(s) jointe(s).\n\n"+
+				"Lisez et répondez depuis la messagerie du back-office (conversation %s).\n",
+				r.Family.Name, r.Thread.Subject, len(files), r.Thread.ID),
+		})
+	}
+	msgs, err := s.q.ListFamilyMessages(c, db.ListFamilyMessagesParams{OrgID: who.OrgID, FamilyID: *who.FamilyID})
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	threads, err := s.loadThreads(c, msgs)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	for _, t := range threads {
+		if t.ID == r.Thread.ID {
+			c.JSON(http.StatusCreated, t)
+			return
 		}
 	}
-	return nil
+	fail(c, s.log, fmt.Errorf("thread %s not listed after a reply", r.Thread.ID))
 }
 
 func categoryLabel(c string) string {
@@ -489,27 +570,10 @@ func (s *Server) reply(c *gin.Context) {
 		fail(c, s.log, errNotFound)
 		return
 	}
-	var body string
-	var files []upload
-	if strings.HasPrefix(c.ContentType(), "multipart/") {
-		form, err := readMessageForm(c)
-		if err != nil {
-			finish(c)
-			fail(c, s.log, err)
-			return
-		}
-		body, files = form.fields["body"], form.files
-	} else {
-		var req struct {
-			Body string `json:"body"`
-		}
-		if err := c.ShouldBindJSON(&req); err != nil {
-			fail(c, s.log, badRequest("Corps JSON {body} attendu."))
-			return
-		}
-		body = req.Body
+	body, files, ok := s.readReply(c)
+	if !ok {
+		return
 	}
-	body = strings.TrimSpace(body)
 	var root db.GetOrgThreadRow
 	var msg db.Message
 	err = pgx.BeginFunc(c, s.pool, func(tx pgx.Tx) error {
@@ -517,9 +581,6 @@ func (s *Server) reply(c *gin.Context) {
 		var err error
 		if root, err = q.GetOrgThread(c, db.GetOrgThreadParams{OrgID: who.OrgID, ID: id}); err != nil {
 			return notFoundOr(err)
-		}
-		if msg := required(10000)(body); msg != "" {
-			return badRequest("Réponse vide.", FieldError{Field: "body", Message: msg})
 		}
 		now := s.now()
 		if msg, err = q.InsertMessage(c, db.InsertMessageParams{

@@ -3,6 +3,7 @@ package api
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -210,37 +211,67 @@ type paymentJSON struct {
 	Method                  string     `json:"method,omitempty"`
 	PaymentID               *uuid.UUID `json:"payment_id,omitempty"`
 	ReservationID           *uuid.UUID `json:"reservation_id,omitempty"`
+	CartID                  *uuid.UUID `json:"cart_id,omitempty"`
+	// Who made the movement: "service" (the municipality's staff, never named to
+	// the family) or "family" (the family's own bookings, payments, cancellations,
+	// and what follows from them).
+	Author string `json:"author"`
+	Reason string `json:"reason,omitempty"` // the reason staff gave
+	// Reservations counts the charges of a cart shown as one movement (the
+	// family's history groups a cart's reservations; ?include=charges lists each).
+	Reservations int `json:"reservations,omitempty"`
 }
 
 // Ledger kinds, as the money history shows them (amount_cents: + in the family's
 // favour, − against it):
-//   - charge: a reservation confirmed (owed +price; amount −price). Listed only
-//     with ?include=charges: the reservations list shows them.
+//   - charge: a reservation confirmed (owed +price; amount −price). The family's
+//     history shows a cart's charges as one movement ("Réservations confirmées
+//     (n jours)") and each booking made by the service on its own, with its reason;
+//     ?include=charges (and the staff view) lists every charge.
 //   - payment: paid online through PayFiP (owed −amount).
 //   - desk_payment: cash or cheque at the desk (owed −; beyond what was owed, cagnotte +).
-//   - credit_used: cagnotte spent on a cart (cagnotte −x and owed −x; amount −x).
+//   - credit_used: cagnotte spent on a cart or a balance (cagnotte −x and owed −x; amount −x).
 //   - cancellation_credit: a reservation cancelled in time (cagnotte +price).
-//   - late_payment_credit: a payment that arrived after its cart ended (cagnotte +).
+//   - late_payment_credit: a payment that arrived after its cart or payment ended (cagnotte +).
 //   - adjustment: a staff correction of either balance, or an unpaid staff booking
 //     cancelled (owed −price).
-func ledgerHistory(rows []db.LedgerEntry, withCharges bool) []paymentJSON {
+//
+// Every movement that changes what the family owes or holds is listed.
+func ledgerHistory(rows []db.LedgerEntry, eachCharge bool) []paymentJSON {
 	var credit, outstanding int64
 	out := make([]paymentJSON, 0, len(rows))
 	for _, e := range rows { // oldest first: the running balances add up in order
 		credit += e.CreditCents
 		outstanding += e.OutstandingCents
-		if e.Kind == "charge" && !withCharges {
-			continue
-		}
 		amount := e.CreditCents - e.OutstandingCents
 		if e.Kind == "credit_used" {
 			amount = e.CreditCents
 		}
-		out = append(out, paymentJSON{
+		if !eachCharge && e.Kind == "charge" && e.CartID != nil && len(out) > 0 {
+			// A cart's charges are written together, one after the other.
+			if prev := &out[len(out)-1]; prev.Kind == "charge" && prev.CartID != nil && *prev.CartID == *e.CartID {
+				prev.AmountCents += amount
+				prev.OutstandingCents += e.OutstandingCents
+				prev.CreditBalanceCents, prev.OutstandingBalanceCents = credit, outstanding
+				prev.Reservations++
+				prev.Label = cartChargesLabel(prev.Reservations)
+				prev.ReservationID = nil
+				continue
+			}
+		}
+		p := paymentJSON{
 			ID: e.ID, Kind: e.Kind, AmountCents: amount, CreditCents: e.CreditCents, OutstandingCents: e.OutstandingCents,
 			CreditBalanceCents: credit, OutstandingBalanceCents: outstanding,
 			PaidAt: e.OccurredAt, Label: e.Label, Method: e.Method, PaymentID: e.PaymentAttemptID, ReservationID: e.ReservationID,
-		})
+			CartID: e.CartID, Author: "family", Reason: e.Reason,
+		}
+		if e.CreatedBy != nil {
+			p.Author = "service"
+		}
+		if e.Kind == "charge" && e.CartID != nil && !eachCharge {
+			p.Reservations, p.Label = 1, cartChargesLabel(1)
+		}
+		out = append(out, p)
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
@@ -248,9 +279,17 @@ func ledgerHistory(rows []db.LedgerEntry, withCharges bool) []paymentJSON {
 	return out
 }
 
-// payments lists the family's money movements from the ledger, newest first:
-// payments, credit earned and used, adjustments, each with the cagnotte and the
-// amount owed after it (?include=charges adds the reservations' charges).
+func cartChargesLabel(n int) string {
+	if n == 1 {
+		return "Réservation confirmée (1 jour)"
+	}
+	return "Réservations confirmées (" + strconv.Itoa(n) + " jours)"
+}
+
+// payments lists the family's money movements from the ledger, newest first —
+// reservations charged, payments, cagnotte earned and used, adjustments — each
+// with the cagnotte and the amount owed after it (?include=charges lists a cart's
+// reservations one by one).
 func (s *Server) payments(c *gin.Context) {
 	who := callerOf(c)
 	rows, err := s.q.ListFamilyLedger(c, db.ListFamilyLedgerParams{OrgID: who.OrgID, FamilyID: *who.FamilyID})

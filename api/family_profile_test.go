@@ -3,6 +3,7 @@ package api_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -76,11 +77,16 @@ type historyRow struct {
 	OutstandingBalanceCents int64  `json:"outstanding_balance_cents"`
 	Method                  string `json:"method"`
 	Label                   string `json:"label"`
+	Author                  string `json:"author"`
+	Reason                  string `json:"reason"`
+	Reservations            int    `json:"reservations"`
 }
 
 // Money history: every movement with the cagnotte and the amount owed after it,
-// computed from the ledger in order; desk payments and adjustments are finance's,
-// idempotent per Idempotency-Key.
+// computed from the ledger in order — a cart's reservations as one movement, a
+// booking made by the service on its own with its reason and "the service" as its
+// author; desk payments and adjustments are finance's, idempotent per
+// Idempotency-Key.
 func TestDeskMoneyAndHistory(t *testing.T) {
 	e := newAccountEnv(t, nil)
 	org := e.newOrg("")
@@ -88,13 +94,22 @@ func TestDeskMoneyAndHistory(t *testing.T) {
 	parent := e.session(org, "family", &fam)
 	agent, finance, admin := e.session(org, "agent", nil), e.session(org, "finance", nil), e.session(org, "admin", nil)
 	at := time.Now().Add(-time.Hour)
+	var carts [2]uuid.UUID
+	for i := range carts {
+		c, err := e.q.CreateCart(e.ctx, db.CreateCartParams{ID: uuid.New(), OrgID: org, FamilyID: fam, ExpiresAt: at})
+		e.must(err)
+		e.must(e.q.SetCartStatus(e.ctx, db.SetCartStatusParams{ID: c.ID, Status: "paid"}))
+		carts[i] = c.ID
+	}
 	for i, le := range []db.InsertLedgerEntryParams{
-		{Kind: "charge", OutstandingCents: 450},
-		{Kind: "payment", OutstandingCents: -450, Method: "payfip"},
+		{Kind: "charge", OutstandingCents: 200, CartID: &carts[0]},
+		{Kind: "charge", OutstandingCents: 250, CartID: &carts[0]},
+		{Kind: "payment", OutstandingCents: -450, Method: "payfip", CartID: &carts[0]},
 		{Kind: "cancellation_credit", CreditCents: 150},
-		{Kind: "charge", OutstandingCents: 300},
-		{Kind: "credit_used", CreditCents: -150, OutstandingCents: -150},
-		{Kind: "charge", OutstandingCents: 290}, // a staff booking: owed 440
+		{Kind: "charge", OutstandingCents: 300, CartID: &carts[1]},
+		{Kind: "credit_used", CreditCents: -150, OutstandingCents: -150, CartID: &carts[1]},
+		// A booking the service made for the family: owed 440.
+		{Kind: "charge", OutstandingCents: 290, CreatedBy: &agent.userID, Reason: "Oubli signalé par l'école", Label: "Réservation du 03/12/2026 faite par le service"},
 	} {
 		le.OrgID, le.FamilyID, le.IdempotencyKey, le.OccurredAt = org, fam, "test:"+uuid.NewString(), at.Add(time.Duration(i)*time.Second)
 		_, err := e.q.InsertLedgerEntry(e.ctx, le)
@@ -170,28 +185,41 @@ func TestDeskMoneyAndHistory(t *testing.T) {
 	want := []struct {
 		kind              string
 		amount, credit, o int64
+		author            string
+		reservations      int
 	}{ // newest first
-		{"adjustment", -250, 0, 250},
-		{"adjustment", -60, 0, 0},
-		{"desk_payment", 500, 60, 0},
-		{"credit_used", -150, 0, 150},
-		{"cancellation_credit", 150, 150, 0},
-		{"payment", 450, 0, 0},
+		{"adjustment", -250, 0, 250, "service", 0},
+		{"adjustment", -60, 0, 0, "service", 0},
+		{"desk_payment", 500, 60, 0, "service", 0},
+		{"charge", -290, 0, 440, "service", 0},
+		{"credit_used", -150, 0, 150, "family", 0},
+		{"charge", -300, 150, 300, "family", 1},
+		{"cancellation_credit", 150, 150, 0, "family", 0},
+		{"payment", 450, 0, 0, "family", 0},
+		{"charge", -450, 0, 450, "family", 2},
 	}
 	if len(hist) != len(want) {
 		t.Fatalf("history %+v", hist)
 	}
 	for i, w := range want {
 		h := hist[i]
-		if h.Kind != w.kind || h.AmountCents != w.amount || h.CreditBalanceCents != w.credit || h.OutstandingBalanceCents != w.o {
+		if h.Kind != w.kind || h.AmountCents != w.amount || h.CreditBalanceCents != w.credit || h.OutstandingBalanceCents != w.o ||
+			h.Author != w.author || h.Reservations != w.reservations {
 			t.Fatalf("row %d: %+v, want %+v", i, h, w)
 		}
+	}
+	// What the family reads: the service booked, and why; a cart's days as one line.
+	if h := hist[3]; h.Reason != "Oubli signalé par l'école" || !strings.Contains(h.Label, "faite par le service") {
+		t.Errorf("staff booking in the family's history: %+v", h)
+	}
+	if hist[8].Label != "Réservations confirmées (2 jours)" || hist[0].Reason != "repas oublié" {
+		t.Errorf("labels: %q, reason %q", hist[8].Label, hist[0].Reason)
 	}
 	var all []historyRow
 	parent.expect(http.MethodGet, "/api/v1/payments?include=charges", nil, http.StatusOK, &all)
 	var staffView []historyRow
 	agent.expect(http.MethodGet, path+"/payments", nil, http.StatusOK, &staffView)
-	if len(all) != 9 || all[len(all)-1].Kind != "charge" || all[len(all)-1].OutstandingBalanceCents != 450 || len(staffView) != 9 {
+	if len(all) != 10 || all[len(all)-1].Kind != "charge" || all[len(all)-1].OutstandingBalanceCents != 200 || len(staffView) != 10 {
 		t.Fatalf("with charges %+v", all)
 	}
 	var me struct {

@@ -330,7 +330,7 @@ func (s *Server) exportMonth(c *gin.Context) {
 	w := csv.NewWriter(&b)
 	w.Comma, w.UseCRLF = ';', true
 	_ = w.Write(exportColumns)
-	label := "Facture de " + document.MonthName(p.FirstDay)
+	label := "Facture " + document.OfMonth(p.FirstDay)
 	for _, i := range invoices {
 		_ = w.Write([]string{
 			"facture", document.ShortDate(i.IssuedAt.In(p.Loc)), i.Number, i.FamilyName, i.FamilyID.String(), label, "",

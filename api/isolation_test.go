@@ -168,7 +168,7 @@ func isolationBody(method, path string, v victim) any {
 		return map[string]any{"name": "Intrus"}
 	case "POST /api/v1/admin/reservations/:id/cancel":
 		return map[string]any{"reason": "isolation"}
-	case "POST /api/v1/admin/messages/:id/reply":
+	case "POST /api/v1/admin/messages/:id/reply", "POST /api/v1/messages/:id/reply":
 		return map[string]string{"body": "intrus"}
 	case "PATCH /api/v1/admin/users/:id":
 		return map[string]any{"display_name": "Intrus"}

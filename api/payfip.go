@@ -58,11 +58,12 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 		s.log.Warn("payfip callback for an attempt closed without payment: reconciliation will read it again",
 			zap.String("idop", idOp), zap.String("attempt", att.ID.String()), zap.String("status", att.Status))
 	}
-	err = s.temporal.SignalWorkflow(c, workflows.CartWorkflowID(att.CartID), "", workflows.PayFiPSignal, idOp)
+	wf := attemptWorkflow(att)
+	err = s.temporal.SignalWorkflow(c, wf, "", workflows.PayFiPSignal, idOp)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		// The cart's workflow has ended; reconciliation settles what is left.
-		s.log.Warn("payfip callback for an ended cart", zap.String("idop", idOp), zap.String("cart", att.CartID.String()))
+		// The attempt's workflow has ended; reconciliation settles what is left.
+		s.log.Warn("payfip callback for an ended workflow", zap.String("idop", idOp), zap.String("workflow", wf))
 		return &att, nil
 	}
 	return &att, err
@@ -91,7 +92,7 @@ func (s *Server) payfipReturn(c *gin.Context) {
 		// which GET /payments (or this result URL) shows.
 		out := gin.H{"status": "unknown"}
 		if att != nil {
-			out = gin.H{"status": returnStatus(att.Status), "payment_id": att.ID, "cart_id": att.CartID, "result_url": result}
+			out = gin.H{"status": returnStatus(att.Status), "payment_id": att.ID, "kind": att.Kind, "cart_id": att.CartID, "result_url": result}
 		}
 		c.JSON(http.StatusOK, out)
 		return
@@ -130,13 +131,18 @@ func (s *Server) paymentResultPage(c *gin.Context) {
 	}{"Paiement inconnu", "Nous ne retrouvons pas ce paiement.", "#fee", false}
 	if idOp := idOpOf(c); idOp != "" {
 		if att, err := s.q.GetPaymentAttemptByIDOp(c, &idOp); err == nil {
+			kept := "Votre panier est conservé : vous pouvez réessayer."
+			done := "Votre paiement a été effectué, vos réservations également !"
+			if att.Kind == "balance" {
+				kept, done = "Votre solde reste à régler : vous pouvez réessayer.", "Votre paiement a été effectué : votre solde est réglé."
+			}
 			switch att.Status {
 			case "paid":
-				data.Title, data.Text, data.Color = "Paiement effectué", "Votre paiement a été effectué, vos réservations également !", "#e6f4ea"
+				data.Title, data.Text, data.Color = "Paiement effectué", done, "#e6f4ea"
 			case "refused":
-				data.Title, data.Text, data.Color = "Paiement refusé", "Votre paiement a été refusé. Votre panier est conservé : vous pouvez réessayer.", "#fee"
+				data.Title, data.Text, data.Color = "Paiement refusé", "Votre paiement a été refusé. "+kept, "#fee"
 			case "abandoned", "expired", "error":
-				data.Title, data.Text, data.Color = "Paiement non effectué", "Le paiement n'a pas abouti. Votre panier est conservé : vous pouvez réessayer.", "#fff4e5"
+				data.Title, data.Text, data.Color = "Paiement non effectué", "Le paiement n'a pas abouti. "+kept, "#fff4e5"
 			default:
 				data.Title, data.Text, data.Color, data.Refresh = "Paiement en cours de vérification", "Nous vérifions votre paiement auprès de PayFiP ; cette page se met à jour.", "#eef", true
 			}

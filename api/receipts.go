@@ -27,11 +27,11 @@ func (s *Server) receiptPDF(c *gin.Context) {
 		fail(c, s.log, problem(http.StatusConflict, "payment-not-settled", "Paiement non abouti", "Ce paiement n'a pas abouti : il n'a pas d'attestation."))
 		return
 	}
-	pdf, err := receipt.Render(c, s.q, att)
+	doc, err := receipt.Build(c, s.q, att)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
-	c.Header("Content-Disposition", `attachment; filename="attestation-`+att.Refdet+`.pdf"`)
-	c.Data(http.StatusOK, "application/pdf", pdf)
+	c.Header("Content-Disposition", `attachment; filename="`+doc.Filename+`"`)
+	c.Data(http.StatusOK, "application/pdf", doc.PDF)
 }

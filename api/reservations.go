@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -142,6 +144,66 @@ func (s *Server) cancelReservation(c *gin.Context) {
 	s.cancellationView(c, k)
 }
 
+type cancelManyRequest struct {
+	IDs []uuid.UUID `json:"ids"`
+}
+
+type cancelledJSON struct {
+	Reservation   reservationJSON `json:"reservation"`
+	CreditedCents int64           `json:"credited_cents"`
+	ReversedCents int64           `json:"reversed_cents"`
+}
+
+// cancelReservations: the family cancels several reservations at once — the days
+// it unticked in the booking calendar, "Valider les annulations" — all or none,
+// each in time, each price given back as one cancellation would.
+func (s *Server) cancelReservations(c *gin.Context) {
+	var req cancelManyRequest
+	if err := json.NewDecoder(io.LimitReader(c.Request.Body, 64<<10)).Decode(&req); err != nil {
+		fail(c, s.log, badRequest(`Le corps doit être {"ids": ["<identifiant de réservation>", …]}.`))
+		return
+	}
+	if len(req.IDs) == 0 || len(req.IDs) > maxItems {
+		fail(c, s.log, badRequest("Indiquez entre 1 et 400 réservations à annuler.", FieldError{Field: "ids", Message: "entre 1 et 400 éléments"}))
+		return
+	}
+	f := callerOf(c).family()
+	ks, err := s.carts.CancelMany(c, f, req.IDs)
+	var refused *cart.CancelRefusedError
+	switch {
+	case errors.As(err, &refused):
+		p := problem(http.StatusConflict, "cancellations-refused", "Certaines annulations sont impossibles",
+			"Aucune réservation n'a été annulée : retirez les jours refusés puis validez de nouveau.")
+		for _, r := range refused.Refusals {
+			p.Errors = append(p.Errors, FieldError{Field: "ids[" + strconv.Itoa(r.Index) + "]", Message: r.Message, Reason: r.Reason})
+		}
+		fail(c, s.log, p)
+		return
+	case err != nil:
+		fail(c, s.log, err)
+		return
+	}
+	out := struct {
+		Cancelled        []cancelledJSON `json:"cancelled"`
+		CreditedCents    int64           `json:"credited_cents"`
+		ReversedCents    int64           `json:"reversed_cents"`
+		CreditCents      int64           `json:"credit_cents"`
+		OutstandingCents int64           `json:"outstanding_cents"`
+	}{Cancelled: make([]cancelledJSON, 0, len(ks))}
+	for _, k := range ks {
+		out.Cancelled = append(out.Cancelled, cancelledJSON{Reservation: reservationOf(k.Reservation), CreditedCents: k.CreditedCents, ReversedCents: k.ReversedCents})
+		out.CreditedCents += k.CreditedCents
+		out.ReversedCents += k.ReversedCents
+	}
+	bal, err := s.q.FamilyBalances(c, f.ID)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	out.CreditCents, out.OutstandingCents = bal.CreditCents, max(bal.OutstandingCents, 0)
+	c.JSON(http.StatusOK, out)
+}
+
 func (c caller) staff() cart.Staff { return cart.Staff{OrgID: c.OrgID, UserID: c.UserID} }
 
 // actor is the caller as the audit log records it.
@@ -230,7 +292,7 @@ func (s *Server) staffBook(c *gin.Context) {
 		p := problem(http.StatusConflict, "items-refused", "Certaines réservations sont impossibles",
 			"Aucune réservation n'a été faite : corrigez les jours refusés puis réessayez.")
 		for _, r := range refused.Refusals {
-			p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: r.Message, Reason: r.Reason})
+			p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: cart.DayMessage(r.Item.Date, r.Message), Reason: r.Reason})
 		}
 		fail(c, s.log, p)
 		return

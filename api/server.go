@@ -26,6 +26,7 @@ import (
 	"github.com/enfance/enfance/attendance"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/config"
+	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/families"
 	"github.com/enfance/enfance/mail"
@@ -45,6 +46,7 @@ type Server struct {
 	accounts   *accounts.Store
 	families   *families.Store
 	closures   *services.Store
+	contact    *contact.Store
 	log        *zap.Logger
 	now        func() time.Time
 	metrics    *metrics
@@ -88,6 +90,7 @@ func New(o Options) *Server {
 		accounts:   &accounts.Store{Pool: o.Pool, Now: now},
 		families:   &families.Store{Pool: o.Pool, Now: now},
 		closures:   &services.Store{Pool: o.Pool, Now: now},
+		contact:    &contact.Store{Pool: o.Pool},
 		metrics:    newMetrics(reg),
 		mail:       sender,
 	}
@@ -148,14 +151,19 @@ func (s *Server) Handler() http.Handler {
 	fam.GET("/children/:child_id/calendar", s.calendar)
 	fam.GET("/reservations", s.reservations)
 	fam.POST("/reservations/:id/cancel", s.cancelReservation)
+	fam.POST("/reservations/cancel", s.cancelReservations)
 	fam.GET("/cart", s.getCart)
 	fam.POST("/cart/items", s.addCartItems)
 	fam.DELETE("/cart/items/:item_id", s.removeCartItem)
 	fam.POST("/cart/month", s.toggleMonth)
 	fam.POST("/cart/checkout", s.checkout)
+	fam.GET("/balance", s.getBalance)
 	fam.POST("/balance/checkout", s.balanceCheckout)
 	fam.GET("/payments", s.payments)
+	fam.GET("/payments/:id", s.getPayment)
+	fam.POST("/payments/:id/abandon", s.abandonPayment)
 	fam.GET("/payments/:id/receipt.pdf", s.receiptPDF)
+	fam.POST("/messages/:id/reply", s.familyReply)
 
 	// Staff routes: every query is scoped to the caller's org. Families get 403.
 	staff := authed.Group("/admin", s.requireRole(roleAgent, roleFinance, roleAdmin))

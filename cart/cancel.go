@@ -1,15 +1,18 @@
 package cart
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	auditlog "github.com/enfance/enfance/audit"
+	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
 )
@@ -31,9 +34,12 @@ func (e *TooLateError) Error() string {
 }
 
 // Message tells the family when the deadline was, in French and in the org's zone.
-func (e *TooLateError) Message() string {
+func (e *TooLateError) Message() string { return "L" + e.clause()[1:] + "." }
+
+// clause is « le délai d'annulation était le mardi 1er décembre 2026 à 10h00 ».
+func (e *TooLateError) clause() string {
 	t := e.Deadline.In(e.Loc)
-	return fmt.Sprintf("Le délai d'annulation était le %s à %02dh%02d.", document.WeekdayDate(t), t.Hour(), t.Minute())
+	return fmt.Sprintf("le délai d'annulation était le %s à %02dh%02d", document.WeekdayDate(t), t.Hour(), t.Minute())
 }
 
 // Cancellation is what a cancellation did.
@@ -141,11 +147,12 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 		return Cancellation{}, fmt.Errorf("cancel reservation: %w", err)
 	}
 	var actor *uuid.UUID
+	reason := ""
 	if by != nil {
-		actor = &by.UserID
+		actor, reason = &by.UserID, by.Reason
 	}
 	if refund && res.PriceCents > 0 {
-		if out.CreditedCents, out.ReversedCents, err = giveBack(ctx, q, res, actor, now); err != nil {
+		if out.CreditedCents, out.ReversedCents, err = giveBack(ctx, q, res, actor, reason, now); err != nil {
 			return Cancellation{}, err
 		}
 	}
@@ -166,11 +173,11 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 // giveBack returns a cancelled reservation's price to the family (see GiveBack).
 // A reservation paid online was paid at checkout; a staff booking was charged to
 // the outstanding balance.
-func giveBack(ctx context.Context, q *db.Queries, res db.Reservation, actor *uuid.UUID, now time.Time) (credited, reversed int64, err error) {
+func giveBack(ctx context.Context, q *db.Queries, res db.Reservation, actor *uuid.UUID, reason string, now time.Time) (credited, reversed int64, err error) {
 	return GiveBack(ctx, q, Charge{
 		OrgID: res.OrgID, FamilyID: res.FamilyID, Cents: res.PriceCents, ToBalance: res.Source == "staff",
 		Key: "cancel:" + res.ID.String(), Label: "Annulation de la réservation du " + res.Day.Format("02/01/2006"),
-		ReservationID: &res.ID,
+		ReservationID: &res.ID, Reason: reason,
 	}, actor, now)
 }
 
@@ -184,6 +191,7 @@ type Charge struct {
 	ToBalance bool
 	Key       string // ledger key of the give-back; the cagnotte part gets Key+":credit" when both are written
 	Label     string // "Annulation de la réservation du 03/12/2026"
+	Reason    string // the reason staff gave, shown to the family with the movement
 	// What the entries name.
 	ReservationID, AttendanceID *uuid.UUID
 }
@@ -195,10 +203,10 @@ type Charge struct {
 // the outstanding balance is, as long as that balance is unpaid, reversed (an
 // adjustment that lowers the outstanding balance) instead of crediting money the
 // family never paid. Only the part the family still owes is reversed —
-// outstanding balance already frozen into a checkout in progress counts as paid
-// — and the rest goes to the cagnotte. The family row is locked so two
-// give-backs never reverse the same euro twice, and the live cart so a checkout
-// cannot freeze the balance meanwhile.
+// outstanding balance already frozen into a payment in progress counts as paid
+// (FreeBalances) — and the rest goes to the cagnotte. The family row is locked so
+// two give-backs never reverse the same euro twice, and the live cart so a
+// checkout cannot freeze the balance meanwhile.
 func GiveBack(ctx context.Context, q *db.Queries, c Charge, actor *uuid.UUID, now time.Time) (credited, reversed int64, err error) {
 	if c.ToBalance {
 		if err := q.LockFamilyForMoney(ctx, c.FamilyID); err != nil {
@@ -211,22 +219,18 @@ func GiveBack(ctx context.Context, q *db.Queries, c Charge, actor *uuid.UUID, no
 		} else if !errors.Is(err, pgx.ErrNoRows) {
 			return 0, 0, fmt.Errorf("live cart: %w", err)
 		}
-		bal, err := q.FamilyBalances(ctx, c.FamilyID)
+		free, err := FreeBalances(ctx, q, c.FamilyID, nil)
 		if err != nil {
-			return 0, 0, fmt.Errorf("balances: %w", err)
+			return 0, 0, err
 		}
-		pending, err := q.PendingCheckoutOutstanding(ctx, c.FamilyID)
-		if err != nil {
-			return 0, 0, fmt.Errorf("pending checkout: %w", err)
-		}
-		reversed = min(c.Cents, max(bal.OutstandingCents-pending, 0))
+		reversed = min(c.Cents, max(free.OutstandingCents, 0))
 	}
 	credited = c.Cents - reversed
 	key := c.Key
 	if reversed > 0 {
 		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
 			OrgID: c.OrgID, FamilyID: c.FamilyID, Kind: "adjustment", OutstandingCents: -reversed,
-			IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID, CreatedBy: actor, OccurredAt: now,
+			IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID, CreatedBy: actor, Reason: c.Reason, OccurredAt: now,
 			Label: c.Label + " (non réglée)",
 		}); err != nil {
 			return 0, 0, err
@@ -236,7 +240,7 @@ func GiveBack(ctx context.Context, q *db.Queries, c Charge, actor *uuid.UUID, no
 	if credited > 0 {
 		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
 			OrgID: c.OrgID, FamilyID: c.FamilyID, Kind: "cancellation_credit", CreditCents: credited,
-			IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID, CreatedBy: actor, OccurredAt: now,
+			IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID, CreatedBy: actor, Reason: c.Reason, OccurredAt: now,
 			Label: c.Label,
 		}); err != nil {
 			return 0, 0, err
@@ -250,4 +254,106 @@ func ledger(ctx context.Context, q *db.Queries, e db.InsertLedgerEntryParams) er
 		return fmt.Errorf("ledger %s: %w", e.IdempotencyKey, err)
 	}
 	return nil
+}
+
+// CancelRefusal explains why one reservation of a batch cannot be cancelled.
+type CancelRefusal struct {
+	Index   int       // in the request
+	ID      uuid.UUID // the reservation
+	Reason  string    // not_found, already_cancelled, deadline_passed
+	Message string    // French, naming the day: « Le jeudi 3 décembre : … »
+}
+
+// CancelRefusedError: some reservations of a batch cannot be cancelled; none was.
+type CancelRefusedError struct{ Refusals []CancelRefusal }
+
+func (e *CancelRefusedError) Error() string {
+	return fmt.Sprintf("%d cancellation(s) refused", len(e.Refusals))
+}
+
+// CancelMany cancels several of the family's reservations at once ("Valider les
+// annulations" after unticking days in the calendar), all or none: one too late
+// and nothing is cancelled, every refusal named. Each is cancelled as Cancel does.
+//
+// Locks follow the order of every writer: the reservations (in the order of their
+// IDs), then the family and its live cart, then the service days (in the order of
+// their IDs, the reservations being cancelled in that order).
+func (s *Store) CancelMany(ctx context.Context, f Family, ids []uuid.UUID) ([]Cancellation, error) {
+	var out []Cancellation
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		order := make([]int, len(ids))
+		for i := range order {
+			order[i] = i
+		}
+		slices.SortFunc(order, func(a, b int) int { return bytes.Compare(ids[a][:], ids[b][:]) })
+		type locked struct {
+			index int
+			res   db.Reservation
+		}
+		var rows []locked
+		var refusals []CancelRefusal
+		seen := map[uuid.UUID]bool{}
+		for _, i := range order {
+			if seen[ids[i]] {
+				continue
+			}
+			seen[ids[i]] = true
+			res, err := q.LockFamilyReservation(ctx, db.LockFamilyReservationParams{OrgID: f.OrgID, FamilyID: f.ID, ID: ids[i]})
+			if errors.Is(err, pgx.ErrNoRows) {
+				refusals = append(refusals, CancelRefusal{Index: i, ID: ids[i], Reason: "not_found", Message: "Cette réservation n'existe pas."})
+				continue
+			} else if err != nil {
+				return fmt.Errorf("lock reservation: %w", err)
+			}
+			rows = append(rows, locked{index: i, res: res})
+		}
+		if err := q.LockFamilyForMoney(ctx, f.ID); err != nil {
+			return fmt.Errorf("lock family: %w", err)
+		}
+		if c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID}); err == nil {
+			if _, err := q.LockCart(ctx, c.ID); err != nil {
+				return fmt.Errorf("lock cart: %w", err)
+			}
+		} else if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("live cart: %w", err)
+		}
+		slices.SortFunc(rows, func(a, b locked) int { return bytes.Compare(a.res.ServiceDayID[:], b.res.ServiceDayID[:]) })
+		for _, r := range rows {
+			k, err := s.cancel(ctx, q, r.res, nil)
+			var late *TooLateError
+			switch {
+			case errors.Is(err, ErrAlreadyCancelled):
+				refusals = append(refusals, CancelRefusal{Index: r.index, ID: r.res.ID, Reason: "already_cancelled",
+					Message: DayMessage(r.res.Day.Format(time.DateOnly), "cette réservation est déjà annulée")})
+			case errors.As(err, &late):
+				refusals = append(refusals, CancelRefusal{Index: r.index, ID: r.res.ID, Reason: "deadline_passed",
+					Message: DayMessage(r.res.Day.Format(time.DateOnly), late.clause())})
+			case err != nil:
+				return err
+			default:
+				out = append(out, k)
+			}
+		}
+		if len(refusals) > 0 {
+			slices.SortFunc(refusals, func(a, b CancelRefusal) int { return a.Index - b.Index })
+			return &CancelRefusedError{Refusals: refusals}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b Cancellation) int { return a.Reservation.Day.Compare(b.Reservation.Day) })
+	return out, nil
+}
+
+// DayMessage names the day (YYYY-MM-DD) a refusal is about, as the family reads
+// it: « Le jeudi 3 décembre : le délai de réservation est dépassé ».
+func DayMessage(date, message string) string {
+	d, err := booking.ParseDay(date)
+	if err != nil {
+		return message
+	}
+	return "Le " + document.DayMonth(d) + " : " + message
 }

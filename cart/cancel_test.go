@@ -239,10 +239,10 @@ func TestCancellingAnUnpaidStaffBookingReversesTheCharge(t *testing.T) {
 	}
 }
 
-// While a checkout is paying the outstanding balance, that balance counts as paid:
-// cancelling a staff booking credits it rather than reversing a charge the payment
-// in progress is about to settle.
-func TestCancellingAStaffBookingDuringACheckoutCredits(t *testing.T) {
+// While a payment of the balance alone is paying the outstanding balance, that
+// balance counts as paid: cancelling a staff booking credits it rather than
+// reversing a charge the payment in progress is about to settle.
+func TestCancellingAStaffBookingDuringABalancePaymentCredits(t *testing.T) {
 	f := newFixture(t)
 	fam, kids := f.family(f.org, 650, "CP")
 	staff := cart.Staff{OrgID: f.org, UserID: f.staff}
@@ -250,11 +250,7 @@ func TestCancellingAStaffBookingDuringACheckoutCredits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crt, _, err := f.store.Open(f.ctx, fam)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.acts.PrepareCheckout(f.ctx, activities.PrepareCheckoutInput{CartID: crt.ID, Seq: 1}); err != nil {
+	if _, err := f.acts.PrepareBalancePayment(f.ctx, activities.PrepareBalanceInput{PaymentID: uuid.New(), OrgID: fam.OrgID, FamilyID: fam.ID}); err != nil {
 		t.Fatal(err)
 	}
 	c, err := f.store.Cancel(f.ctx, fam, booked[0].ID)

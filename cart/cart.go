@@ -325,9 +325,10 @@ func (s *Store) RemoveItem(ctx context.Context, f Family, lineID uuid.UUID) erro
 
 // View is the cart as the family sees it, with its totals.
 type View struct {
-	Cart   *db.Cart
-	Lines  []db.CartLine
-	Totals booking.Totals
+	Cart    *db.Cart
+	Lines   []db.CartLine
+	Totals  booking.Totals
+	Attempt *db.PaymentAttempt // the payment in progress, while the cart checks out
 }
 
 // Get returns the family's live cart (nil if none) with its totals as they would
@@ -335,26 +336,32 @@ type View struct {
 func (s *Store) Get(ctx context.Context, f Family) (View, error) {
 	q := db.New(s.Pool)
 	var v View
-	bal, err := q.FamilyBalances(ctx, f.ID)
-	if err != nil {
-		return v, fmt.Errorf("balances: %w", err)
-	}
 	c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return v, fmt.Errorf("live cart: %w", err)
 	}
 	var sum int64
+	var cartID *uuid.UUID
 	if err == nil {
-		v.Cart = &c
+		v.Cart, cartID = &c, &c.ID
 		if v.Lines, err = q.ListCartLines(ctx, c.ID); err != nil {
 			return v, fmt.Errorf("lines: %w", err)
 		}
 		for _, l := range v.Lines {
 			sum += l.PriceCents
 		}
+		if c.Status == "checking_out" {
+			att, err := q.LatestPaymentAttempt(ctx, c.ID)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return v, fmt.Errorf("payment attempt: %w", err)
+			}
+			if err == nil {
+				v.Attempt = &att
+			}
+		}
 	}
-	v.Totals = booking.ComputeTotals(sum, bal.OutstandingCents, bal.CreditCents)
-	return v, nil
+	v.Totals, err = Quote(ctx, q, f.ID, cartID, sum)
+	return v, err
 }
 
 // CalendarDay is one day of a child's month for a service.
@@ -449,14 +456,4 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 		out = append(out, cd)
 	}
 	return out, nil
-}
-
-// Open returns the family's live cart, opening an empty one if it has none (to pay
-// an outstanding balance alone). created says whether its workflow must be started.
-func (s *Store) Open(ctx context.Context, f Family) (c db.Cart, created bool, err error) {
-	err = pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		c, created, err = s.liveCart(ctx, db.New(tx), f)
-		return err
-	})
-	return c, created, err
 }

@@ -103,7 +103,7 @@ func reserveFor(r *rules, st Staff, reason string, now time.Time) takeFunc[db.Re
 			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
 				OrgID: res.OrgID, FamilyID: res.FamilyID, Kind: "charge", OutstandingCents: res.PriceCents,
 				IdempotencyKey: "charge:" + res.ID.String(), ReservationID: &res.ID, CreatedBy: &st.UserID,
-				Label: "Réservation du " + res.Day.Format("02/01/2006") + " (par l'accueil)", OccurredAt: now,
+				Label: "Réservation du " + res.Day.Format("02/01/2006") + " faite par le service", Reason: reason, OccurredAt: now,
 			}); err != nil {
 				return db.Reservation{}, "", err
 			}

@@ -45,6 +45,36 @@ func (q *Queries) GetFamilyAttachment(ctx context.Context, arg GetFamilyAttachme
 	return i, err
 }
 
+const getFamilyThread = `-- name: GetFamilyThread :one
+SELECT id, org_id, family_id, parent_id, author_id, from_staff, category, subject, body, read_at, created_at FROM messages WHERE org_id = $1 AND family_id = $2 AND id = $3 AND parent_id IS NULL
+`
+
+type GetFamilyThreadParams struct {
+	OrgID    uuid.UUID
+	FamilyID uuid.UUID
+	ID       uuid.UUID
+}
+
+// One of the family's threads (its first message), for the family to reply in.
+func (q *Queries) GetFamilyThread(ctx context.Context, arg GetFamilyThreadParams) (Message, error) {
+	row := q.db.QueryRow(ctx, getFamilyThread, arg.OrgID, arg.FamilyID, arg.ID)
+	var i Message
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.ParentID,
+		&i.AuthorID,
+		&i.FromStaff,
+		&i.Category,
+		&i.Subject,
+		&i.Body,
+		&i.ReadAt,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const getOrgAttachment = `-- name: GetOrgAttachment :one
 SELECT a.id, a.message_id, a.filename, a.content_type, a.size_bytes, a.content, a.created_at, a.position FROM attachments a JOIN messages m ON m.id = a.message_id
 WHERE m.org_id = $1 AND m.id = $2 AND a.id = $3

@@ -14,8 +14,8 @@ import (
 
 const insertLedgerEntry = `-- name: InsertLedgerEntry :execrows
 INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
-    reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+    reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 ON CONFLICT (idempotency_key) DO NOTHING
 `
 
@@ -34,6 +34,7 @@ type InsertLedgerEntryParams struct {
 	CreatedBy        *uuid.UUID
 	OccurredAt       time.Time
 	AttendanceID     *uuid.UUID
+	Reason           string
 }
 
 // The idempotency key turns a replayed write into a no-op.
@@ -53,6 +54,7 @@ func (q *Queries) InsertLedgerEntry(ctx context.Context, arg InsertLedgerEntryPa
 		arg.CreatedBy,
 		arg.OccurredAt,
 		arg.AttendanceID,
+		arg.Reason,
 	)
 	if err != nil {
 		return 0, err
@@ -61,7 +63,7 @@ func (q *Queries) InsertLedgerEntry(ctx context.Context, arg InsertLedgerEntryPa
 }
 
 const listFamilyLedger = `-- name: ListFamilyLedger :many
-SELECT id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id FROM ledger_entries WHERE org_id = $1 AND family_id = $2 ORDER BY occurred_at, id
+SELECT id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, reason, attendance_id FROM ledger_entries WHERE org_id = $1 AND family_id = $2 ORDER BY occurred_at, id
 `
 
 type ListFamilyLedgerParams struct {
@@ -93,6 +95,7 @@ func (q *Queries) ListFamilyLedger(ctx context.Context, arg ListFamilyLedgerPara
 			&i.Method,
 			&i.CreatedBy,
 			&i.OccurredAt,
+			&i.Reason,
 			&i.AttendanceID,
 		); err != nil {
 			return nil, err

@@ -191,6 +191,7 @@ type LedgerEntry struct {
 	Method           string
 	CreatedBy        *uuid.UUID
 	OccurredAt       time.Time
+	Reason           string
 	AttendanceID     *uuid.UUID
 }
 
@@ -266,7 +267,7 @@ type PaymentAttempt struct {
 	ID                 uuid.UUID
 	OrgID              uuid.UUID
 	FamilyID           uuid.UUID
-	CartID             uuid.UUID
+	CartID             *uuid.UUID
 	Seq                int32
 	Refdet             string
 	IDOp               *string
@@ -290,6 +291,8 @@ type PaymentAttempt struct {
 	SettledAt          *time.Time
 	ReconcileCheckedAt *time.Time
 	ReconciledAt       *time.Time
+	Kind               string
+	AbandonedAt        *time.Time
 }
 
 type Reservation struct {

@@ -12,8 +12,33 @@ import (
 	"github.com/google/uuid"
 )
 
+const closeAttempt = `-- name: CloseAttempt :execrows
+UPDATE payment_attempts
+SET status = 'error', status_reason = $1, settled_at = now(),
+    abandoned_at = CASE WHEN $2::boolean THEN now() ELSE abandoned_at END
+WHERE id = $3 AND status IN ('created', 'pending')
+`
+
+type CloseAttemptParams struct {
+	Reason   string
+	ByFamily bool
+	ID       uuid.UUID
+}
+
+// An attempt nobody will follow any more — its PayFiP payment could not be
+// created, or the family abandoned it on the portal (by_family) — is closed
+// without a payment. Reconciliation still reads it from PayFiP later: money taken
+// after all is recorded and credited.
+func (q *Queries) CloseAttempt(ctx context.Context, arg CloseAttemptParams) (int64, error) {
+	result, err := q.db.Exec(ctx, closeAttempt, arg.Reason, arg.ByFamily, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getPaymentAttempt = `-- name: GetPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE id = $1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE id = $1
 `
 
 func (q *Queries) GetPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentAttempt, error) {
@@ -47,12 +72,14 @@ func (q *Queries) GetPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentA
 		&i.SettledAt,
 		&i.ReconcileCheckedAt,
 		&i.ReconciledAt,
+		&i.Kind,
+		&i.AbandonedAt,
 	)
 	return i, err
 }
 
 const getPaymentAttemptByIDOp = `-- name: GetPaymentAttemptByIDOp :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE id_op = $1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE id_op = $1
 `
 
 func (q *Queries) GetPaymentAttemptByIDOp(ctx context.Context, idOp *string) (PaymentAttempt, error) {
@@ -86,12 +113,14 @@ func (q *Queries) GetPaymentAttemptByIDOp(ctx context.Context, idOp *string) (Pa
 		&i.SettledAt,
 		&i.ReconcileCheckedAt,
 		&i.ReconciledAt,
+		&i.Kind,
+		&i.AbandonedAt,
 	)
 	return i, err
 }
 
 const getPaymentAttemptBySeq = `-- name: GetPaymentAttemptBySeq :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE cart_id = $1 AND seq = $2
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE cart_id = $1::uuid AND seq = $2
 `
 
 type GetPaymentAttemptBySeqParams struct {
@@ -130,6 +159,86 @@ func (q *Queries) GetPaymentAttemptBySeq(ctx context.Context, arg GetPaymentAtte
 		&i.SettledAt,
 		&i.ReconcileCheckedAt,
 		&i.ReconciledAt,
+		&i.Kind,
+		&i.AbandonedAt,
+	)
+	return i, err
+}
+
+const insertBalanceAttempt = `-- name: InsertBalanceAttempt :one
+INSERT INTO payment_attempts (id, org_id, family_id, kind, seq, refdet, numcli, exer, saisie, mel, objet,
+    lines_cents, outstanding_cents, credit_used_cents, amount_cents, status)
+VALUES ($1, $2, $3, 'balance', 1, $4, $5, $6, $7, $8, $9,
+    0, $10, $11, $12, $13)
+ON CONFLICT (id) DO NOTHING
+RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at
+`
+
+type InsertBalanceAttemptParams struct {
+	ID               uuid.UUID
+	OrgID            uuid.UUID
+	FamilyID         uuid.UUID
+	Refdet           string
+	Numcli           string
+	Exer             int32
+	Saisie           string
+	Mel              string
+	Objet            string
+	OutstandingCents int64
+	CreditUsedCents  int64
+	AmountCents      int64
+	Status           string
+}
+
+// A payment of the outstanding balance alone: no cart, no lines. Its ID is its
+// workflow's (balance:<id>), so a replayed preparation finds it.
+func (q *Queries) InsertBalanceAttempt(ctx context.Context, arg InsertBalanceAttemptParams) (PaymentAttempt, error) {
+	row := q.db.QueryRow(ctx, insertBalanceAttempt,
+		arg.ID,
+		arg.OrgID,
+		arg.FamilyID,
+		arg.Refdet,
+		arg.Numcli,
+		arg.Exer,
+		arg.Saisie,
+		arg.Mel,
+		arg.Objet,
+		arg.OutstandingCents,
+		arg.CreditUsedCents,
+		arg.AmountCents,
+		arg.Status,
+	)
+	var i PaymentAttempt
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.CartID,
+		&i.Seq,
+		&i.Refdet,
+		&i.IDOp,
+		&i.Numcli,
+		&i.Exer,
+		&i.Saisie,
+		&i.Mel,
+		&i.Objet,
+		&i.LinesCents,
+		&i.OutstandingCents,
+		&i.CreditUsedCents,
+		&i.AmountCents,
+		&i.Status,
+		&i.Resultrans,
+		&i.Numauto,
+		&i.StatusReason,
+		&i.CreatedAt,
+		&i.PayfipCreatedAt,
+		&i.NotifiedAt,
+		&i.PaidAt,
+		&i.SettledAt,
+		&i.ReconcileCheckedAt,
+		&i.ReconciledAt,
+		&i.Kind,
+		&i.AbandonedAt,
 	)
 	return i, err
 }
@@ -137,9 +246,10 @@ func (q *Queries) GetPaymentAttemptBySeq(ctx context.Context, arg GetPaymentAtte
 const insertPaymentAttempt = `-- name: InsertPaymentAttempt :one
 INSERT INTO payment_attempts (id, org_id, family_id, cart_id, seq, refdet, numcli, exer, saisie, mel, objet,
     lines_cents, outstanding_cents, credit_used_cents, amount_cents, status)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11,
+    $12, $13, $14, $15, $16)
 ON CONFLICT (cart_id, seq) DO NOTHING
-RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at
+RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at
 `
 
 type InsertPaymentAttemptParams struct {
@@ -209,12 +319,14 @@ func (q *Queries) InsertPaymentAttempt(ctx context.Context, arg InsertPaymentAtt
 		&i.SettledAt,
 		&i.ReconcileCheckedAt,
 		&i.ReconciledAt,
+		&i.Kind,
+		&i.AbandonedAt,
 	)
 	return i, err
 }
 
 const latestPaymentAttempt = `-- name: LatestPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE cart_id = $1 ORDER BY seq DESC LIMIT 1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE cart_id = $1::uuid ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPaymentAttempt(ctx context.Context, cartID uuid.UUID) (PaymentAttempt, error) {
@@ -248,12 +360,78 @@ func (q *Queries) LatestPaymentAttempt(ctx context.Context, cartID uuid.UUID) (P
 		&i.SettledAt,
 		&i.ReconcileCheckedAt,
 		&i.ReconciledAt,
+		&i.Kind,
+		&i.AbandonedAt,
 	)
 	return i, err
 }
 
+const listBalancePaymentsInProgress = `-- name: ListBalancePaymentsInProgress :many
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts a
+WHERE a.org_id = $1 AND a.family_id = $2 AND a.kind = 'balance'
+  AND a.status IN ('created', 'pending', 'paid')
+  AND NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.idempotency_key = 'payment:' || a.id::text)
+ORDER BY a.created_at DESC
+`
+
+type ListBalancePaymentsInProgressParams struct {
+	OrgID    uuid.UUID
+	FamilyID uuid.UUID
+}
+
+// The family's payments of its balance not settled yet, newest first.
+func (q *Queries) ListBalancePaymentsInProgress(ctx context.Context, arg ListBalancePaymentsInProgressParams) ([]PaymentAttempt, error) {
+	rows, err := q.db.Query(ctx, listBalancePaymentsInProgress, arg.OrgID, arg.FamilyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PaymentAttempt{}
+	for rows.Next() {
+		var i PaymentAttempt
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.FamilyID,
+			&i.CartID,
+			&i.Seq,
+			&i.Refdet,
+			&i.IDOp,
+			&i.Numcli,
+			&i.Exer,
+			&i.Saisie,
+			&i.Mel,
+			&i.Objet,
+			&i.LinesCents,
+			&i.OutstandingCents,
+			&i.CreditUsedCents,
+			&i.AmountCents,
+			&i.Status,
+			&i.Resultrans,
+			&i.Numauto,
+			&i.StatusReason,
+			&i.CreatedAt,
+			&i.PayfipCreatedAt,
+			&i.NotifiedAt,
+			&i.PaidAt,
+			&i.SettledAt,
+			&i.ReconcileCheckedAt,
+			&i.ReconciledAt,
+			&i.Kind,
+			&i.AbandonedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listFamilyPayments = `-- name: ListFamilyPayments :many
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts
 WHERE org_id = $1 AND family_id = $2 AND status IN ('paid', 'settled_without_payfip')
 ORDER BY settled_at DESC
 `
@@ -300,6 +478,8 @@ func (q *Queries) ListFamilyPayments(ctx context.Context, arg ListFamilyPayments
 			&i.SettledAt,
 			&i.ReconcileCheckedAt,
 			&i.ReconciledAt,
+			&i.Kind,
+			&i.AbandonedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -312,7 +492,7 @@ func (q *Queries) ListFamilyPayments(ctx context.Context, arg ListFamilyPayments
 }
 
 const lockPaymentAttempt = `-- name: LockPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at FROM payment_attempts WHERE id = $1 FOR UPDATE
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentAttempt, error) {
@@ -346,6 +526,8 @@ func (q *Queries) LockPaymentAttempt(ctx context.Context, id uuid.UUID) (Payment
 		&i.SettledAt,
 		&i.ReconcileCheckedAt,
 		&i.ReconciledAt,
+		&i.Kind,
+		&i.AbandonedAt,
 	)
 	return i, err
 }
@@ -357,6 +539,43 @@ UPDATE payment_attempts SET notified_at = COALESCE(notified_at, now()) WHERE id 
 func (q *Queries) MarkAttemptNotified(ctx context.Context, id uuid.UUID) error {
 	_, err := q.db.Exec(ctx, markAttemptNotified, id)
 	return err
+}
+
+const pendingPayments = `-- name: PendingPayments :one
+SELECT COALESCE(sum(a.outstanding_cents), 0)::bigint AS outstanding_cents,
+       COALESCE(sum(a.credit_used_cents), 0)::bigint AS credit_cents
+FROM payment_attempts a LEFT JOIN carts c ON c.id = a.cart_id
+WHERE a.family_id = $1
+  AND ($2::uuid IS NULL OR a.cart_id IS DISTINCT FROM $2::uuid)
+  AND a.status IN ('created', 'pending', 'paid', 'settled_without_payfip')
+  AND CASE a.kind
+        WHEN 'cart' THEN c.status = 'checking_out'
+        ELSE NOT EXISTS (SELECT 1 FROM ledger_entries l
+                         WHERE l.idempotency_key IN ('payment:' || a.id::text, 'credit_used:' || a.id::text))
+      END
+`
+
+type PendingPaymentsParams struct {
+	FamilyID   uuid.UUID
+	ExceptCart *uuid.UUID
+}
+
+type PendingPaymentsRow struct {
+	OutstandingCents int64
+	CreditCents      int64
+}
+
+// What the family's payments in progress have frozen of its balances: the
+// outstanding balance they are paying and the cagnotte they are spending. A cart's
+// attempt holds them while its cart checks out (settled_without_payfip included:
+// its confirmation is a moment away); a balance payment until its money is in the
+// ledger. The attempts of @except_cart are left out: a cart's own checkout does
+// not count against itself.
+func (q *Queries) PendingPayments(ctx context.Context, arg PendingPaymentsParams) (PendingPaymentsRow, error) {
+	row := q.db.QueryRow(ctx, pendingPayments, arg.FamilyID, arg.ExceptCart)
+	var i PendingPaymentsRow
+	err := row.Scan(&i.OutstandingCents, &i.CreditCents)
+	return i, err
 }
 
 const setPaymentAttemptIDOp = `-- name: SetPaymentAttemptIDOp :exec

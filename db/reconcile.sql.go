@@ -26,7 +26,7 @@ WITH picked AS (
 )
 UPDATE payment_attempts p SET reconcile_checked_at = $1
 FROM picked WHERE p.id = picked.id
-RETURNING p.id, p.cart_id, p.family_id, p.id_op, p.status, p.amount_cents, p.payfip_created_at, p.notified_at
+RETURNING p.id, p.kind, p.cart_id, p.family_id, p.id_op, p.status, p.amount_cents, p.payfip_created_at, p.notified_at
 `
 
 type ClaimAttemptsToReconcileParams struct {
@@ -38,7 +38,8 @@ type ClaimAttemptsToReconcileParams struct {
 
 type ClaimAttemptsToReconcileRow struct {
 	ID              uuid.UUID
-	CartID          uuid.UUID
+	Kind            string
+	CartID          *uuid.UUID
 	FamilyID        uuid.UUID
 	IDOp            *string
 	Status          string
@@ -72,6 +73,7 @@ func (q *Queries) ClaimAttemptsToReconcile(ctx context.Context, arg ClaimAttempt
 		var i ClaimAttemptsToReconcileRow
 		if err := rows.Scan(
 			&i.ID,
+			&i.Kind,
 			&i.CartID,
 			&i.FamilyID,
 			&i.IDOp,

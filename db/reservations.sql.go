@@ -533,20 +533,6 @@ func (q *Queries) LockOrgReservation(ctx context.Context, arg LockOrgReservation
 	return i, err
 }
 
-const pendingCheckoutOutstanding = `-- name: PendingCheckoutOutstanding :one
-SELECT COALESCE(sum(a.outstanding_cents), 0)::bigint
-FROM payment_attempts a JOIN carts c ON c.id = a.cart_id
-WHERE c.family_id = $1 AND c.status = 'checking_out' AND a.status IN ('created', 'pending', 'paid')
-`
-
-// Outstanding balance already frozen into a checkout in progress: it is being paid.
-func (q *Queries) PendingCheckoutOutstanding(ctx context.Context, familyID uuid.UUID) (int64, error) {
-	row := q.db.QueryRow(ctx, pendingCheckoutOutstanding, familyID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
-}
-
 const releaseMonthLines = `-- name: ReleaseMonthLines :many
 UPDATE cart_lines SET state = 'released'
 WHERE cart_id = $1 AND child_id = $2 AND service_id = $3 AND state = 'held'

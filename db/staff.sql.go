@@ -209,7 +209,7 @@ func (q *Queries) DeleteClosure(ctx context.Context, arg DeleteClosureParams) (C
 }
 
 const getLedgerEntryByKey = `-- name: GetLedgerEntryByKey :one
-SELECT id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id FROM ledger_entries WHERE idempotency_key = $1
+SELECT id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, reason, attendance_id FROM ledger_entries WHERE idempotency_key = $1
 `
 
 func (q *Queries) GetLedgerEntryByKey(ctx context.Context, idempotencyKey string) (LedgerEntry, error) {
@@ -230,6 +230,7 @@ func (q *Queries) GetLedgerEntryByKey(ctx context.Context, idempotencyKey string
 		&i.Method,
 		&i.CreatedBy,
 		&i.OccurredAt,
+		&i.Reason,
 		&i.AttendanceID,
 	)
 	return i, err
@@ -263,11 +264,11 @@ func (q *Queries) GetOrgUser(ctx context.Context, arg GetOrgUserParams) (User, e
 
 const insertStaffLedgerEntry = `-- name: InsertStaffLedgerEntry :one
 INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
-    label, method, created_by, occurred_at)
+    label, method, created_by, occurred_at, reason)
 VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10)
+    $7, $8, $9, $10, $11)
 ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id
+RETURNING id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, reason, attendance_id
 `
 
 type InsertStaffLedgerEntryParams struct {
@@ -281,6 +282,7 @@ type InsertStaffLedgerEntryParams struct {
 	Method           string
 	CreatedBy        *uuid.UUID
 	OccurredAt       time.Time
+	Reason           string
 }
 
 // No row back means the key was already used: the caller reads that entry instead.
@@ -296,6 +298,7 @@ func (q *Queries) InsertStaffLedgerEntry(ctx context.Context, arg InsertStaffLed
 		arg.Method,
 		arg.CreatedBy,
 		arg.OccurredAt,
+		arg.Reason,
 	)
 	var i LedgerEntry
 	err := row.Scan(
@@ -313,6 +316,7 @@ func (q *Queries) InsertStaffLedgerEntry(ctx context.Context, arg InsertStaffLed
 		&i.Method,
 		&i.CreatedBy,
 		&i.OccurredAt,
+		&i.Reason,
 		&i.AttendanceID,
 	)
 	return i, err
@@ -662,20 +666,6 @@ func (q *Queries) LockStaffUser(ctx context.Context, arg LockStaffUserParams) (U
 		&i.CreatedAt,
 	)
 	return i, err
-}
-
-const pendingCheckoutCredit = `-- name: PendingCheckoutCredit :one
-SELECT COALESCE(sum(a.credit_used_cents), 0)::bigint
-FROM payment_attempts a JOIN carts c ON c.id = a.cart_id
-WHERE c.family_id = $1 AND c.status = 'checking_out' AND a.status IN ('created', 'pending', 'paid')
-`
-
-// Cagnotte already frozen into a checkout in progress: it is being spent.
-func (q *Queries) PendingCheckoutCredit(ctx context.Context, familyID uuid.UUID) (int64, error) {
-	row := q.db.QueryRow(ctx, pendingCheckoutCredit, familyID)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
 }
 
 const setFamilyUserDisabled = `-- name: SetFamilyUserDisabled :one

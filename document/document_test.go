@@ -31,16 +31,29 @@ func TestFrenchFormatting(t *testing.T) {
 	if got := document.WeekdayDate(d); got != "jeudi 3 décembre 2026" {
 		t.Errorf("WeekdayDate = %q", got)
 	}
+	if got := document.DayMonth(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)); got != "mardi 1er décembre" {
+		t.Errorf("DayMonth = %q", got)
+	}
+	for month, want := range map[time.Month]string{
+		time.October: "d'octobre 2026", time.April: "d'avril 2026", time.August: "d'août 2026",
+		time.December: "de décembre 2026", time.January: "de janvier 2026", time.June: "de juin 2026",
+	} {
+		if got := document.OfMonth(time.Date(2026, month, 1, 0, 0, 0, 0, time.UTC)); got != want {
+			t.Errorf("OfMonth(%s) = %q, want %q", month, got, want)
+		}
+	}
 }
 
 func TestReceiptIsAPDF(t *testing.T) {
 	paris, _ := time.LoadLocation("Europe/Paris")
 	pdf, err := document.RenderReceipt(document.Receipt{
-		Org:    document.Party{Name: "Ville de Démo", Address: []string{"1 place de la Mairie"}},
-		Family: document.Party{Name: "Famille Martin", Address: []string{"12 rue des Écoles", "99999 Démo"}},
-		PaidAt: time.Now(), Location: paris, AmountCents: 450, Numauto: "123456", Refdet: "ENF0001",
-		Lines:      []document.ReceiptLine{{Day: time.Now(), Child: "Léa Martin", Service: "Restauration scolaire", PriceCents: 450}},
-		LinesCents: 450,
+		Title:    "Attestation de paiement",
+		Org:      document.Party{Name: "Ville de Démo", Address: []string{"1 place de la Mairie"}},
+		Family:   document.Party{Name: "Famille Martin", Address: []string{"12 rue des Écoles", "99999 Démo"}},
+		Facts:    []string{"Paiement du " + document.DateTime(time.Now(), paris), "Paiement en ligne PayFiP – référence ENF0001 – autorisation n° 123456"},
+		Lines:    []document.ReceiptLine{{Day: time.Now(), Child: "Léa Martin", Service: "Restauration scolaire", PriceCents: 450}},
+		Totals:   []document.ReceiptTotal{{Label: "Réservations", Cents: 450}, {Label: "Montant payé en ligne", Cents: 450, Bold: true}},
+		Location: paris,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -54,3 +54,23 @@ func ShortDate(t time.Time) string { return t.Format("02/01/2006") }
 
 // MonthName is « décembre 2026 ».
 func MonthName(t time.Time) string { return fmt.Sprintf("%s %d", months[t.Month()-1], t.Year()) }
+
+// OfMonth is « de décembre 2026 », « d'octobre 2026 »: the month after « de »,
+// elided before a vowel (avril, août, octobre).
+func OfMonth(t time.Time) string {
+	name := MonthName(t)
+	if strings.ContainsRune("aeiouéèâ", []rune(name)[0]) {
+		return "d'" + name
+	}
+	return "de " + name
+}
+
+// DayMonth is « jeudi 3 décembre », « mardi 1er décembre »: a day of the coming
+// weeks, as a sentence names it.
+func DayMonth(t time.Time) string {
+	day := fmt.Sprint(t.Day())
+	if t.Day() == 1 {
+		day = "1er"
+	}
+	return fmt.Sprintf("%s %s %s", weekdays[t.Weekday()], day, months[t.Month()-1])
+}

@@ -46,13 +46,16 @@ type column struct {
 	align string
 }
 
-// table prints a titled section; rows hold one string per column.
+// table prints a section (titled unless title is ""); rows hold one string per
+// column. A cell too long for its column wraps onto more lines: nothing is cut.
 func (d *pdfDoc) table(title string, cols []column, rows [][]string) {
 	if len(rows) == 0 {
 		return
 	}
-	d.SetFont("Helvetica", "B", 11)
-	d.text(0, 8, title, "", 1, "L")
+	if title != "" {
+		d.SetFont("Helvetica", "B", 11)
+		d.text(0, 8, title, "", 1, "L")
+	}
 	d.SetFont("Helvetica", "B", 9)
 	d.SetFillColor(235, 235, 245)
 	for i, c := range cols {
@@ -63,26 +66,44 @@ func (d *pdfDoc) table(title string, cols []column, rows [][]string) {
 		d.CellFormat(c.width, 6, d.tr(c.title), "B", ln, c.align, true, 0, "")
 	}
 	d.SetFont("Helvetica", "", 9)
+	const lineHeight = 5
 	for _, r := range rows {
+		cells := make([][]string, len(cols))
+		n := 1
 		for i, c := range cols {
-			ln := 0
-			if i == len(cols)-1 {
-				ln = 1
-			}
-			d.text(c.width, 5.5, clip(r[i], c.width), "", ln, c.align)
+			cells[i] = d.cellLines(r[i], c.width)
+			n = max(n, len(cells[i]))
 		}
+		height := float64(n)*lineHeight + 0.5
+		if _, pageHeight := d.GetPageSize(); d.GetY()+height > pageHeight-bottomMargin {
+			d.AddPage()
+		}
+		left, y := d.GetX(), d.GetY()
+		x := left
+		for i, c := range cols {
+			for j, line := range cells[i] {
+				d.SetXY(x, y+float64(j)*lineHeight)
+				d.CellFormat(c.width, lineHeight, line, "", 0, c.align, false, 0, "")
+			}
+			x += c.width
+		}
+		d.SetXY(left, y+height)
 	}
 	d.Ln(3)
 }
 
-// clip keeps a cell's text within its width (about 2 mm a character at 9 pt).
-func clip(s string, width float64) string {
-	limit := int(width / 1.75)
-	r := []rune(s)
-	if len(r) <= limit || limit < 2 {
-		return s
+// cellLines splits s, in the PDF's encoding, into the lines that fit a cell of
+// width w in the current font (fpdf measures the words; it does not wrap cells
+// laid side by side itself).
+func (d *pdfDoc) cellLines(s string, w float64) []string {
+	var out []string
+	for _, l := range d.SplitLines([]byte(d.tr(s)), w) {
+		out = append(out, string(l))
 	}
-	return string(r[:limit-1]) + "…"
+	if len(out) == 0 {
+		out = []string{""}
+	}
+	return out
 }
 
 func dayOf(l InvoiceLine) string {
@@ -118,7 +139,7 @@ func RenderInvoice(inv Invoice) ([]byte, error) {
 	d.SetFont("Helvetica", "B", 16)
 	d.text(0, 10, "Facture n° "+inv.Number, "", 1, "L")
 	d.SetFont("Helvetica", "", 10)
-	d.text(0, 6, "Mois de "+MonthName(inv.FirstDay)+" – du "+LongDate(inv.FirstDay)+" au "+LongDate(inv.LastDay), "", 1, "L")
+	d.text(0, 6, "Mois "+OfMonth(inv.FirstDay)+" – du "+LongDate(inv.FirstDay)+" au "+LongDate(inv.LastDay), "", 1, "L")
 	d.text(0, 6, "Émise le "+LongDate(inv.IssuedAt.In(loc)), "", 1, "L")
 	d.Ln(4)
 

@@ -14,7 +14,7 @@ type Party struct {
 	Address []string
 }
 
-// ReceiptLine is one reservation paid.
+// ReceiptLine is one reservation the document is about.
 type ReceiptLine struct {
 	Day        time.Time
 	Child      string
@@ -22,20 +22,29 @@ type ReceiptLine struct {
 	PriceCents int64
 }
 
-// Receipt is an attestation de paiement.
-type Receipt struct {
-	Org              Party
-	Family           Party
-	PaidAt           time.Time
-	Location         *time.Location
-	AmountCents      int64 // paid online (0 when the cagnotte covered everything)
-	Numauto          string
-	Refdet           string
-	Lines            []ReceiptLine
-	LinesCents       int64
-	CreditUsedCents  int64
-	OutstandingCents int64 // earlier balance settled with this payment
+// ReceiptTotal is one line of the figures under the reservations.
+type ReceiptTotal struct {
+	Label string
+	Cents int64
+	Bold  bool
 }
+
+// Receipt is what a settled payment gives the family: an attestation de paiement
+// when money was paid (online or with the cagnotte), or a confirmation de
+// réservation when nothing was paid (package receipt decides which and words it).
+type Receipt struct {
+	Title    string // "Attestation de paiement", "Confirmation de réservation"
+	Org      Party
+	Family   Party
+	Facts    []string // under the title: when, how, the references
+	Lines    []ReceiptLine
+	Totals   []ReceiptTotal
+	Note     string // what the document is worth, at the bottom
+	Location *time.Location
+}
+
+// bottomMargin is where a page breaks (mm).
+const bottomMargin = 18
 
 // pdfDoc wraps fpdf with the core fonts in cp1252, which covers French (accents, €)
 // without shipping a TTF file.
@@ -49,7 +58,7 @@ func newDoc(title string) *pdfDoc {
 	f.SetTitle(title, true)
 	f.SetAuthor("enfance", true)
 	f.SetMargins(18, 18, 18)
-	f.SetAutoPageBreak(true, 18)
+	f.SetAutoPageBreak(true, bottomMargin)
 	f.AddPage()
 	return &pdfDoc{Fpdf: f, tr: f.UnicodeTranslatorFromDescriptor("")}
 }
@@ -85,60 +94,40 @@ func (d *pdfDoc) bytes() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// RenderReceipt draws the attestation de paiement.
+// RenderReceipt draws the document.
 func RenderReceipt(r Receipt) ([]byte, error) {
-	loc := r.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	d := newDoc("Attestation de paiement")
+	d := newDoc(r.Title)
 	d.parties(r.Org, r.Family)
 
 	d.SetFont("Helvetica", "B", 16)
-	d.text(0, 10, "Attestation de paiement", "", 1, "L")
+	d.text(0, 10, r.Title, "", 1, "L")
 	d.SetFont("Helvetica", "", 10)
-	d.text(0, 6, "Paiement du "+DateTime(r.PaidAt, loc), "", 1, "L")
-	if r.AmountCents > 0 {
-		d.text(0, 6, "Paiement en ligne PayFiP – référence "+r.Refdet+" – autorisation n° "+r.Numauto, "", 1, "L")
-	} else {
-		d.text(0, 6, "Réglé sans paiement en ligne (cagnotte) – référence "+r.Refdet, "", 1, "L")
+	for _, f := range r.Facts {
+		d.MultiCell(0, 6, d.tr(f), "", "L", false)
 	}
 	d.Ln(4)
 
-	d.SetFont("Helvetica", "B", 10)
-	d.SetFillColor(235, 235, 245)
-	d.CellFormat(32, 7, d.tr("Date"), "B", 0, "L", true, 0, "")
-	d.CellFormat(48, 7, d.tr("Enfant"), "B", 0, "L", true, 0, "")
-	d.CellFormat(68, 7, d.tr("Prestation"), "B", 0, "L", true, 0, "")
-	d.CellFormat(26, 7, d.tr("Montant"), "B", 1, "R", true, 0, "")
-	d.SetFont("Helvetica", "", 10)
-	for _, l := range r.Lines {
-		d.text(32, 6, ShortDate(l.Day), "", 0, "L")
-		d.text(48, 6, l.Child, "", 0, "L")
-		d.text(68, 6, l.Service, "", 0, "L")
-		d.text(26, 6, Euros(l.PriceCents), "", 1, "R")
+	if len(r.Lines) > 0 {
+		cols := []column{{"Date", 32, "L"}, {"Enfant", 48, "L"}, {"Prestation", 68, "L"}, {"Montant", 26, "R"}}
+		rows := make([][]string, 0, len(r.Lines))
+		for _, l := range r.Lines {
+			rows = append(rows, []string{ShortDate(l.Day), l.Child, l.Service, Euros(l.PriceCents)})
+		}
+		d.table("", cols, rows)
 	}
-	d.Ln(3)
-	total := func(label string, cents int64, bold bool) {
+	for _, t := range r.Totals {
 		style := ""
-		if bold {
+		if t.Bold {
 			style = "B"
 		}
 		d.SetFont("Helvetica", style, 10)
-		d.text(148, 6, label, "", 0, "R")
-		d.text(26, 6, Euros(cents), "", 1, "R")
+		d.text(148, 6, t.Label, "", 0, "R")
+		d.text(26, 6, Euros(t.Cents), "", 1, "R")
 	}
-	total("Réservations", r.LinesCents, false)
-	if r.OutstandingCents > 0 {
-		total("Solde antérieur réglé", r.OutstandingCents, false)
+	if r.Note != "" {
+		d.Ln(10)
+		d.SetFont("Helvetica", "I", 9)
+		d.MultiCell(0, 5, d.tr(r.Note), "", "L", false)
 	}
-	if r.CreditUsedCents > 0 {
-		total("Cagnotte utilisée", -r.CreditUsedCents, false)
-	}
-	total("Montant payé", r.AmountCents, true)
-
-	d.Ln(10)
-	d.SetFont("Helvetica", "I", 9)
-	d.MultiCell(0, 5, d.tr("Ce document atteste du paiement des prestations ci-dessus. Il vaut justificatif de paiement."), "", "L", false)
 	return d.bytes()
 }

@@ -56,8 +56,8 @@ func (p Period) Finished(now time.Time) bool { return !now.Before(p.End) }
 
 // NotFinished is the French refusal for a month not over yet.
 func (p Period) NotFinished() string {
-	return fmt.Sprintf("Le mois de %s n'est pas terminé : sa facturation sera possible à partir du %s.",
-		document.MonthName(p.FirstDay), document.LongDate(p.LastDay.AddDate(0, 0, 1)))
+	return fmt.Sprintf("Le mois %s n'est pas terminé : sa facturation sera possible à partir du %s.",
+		document.OfMonth(p.FirstDay), document.LongDate(p.LastDay.AddDate(0, 0, 1)))
 }
 
 // Horizon bounds how far back an invoice looks for movements recorded after their

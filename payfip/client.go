@@ -229,7 +229,13 @@ func (c *Client) ClientDetail(ctx context.Context, numcli string) (ClientInfo, e
 
 // PaymentPageURL is where the payer's browser goes: PaymentURL?idop=<idOp>.
 func (c *Client) PaymentPageURL(idOp string) string {
-	return c.cfg.PaymentURL + "?idop=" + url.QueryEscape(idOp)
+	return PaymentPageURL(c.cfg.PaymentURL, idOp)
+}
+
+// PaymentPageURL is the page of PayFiP (at base, PAYFIP_PAYMENT_URL) where the
+// payer pays idOp.
+func PaymentPageURL(base, idOp string) string {
+	return base + "?idop=" + url.QueryEscape(idOp)
 }
 
 // call posts one operation and returns the leaf fields of its answer (keys

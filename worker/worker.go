@@ -31,6 +31,7 @@ func Register(r interface {
 	RegisterActivity(any)
 }, acts *activities.Activities) {
 	r.RegisterWorkflowWithOptions(workflows.Cart, workflow.RegisterOptions{Name: workflows.CartWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.BalancePayment, workflow.RegisterOptions{Name: workflows.BalancePaymentWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.InvoiceRun, workflow.RegisterOptions{Name: workflows.InvoiceRunWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.InvoiceRunScheduled, workflow.RegisterOptions{Name: workflows.InvoiceRunScheduledWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflow})

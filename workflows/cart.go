@@ -22,6 +22,9 @@ const (
 	CheckoutUpdate = "checkout"
 	PayFiPSignal   = "payfip-notified"
 	CartQuery      = "cart"
+	// AbandonUpdate gives up the payment in progress (its attempt ID as argument):
+	// "Abandonner ce paiement et modifier mon panier".
+	AbandonUpdate = "abandon"
 )
 
 // Search attributes operators filter on in the Temporal UI.
@@ -35,43 +38,11 @@ var (
 // SearchAttributes lists the custom search attributes a Temporal namespace needs.
 var SearchAttributes = map[string]string{
 	"OrgId": "Keyword", "FamilyId": "Keyword", "CartStatus": "Keyword", "AmountDueCents": "Int",
-	"Month": "Keyword", "RunStatus": "Keyword",
+	"Month": "Keyword", "RunStatus": "Keyword", "PaymentStatus": "Keyword",
 }
 
 // CartWorkflowID is the workflow ID of a cart.
 func CartWorkflowID(cartID uuid.UUID) string { return "cart:" + cartID.String() }
-
-// Payment timing (docs/payfip.md): an idOp lives 15 minutes, so without a
-// notification the workflow asks PayFiP at 16 minutes; a "not known yet" (P5) is
-// asked again every minute, and payfip.Evaluate calls it expired 20 minutes after
-// creation. An unusable answer is asked again every 15 minutes, forever: a payment
-// is never assumed.
-const (
-	FirstPoll      = 16 * time.Minute
-	PollEvery      = time.Minute
-	ErrorPollEvery = 15 * time.Minute
-)
-
-// Timing holds a payment attempt's waits. The zero value means the PayFiP timings
-// above; only tests that record real histories in seconds shorten them.
-type Timing struct {
-	FirstPoll      time.Duration `json:",omitzero"`
-	PollEvery      time.Duration `json:",omitzero"`
-	ErrorPollEvery time.Duration `json:",omitzero"`
-}
-
-func (t Timing) orDefaults() Timing {
-	if t.FirstPoll <= 0 {
-		t.FirstPoll = FirstPoll
-	}
-	if t.PollEvery <= 0 {
-		t.PollEvery = PollEvery
-	}
-	if t.ErrorPollEvery <= 0 {
-		t.ErrorPollEvery = ErrorPollEvery
-	}
-	return t
-}
 
 // CartInput starts a cart workflow. ExpiresAt is carts.expires_at, which the API
 // set from CART_TTL when it created the cart.
@@ -94,11 +65,21 @@ type CheckoutRequest struct {
 
 // CheckoutResult answers the checkout update.
 type CheckoutResult struct {
-	Status         string `json:"status"` // "paid" or "payment_required"
-	PaymentURL     string `json:"payment_url,omitempty"`
-	AttemptID      string `json:"attempt_id,omitempty"`
-	AmountDueCents int64  `json:"amount_due_cents"`
+	// "payment_required" (PayFiP), "paid" (the cagnotte covered it), or
+	// "confirmed" (under PayFiP's 1 €: confirmed, the amount carried to the
+	// balance, nothing paid).
+	Status                string `json:"status"`
+	PaymentURL            string `json:"payment_url,omitempty"`
+	AttemptID             string `json:"attempt_id,omitempty"`
+	AmountDueCents        int64  `json:"amount_due_cents"`
+	CarriedToBalanceCents int64  `json:"carried_to_balance_cents,omitempty"`
 }
+
+// Checkout answers besides "paid".
+const (
+	CheckoutPaymentRequired = "payment_required" // pay on PayFiP's page
+	CheckoutConfirmed       = "confirmed"        // under 1 €: confirmed, carried to the balance, nothing paid
+)
 
 // CartState answers the query, for operators and tests.
 type CartState struct {
@@ -136,33 +117,17 @@ var (
 	errNoPayFiP = refused("Le paiement en ligne n'a pas pu être créé auprès de PayFiP. Votre panier est conservé : réessayez dans quelques minutes.")
 )
 
-// paris is the zone operators read times in (every org is in France).
-var paris = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Paris") // embedded: payfip imports time/tzdata
-	if err != nil {
-		panic(err)
-	}
-	return loc
-}()
-
 type cart struct {
 	in         CartInput
-	timing     Timing
 	status     string
 	seq        int32
 	dueCents   int64    // frozen by the latest checkout; 0 while open
 	attempt    *attempt // the PayFiP payment being waited for
+	pay        *payfipFollower
 	paid       uuid.UUID
 	ttlElapsed bool
-	notified   map[string]int // PayFiP notifications received, by idOp
-	broken     error          // an activity refused for good during a checkout
+	broken     error // an activity refused for good during a checkout
 	details    string
-}
-
-type attempt struct {
-	id        uuid.UUID
-	idOp      string
-	createdAt time.Time
 }
 
 // Cart owns one cart's life: open until checkout or expiry; at checkout, paid at
@@ -170,7 +135,7 @@ type attempt struct {
 // after a failed payment; expired once its time to live has passed and no payment
 // attempt is in progress.
 func Cart(ctx workflow.Context, in CartInput) (string, error) {
-	c := &cart{in: in, timing: in.Timing.orDefaults(), status: StatusOpen, notified: map[string]int{}}
+	c := &cart{in: in, status: StatusOpen}
 	if err := c.listen(ctx); err != nil {
 		return "", err
 	}
@@ -191,9 +156,10 @@ func Cart(ctx workflow.Context, in CartInput) (string, error) {
 			return "", c.broken
 		case c.status == StatusPaid:
 			// After the money, the paperwork: the receipt steps go here.
-			if err := c.sendReceipt(ctx); err != nil {
+			if err := sendReceipt(ctx, c.paid); err != nil {
 				return "", err
 			}
+			c.describe(ctx, c.details+"; receipt sent")
 			return c.finish(ctx)
 		case c.attempt != nil:
 			if err := c.waitForPayment(ctx); err != nil {
@@ -226,18 +192,11 @@ func (c *cart) listen(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: c.validateCheckout}); err != nil {
 		return err
 	}
-	// A notification only says "go and ask PayFiP". It is counted by idOp, so one
-	// that arrives before the checkout has finished is not missed, and a late one
-	// for an earlier attempt wakes nobody. Every signal is consumed: none is left
-	// unhandled when the workflow ends.
-	notified := workflow.GetSignalChannel(ctx, PayFiPSignal)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var idOp string
-			notified.Receive(ctx, &idOp)
-			c.notified[idOp]++
-		}
-	})
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, AbandonUpdate, c.abandon,
+		workflow.UpdateHandlerOptions{Validator: c.validateAbandon}); err != nil {
+		return err
+	}
+	c.pay = followPayFiP(ctx, c.in.Timing, c.describe)
 	return nil
 }
 
@@ -308,12 +267,14 @@ func (c *cart) settle(ctx workflow.Context) (CheckoutResult, error) {
 			return CheckoutResult{}, err
 		}
 		res.Status = StatusPaid
+		if prep.Settlement == booking.SettleCarried {
+			// Nothing was paid: the reservations are confirmed and the amount owed.
+			res.Status, res.CarriedToBalanceCents = CheckoutConfirmed, c.dueCents
+		}
 		return res, nil
 	}
 
-	var created activities.PaymentCreated
-	err = workflow.ExecuteActivity(payfipCtx(ctx, fmt.Sprintf("create the PayFiP payment of %s", euros(c.dueCents))),
-		(*activities.Activities).CreatePayFiPPayment, prep.AttemptID).Get(ctx, &created)
+	created, err := createPayment(ctx, prep.AttemptID, c.dueCents)
 	if err != nil {
 		workflow.GetLogger(ctx).Warn("PayFiP payment not created", "attempt", prep.AttemptID.String(), "error", err)
 		if err := c.reopen(ctx, prep.AttemptID, fmt.Sprintf("PayFiP payment of checkout %d could not be created", c.seq)); err != nil {
@@ -325,57 +286,33 @@ func (c *cart) settle(ctx workflow.Context) (CheckoutResult, error) {
 	now := workflow.Now(ctx)
 	c.attempt = &attempt{id: prep.AttemptID, idOp: created.IDOp, createdAt: now}
 	c.describe(ctx, fmt.Sprintf("waiting for PayFiP, idOp %s, %s, since %s", created.IDOp, euros(c.dueCents), parisClock(now)))
-	res.Status, res.PaymentURL = "payment_required", created.PaymentURL
+	res.Status, res.PaymentURL = CheckoutPaymentRequired, created.PaymentURL
 	return res, nil
 }
 
-// waitForPayment waits for a notification or the poll time, asks PayFiP, and acts
-// on the verified outcome. It returns once the attempt is settled one way or the
-// other; only PayFiP's answer settles it, so it outlives the cart's TTL if need be.
+// waitForPayment follows the attempt to PayFiP's verified outcome (or the
+// family's abandon) and acts on it. Only PayFiP's answer settles it, so it
+// outlives the cart's TTL if need be.
 func (c *cart) waitForPayment(ctx workflow.Context) error {
 	a := c.attempt
-	next := a.createdAt.Add(c.timing.FirstPoll)
-	seen := 0
-	for {
-		if wait := next.Sub(workflow.Now(ctx)); wait > 0 && c.notified[a.idOp] == seen {
-			if _, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-				Timeout: wait, TimerOptions: workflow.TimerOptions{Summary: "ask PayFiP if no notification comes"},
-			}, func() bool { return c.notified[a.idOp] > seen }); err != nil {
-				return err
-			}
-		}
-		seen = c.notified[a.idOp]
-		out := c.checkPayment(ctx, a)
-		now := workflow.Now(ctx)
-		switch out.Status {
-		case payfip.StatusPaid:
-			c.attempt = nil
-			return c.confirm(ctx, a.id)
-		case payfip.StatusRefused, payfip.StatusAbandoned, payfip.StatusExpired:
-			c.attempt = nil
-			return c.reopen(ctx, a.id, fmt.Sprintf("payment %s (idOp %s)", out.Status, a.idOp))
-		case payfip.StatusPending:
-			next = now.Add(c.timing.PollEvery)
-			c.describe(ctx, fmt.Sprintf("waiting for PayFiP, idOp %s, %s, since %s; not known yet at %s",
-				a.idOp, euros(c.dueCents), parisClock(a.createdAt), parisClock(now)))
-		default:
-			next = now.Add(c.timing.ErrorPollEvery)
-			c.describe(ctx, fmt.Sprintf("NEEDS ATTENTION: PayFiP answer for idOp %s (%s, since %s) unusable at %s: %s; asking again at %s",
-				a.idOp, euros(c.dueCents), parisClock(a.createdAt), parisClock(now), truncate(out.Reason, 300), parisClock(next)))
-		}
-	}
-}
-
-// checkPayment asks PayFiP for the attempt's result. An activity that failed for
-// good is an unusable answer like any other: asked again later, never paid.
-func (c *cart) checkPayment(ctx workflow.Context, a *attempt) payfip.Outcome {
-	var out payfip.Outcome
-	err := workflow.ExecuteActivity(payfipCtx(ctx, "read the PayFiP result of idOp "+a.idOp),
-		(*activities.Activities).CheckPayment, a.id).Get(ctx, &out)
+	out, byFamily, err := c.pay.await(ctx, a, c.dueCents)
 	if err != nil {
-		return payfip.Outcome{Status: payfip.StatusError, Reason: err.Error()}
+		return err
 	}
-	return out
+	c.attempt = nil
+	switch {
+	case out.Status == payfip.StatusPaid:
+		return c.confirm(ctx, a.id)
+	case byFamily:
+		if err := workflow.ExecuteActivity(dbCtx(ctx, "close the attempt the family abandoned"),
+			(*activities.Activities).CloseAttempt, activities.CloseAttemptInput{
+				AttemptID: a.id, Reason: "abandonné par la famille pour modifier son panier", ByFamily: true,
+			}).Get(ctx, nil); err != nil {
+			return err
+		}
+		return c.reopen(ctx, a.id, fmt.Sprintf("payment abandoned by the family (idOp %s)", a.idOp))
+	}
+	return c.reopen(ctx, a.id, fmt.Sprintf("payment %s (idOp %s)", out.Status, a.idOp))
 }
 
 func (c *cart) confirm(ctx workflow.Context, attemptID uuid.UUID) error {
@@ -428,19 +365,35 @@ func (c *cart) expire(ctx workflow.Context) (bool, error) {
 	return true, nil
 }
 
-// sendReceipt e-mails the attestation. A mail outage only delays it: the activity
-// retries until the message leaves, and its key keeps it to one message.
-func (c *cart) sendReceipt(ctx workflow.Context) error {
-	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second, // mail.SMTP gives up after 30 s too
-		Summary:             "e-mail the receipt",
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 10 * time.Minute},
-	})
-	if err := workflow.ExecuteActivity(rctx, (*activities.Activities).SendReceipt, c.paid).Get(ctx, nil); err != nil {
-		return err
+// AbandonResult answers the abandon update: the status once the attempt is
+// settled — open again, or paid when PayFiP had taken the money after all.
+type AbandonResult struct {
+	Status string `json:"status"`
+}
+
+var errNothingToAbandon = refused("Aucun paiement n'est en cours : il vient d'aboutir, ou il est déjà abandonné.")
+
+func (c *cart) validateAbandon(_ workflow.Context, attemptID string) error {
+	if c.attempt == nil || c.attempt.id.String() != attemptID {
+		return errNothingToAbandon
 	}
-	c.describe(ctx, c.details+"; receipt sent")
 	return nil
+}
+
+// abandon is "Abandonner ce paiement et modifier mon panier": the attempt is given
+// up at once and the cart reopened (waitForPayment does it, after asking PayFiP
+// once: a payment already made is confirmed instead). Money PayFiP takes for it
+// later is credited by reconciliation.
+func (c *cart) abandon(ctx workflow.Context, attemptID string) (AbandonResult, error) {
+	a := c.attempt
+	if a == nil || a.id.String() != attemptID { // replay skips validators
+		return AbandonResult{}, errNothingToAbandon
+	}
+	c.pay.abandon(a.id)
+	if err := workflow.Await(ctx, func() bool { return (c.attempt != a && c.status != StatusCheckingOut) || c.broken != nil }); err != nil {
+		return AbandonResult{}, err
+	}
+	return AbandonResult{Status: c.status}, nil
 }
 
 func (c *cart) finish(ctx workflow.Context) (string, error) {
@@ -476,37 +429,4 @@ func forFamily(err error) error {
 		return refused(appErr.Message())
 	}
 	return err
-}
-
-func parisClock(t time.Time) string { return t.In(paris).Format("15:04") }
-
-func parisTime(t time.Time) string { return t.In(paris).Format("02/01/2006 15:04 (Paris)") }
-
-func euros(cents int64) string { return fmt.Sprintf("%d,%02d €", cents/100, cents%100) }
-
-func truncate(s string, n int) string {
-	if r := []rune(s); len(r) > n {
-		return string(r[:n]) + "…"
-	}
-	return s
-}
-
-// Timeouts are short on purpose: they are how Temporal notices a worker that died
-// mid-activity, and every activity here is idempotent, so a retry elsewhere is safe.
-// A PostgreSQL transaction of the cart takes milliseconds.
-func dbCtx(ctx workflow.Context, summary string) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 10 * time.Second,
-		Summary:             summary,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
-	})
-}
-
-// payfipCtx leaves room for one PayFiP call (PAYFIP_TIMEOUT, 15 s by default).
-func payfipCtx(ctx workflow.Context, summary string) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		Summary:             summary,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
-	})
 }

@@ -570,9 +570,11 @@ func TestTTLDuringAPaymentWaitsForItsOutcome(t *testing.T) {
 
 func TestNothingDueIsPaidWithoutPayFiP(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		due  int64
-	}{{"credit covers it", 0}, {"under 1 euro, carried", 99}} {
+		name    string
+		due     int64
+		answer  string
+		carried int64
+	}{{"credit covers it", 0, "paid", 0}, {"under 1 euro, carried", 99, "confirmed", 99}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t)
 			h.dues = []int64{tc.due}
@@ -580,7 +582,8 @@ func TestNothingDueIsPaidWithoutPayFiP(t *testing.T) {
 			if got := h.run(); got != "paid" {
 				t.Fatalf("result %q", got)
 			}
-			if !co.done || co.err != nil || co.result.Status != "paid" || co.result.PaymentURL != "" || co.result.AmountDueCents != tc.due {
+			if !co.done || co.err != nil || co.result.Status != tc.answer || co.result.PaymentURL != "" ||
+				co.result.AmountDueCents != tc.due || co.result.CarriedToBalanceCents != tc.carried {
 				t.Fatalf("checkout: %+v", co)
 			}
 			h.wantSequence("PrepareCheckout(1)@1h0m0s ConfirmCart(1)@1h0m0s SendReceipt(1)@1h0m0s")

@@ -504,7 +504,10 @@ func TestLifecycle(t *testing.T) {
 	t.Run("small_amount_carried", func(t *testing.T) {
 		l := newLive(t)
 		l.start("Martin", "matin", 1, time.Hour, signalOnly)
-		l.mustCheckout(workflows.CheckoutRequest{Lines: 1, HasEmail: true}, "paid")
+		res := l.mustCheckout(workflows.CheckoutRequest{Lines: 1, HasEmail: true}, "confirmed")
+		if res.CarriedToBalanceCents != 80 || res.AmountDueCents != 80 {
+			t.Fatalf("checkout %+v: 0,80 € carried to the balance", res)
+		}
 		l.end("small_amount_carried", "paid")
 		l.wantMoney(80, 0, 1)
 	})

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -196,7 +197,7 @@ func (r *reconcile) one(ctx workflow.Context, att activities.AttemptToReconcile)
 		r.res.Settled++
 		r.res.Credited++
 		workflow.GetLogger(ctx).Warn("late payment credited to the family's cagnotte",
-			"attempt", att.AttemptID.String(), "cart", att.CartID.String(), "amount_cents", res.AmountCents)
+			"attempt", att.AttemptID.String(), "workflow", AttemptWorkflowID(att.Kind, att.CartID, att.AttemptID), "amount_cents", res.AmountCents)
 		if err := workflow.ExecuteActivity(mailCtx(ctx, "tell the family its payment went to the cagnotte"),
 			(*activities.Activities).SendLatePaymentNotice, att.AttemptID).Get(ctx, nil); err != nil {
 			r.needsAttention(ctx, att, "late payment notice not sent: "+err.Error())
@@ -223,10 +224,19 @@ func (r *reconcile) one(ctx workflow.Context, att activities.AttemptToReconcile)
 	}
 }
 
-// wake signals the cart's workflow as a notification would. running is false
+// AttemptWorkflowID is the workflow that follows a payment attempt: its cart's, or
+// for a payment of the balance alone (kind "balance"), its own.
+func AttemptWorkflowID(kind string, cartID, attemptID uuid.UUID) string {
+	if kind == "balance" {
+		return BalanceWorkflowID(attemptID)
+	}
+	return CartWorkflowID(cartID)
+}
+
+// wake signals the attempt's workflow as a notification would. running is false
 // when the workflow has ended (or never existed).
 func (r *reconcile) wake(ctx workflow.Context, att activities.AttemptToReconcile) (running bool, err error) {
-	err = workflow.SignalExternalWorkflow(ctx, CartWorkflowID(att.CartID), "", PayFiPSignal, att.IDOp).Get(ctx, nil)
+	err = workflow.SignalExternalWorkflow(ctx, AttemptWorkflowID(att.Kind, att.CartID, att.AttemptID), "", PayFiPSignal, att.IDOp).Get(ctx, nil)
 	var unknown *temporal.UnknownExternalWorkflowExecutionError
 	if errors.As(err, &unknown) {
 		return false, nil
@@ -251,7 +261,7 @@ func (r *reconcile) needsAttention(ctx workflow.Context, att activities.AttemptT
 	r.res.Attention++
 	r.attention = append(r.attention, att.AttemptID.String())
 	workflow.GetLogger(ctx).Error("reconciliation: attempt needs attention", "attempt", att.AttemptID.String(),
-		"idop", att.IDOp, "cart", att.CartID.String(), "reason", why)
+		"idop", att.IDOp, "workflow", AttemptWorkflowID(att.Kind, att.CartID, att.AttemptID), "reason", why)
 }
 
 func (r *reconcile) summary(total int) string {

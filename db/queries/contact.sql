@@ -58,3 +58,7 @@ ORDER BY m.created_at, m.id;
 -- Staff answering a thread have read the family's messages in it.
 UPDATE messages SET read_at = @now::timestamptz
 WHERE org_id = @org_id AND (id = @thread_id OR parent_id = @thread_id) AND NOT from_staff AND read_at IS NULL;
+
+-- name: GetFamilyThread :one
+-- One of the family's threads (its first message), for the family to reply in.
+SELECT * FROM messages WHERE org_id = @org_id AND family_id = @family_id AND id = @id AND parent_id IS NULL;

@@ -1,8 +1,8 @@
 -- name: InsertLedgerEntry :execrows
 -- The idempotency key turns a replayed write into a no-op.
 INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
-    reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, sqlc.narg(attendance_id))
+    reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, sqlc.narg(attendance_id), sqlc.arg(reason))
 ON CONFLICT (idempotency_key) DO NOTHING;
 
 -- name: ListFamilyLedger :many

@@ -21,7 +21,7 @@ WITH picked AS (
 )
 UPDATE payment_attempts p SET reconcile_checked_at = @checked_at
 FROM picked WHERE p.id = picked.id
-RETURNING p.id, p.cart_id, p.family_id, p.id_op, p.status, p.amount_cents, p.payfip_created_at, p.notified_at;
+RETURNING p.id, p.kind, p.cart_id, p.family_id, p.id_op, p.status, p.amount_cents, p.payfip_created_at, p.notified_at;
 
 -- name: MarkAttemptReconciled :exec
 UPDATE payment_attempts SET reconciled_at = @reconciled_at WHERE id = @id AND reconciled_at IS NULL;

@@ -56,12 +56,6 @@ RETURNING *;
 -- Serialises the writers that read a family's balances before writing the ledger.
 SELECT id FROM families WHERE id = $1 FOR UPDATE;
 
--- name: PendingCheckoutOutstanding :one
--- Outstanding balance already frozen into a checkout in progress: it is being paid.
-SELECT COALESCE(sum(a.outstanding_cents), 0)::bigint
-FROM payment_attempts a JOIN carts c ON c.id = a.cart_id
-WHERE c.family_id = $1 AND c.status = 'checking_out' AND a.status IN ('created', 'pending', 'paid');
-
 -- name: ListDayChildren :many
 -- Who comes on a service day: the confirmed reservations with child and family.
 SELECT r.id AS reservation_id, r.source, r.price_cents, r.created_at,

@@ -79,20 +79,14 @@ SELECT id FROM users WHERE org_id = @org_id AND role = 'admin' AND NOT disabled 
 -- name: InsertStaffLedgerEntry :one
 -- No row back means the key was already used: the caller reads that entry instead.
 INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
-    label, method, created_by, occurred_at)
+    label, method, created_by, occurred_at, reason)
 VALUES (@org_id, @family_id, @kind, @outstanding_cents, @credit_cents, @idempotency_key,
-    @label, @method, @created_by, @occurred_at)
+    @label, @method, @created_by, @occurred_at, @reason)
 ON CONFLICT (idempotency_key) DO NOTHING
 RETURNING *;
 
 -- name: GetLedgerEntryByKey :one
 SELECT * FROM ledger_entries WHERE idempotency_key = $1;
-
--- name: PendingCheckoutCredit :one
--- Cagnotte already frozen into a checkout in progress: it is being spent.
-SELECT COALESCE(sum(a.credit_used_cents), 0)::bigint
-FROM payment_attempts a JOIN carts c ON c.id = a.cart_id
-WHERE c.family_id = $1 AND c.status = 'checking_out' AND a.status IN ('created', 'pending', 'paid');
 
 -- name: SetFamilyUserDisabled :one
 -- A family login turned off or on again (its sessions are ended by the caller).

@@ -1,0 +1,95 @@
+package cart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/enfance/enfance/db"
+)
+
+// What became of one of the family's payments, as the portal's result page and
+// API clients follow it.
+const (
+	PaymentProcessing = "processing" // on PayFiP, or being verified and recorded
+	PaymentPaid       = "paid"       // paid (online or with the cagnotte) and recorded
+	PaymentConfirmed  = "confirmed"  // reservations confirmed, under 1 € carried to the balance: nothing paid
+	PaymentCredited   = "credited"   // paid after its cart or payment had ended: put on the cagnotte
+	PaymentNotPaid    = "not_paid"   // refused, abandoned or expired: no money taken
+)
+
+// PaymentView is one payment attempt of the family and what became of it.
+type PaymentView struct {
+	Attempt db.PaymentAttempt
+	Status  string // one of the Payment* above
+	// Why a payment was not paid: refused, abandoned (on PayFiP's page),
+	// abandoned_by_family (on the portal), expired, failed.
+	Reason        string
+	CreditedCents int64 // put on the cagnotte (credited)
+}
+
+// Payment reads one of the family's payment attempts (ErrNotFound for another
+// family's) and what became of it. Money is "paid" only once the ledger has it.
+func (s *Store) Payment(ctx context.Context, f Family, id uuid.UUID) (PaymentView, error) {
+	q := db.New(s.Pool)
+	att, err := q.GetFamilyPaymentAttempt(ctx, db.GetFamilyPaymentAttemptParams{OrgID: f.OrgID, FamilyID: f.ID, ID: id})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return PaymentView{}, ErrNotFound
+	} else if err != nil {
+		return PaymentView{}, fmt.Errorf("read attempt: %w", err)
+	}
+	v := PaymentView{Attempt: att, Status: PaymentProcessing}
+	switch att.Status {
+	case "refused", "abandoned", "expired":
+		v.Status, v.Reason = PaymentNotPaid, att.Status
+		return v, nil
+	case "error":
+		v.Status, v.Reason = PaymentNotPaid, "failed"
+		if att.AbandonedAt != nil {
+			v.Reason = "abandoned_by_family"
+		}
+		return v, nil
+	case "created", "pending":
+		return v, nil
+	}
+	// paid or settled_without_payfip: done once the ledger (or the cart) says so.
+	late, err := q.GetLedgerEntryByKey(ctx, "late_payment:"+att.ID.String())
+	switch {
+	case err == nil:
+		v.Status, v.CreditedCents = PaymentCredited, late.CreditCents
+		return v, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return v, fmt.Errorf("read ledger: %w", err)
+	}
+	done := false
+	if att.Kind == "balance" {
+		key := "payment:" + att.ID.String()
+		if att.Status == "settled_without_payfip" {
+			key = "credit_used:" + att.ID.String()
+		}
+		if done, err = q.LedgerKeyExists(ctx, key); err != nil {
+			return v, fmt.Errorf("read ledger: %w", err)
+		}
+	} else if att.CartID != nil {
+		c, err := q.GetCart(ctx, *att.CartID)
+		if err != nil {
+			return v, fmt.Errorf("read cart: %w", err)
+		}
+		latest, err := q.LatestPaymentAttempt(ctx, c.ID)
+		if err != nil {
+			return v, fmt.Errorf("read attempts: %w", err)
+		}
+		done = c.Status == "paid" && latest.ID == att.ID
+	}
+	switch {
+	case !done:
+	case att.Status == "settled_without_payfip" && att.AmountCents > 0:
+		v.Status = PaymentConfirmed
+	default:
+		v.Status = PaymentPaid
+	}
+	return v, nil
+}

@@ -1,0 +1,100 @@
+package cart
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/document"
+)
+
+// Free is a family's balances as a new payment or a staff movement may use them:
+// the ledger's, less what the payments in progress have frozen (the outstanding
+// balance they are paying, the cagnotte they are spending). The attempts of
+// exceptCart are not counted: a cart's own checkout does not hold against itself.
+type Free struct {
+	OutstandingCents int64 // may be negative when more was paid than owed
+	CreditCents      int64
+}
+
+// FreeBalances reads Free in q's transaction; writers call it with the family locked
+// (LockFamilyForMoney), so that no checkout freezes the same money meanwhile.
+func FreeBalances(ctx context.Context, q *db.Queries, familyID uuid.UUID, exceptCart *uuid.UUID) (Free, error) {
+	bal, err := q.FamilyBalances(ctx, familyID)
+	if err != nil {
+		return Free{}, fmt.Errorf("balances: %w", err)
+	}
+	pending, err := q.PendingPayments(ctx, db.PendingPaymentsParams{FamilyID: familyID, ExceptCart: exceptCart})
+	if err != nil {
+		return Free{}, fmt.Errorf("payments in progress: %w", err)
+	}
+	return Free{OutstandingCents: bal.OutstandingCents - pending.OutstandingCents, CreditCents: bal.CreditCents - pending.CreditCents}, nil
+}
+
+// Quote is what a checkout would freeze now: the lines (none when the balance is
+// paid alone), plus the free outstanding balance, less the free cagnotte. The cart
+// view, the cart's checkout and the payment of the balance alone all use it.
+func Quote(ctx context.Context, q *db.Queries, familyID uuid.UUID, cartID *uuid.UUID, linesCents int64) (booking.Totals, error) {
+	free, err := FreeBalances(ctx, q, familyID, cartID)
+	if err != nil {
+		return booking.Totals{}, err
+	}
+	return booking.ComputeTotals(linesCents, free.OutstandingCents, free.CreditCents), nil
+}
+
+// BalanceView is the family's balances and what paying its balance alone would
+// ask now, with the payments of its balance still in progress.
+type BalanceView struct {
+	OutstandingCents int64 // what the ledger says is owed (0 when nothing is)
+	CreditCents      int64
+	Quote            booking.Totals // of a payment of the balance alone, now
+	InProgress       []db.PaymentAttempt
+}
+
+// Balance reads the family's BalanceView.
+func (s *Store) Balance(ctx context.Context, f Family) (BalanceView, error) {
+	q := db.New(s.Pool)
+	bal, err := q.FamilyBalances(ctx, f.ID)
+	if err != nil {
+		return BalanceView{}, fmt.Errorf("balances: %w", err)
+	}
+	quote, err := Quote(ctx, q, f.ID, nil, 0)
+	if err != nil {
+		return BalanceView{}, err
+	}
+	inProgress, err := q.ListBalancePaymentsInProgress(ctx, db.ListBalancePaymentsInProgressParams{OrgID: f.OrgID, FamilyID: f.ID})
+	if err != nil {
+		return BalanceView{}, fmt.Errorf("balance payments: %w", err)
+	}
+	return BalanceView{OutstandingCents: max(bal.OutstandingCents, 0), CreditCents: bal.CreditCents, Quote: quote, InProgress: inProgress}, nil
+}
+
+// Why a payment of the balance alone is refused (problem types of the API).
+const (
+	BalanceNothingDue    = "nothing-due"
+	BalanceInProgress    = "balance-payment-in-progress"
+	BalanceUnderMinimum  = "balance-under-minimum"
+	minimumOnlinePayment = "Le paiement en ligne est possible à partir de 1 €"
+)
+
+// BalanceRefusal says why the balance cannot be paid alone now, with the French
+// sentence the family reads ("" when it can be paid): nothing owed, already being
+// paid (by a cart's checkout or another payment of the balance), or less than
+// PayFiP's 1 € left once the cagnotte is used. The API asks before starting a
+// payment, the activity again under the family's lock.
+func BalanceRefusal(outstandingCents int64, quote booking.Totals) (code, message string) {
+	switch {
+	case outstandingCents <= 0:
+		return BalanceNothingDue, "Votre compte n'a pas de solde à régler."
+	case quote.OutstandingAddedCents <= 0:
+		return BalanceInProgress, "Votre solde est déjà en cours de paiement (sur PayFiP, ou avec votre panier) : " +
+			"terminez ou abandonnez ce paiement avant d'en commencer un autre."
+	case booking.HowToSettle(quote.TotalDueCents) == booking.SettleCarried:
+		return BalanceUnderMinimum, minimumOnlinePayment + " : les " + document.Euros(quote.TotalDueCents) +
+			" qui restent à régler s'ajouteront à votre prochain panier ; vous pouvez aussi les régler au guichet."
+	}
+	return "", ""
+}

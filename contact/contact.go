@@ -1,0 +1,80 @@
+// Package contact holds the family ↔ service messages (« Contactez-nous ») in
+// PostgreSQL: a thread is a family's first message and the replies to it.
+package contact
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/enfance/enfance/db"
+)
+
+// ErrNotFound means the thread does not exist for this family (or is another's).
+var ErrNotFound = errors.New("not found")
+
+// Store runs the transactions.
+type Store struct{ Pool *pgxpool.Pool }
+
+// File is an attachment already checked (type by content, size).
+type File struct {
+	Name        string
+	ContentType string
+	Data        []byte
+}
+
+// Reply is a message added to a thread, with what telling the other side needs.
+type Reply struct {
+	Message db.Message
+	Thread  db.Message // the thread's first message: its subject and category
+	Family  db.Family
+	Org     db.Org
+}
+
+// FamilyReply adds the family's message, and its files, to one of its threads in
+// one transaction. The thread then waits for the service's answer in the inbox.
+func (s *Store) FamilyReply(ctx context.Context, orgID, familyID, authorID, threadID uuid.UUID, body string, files []File) (Reply, error) {
+	var r Reply
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		q := db.New(tx)
+		var err error
+		r.Thread, err = q.GetFamilyThread(ctx, db.GetFamilyThreadParams{OrgID: orgID, FamilyID: familyID, ID: threadID})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotFound
+		} else if err != nil {
+			return fmt.Errorf("read thread: %w", err)
+		}
+		if r.Family, err = q.GetFamily(ctx, db.GetFamilyParams{OrgID: orgID, ID: familyID}); err != nil {
+			return fmt.Errorf("read family: %w", err)
+		}
+		if r.Org, err = q.GetOrg(ctx, orgID); err != nil {
+			return fmt.Errorf("read org: %w", err)
+		}
+		r.Message, err = q.InsertMessage(ctx, db.InsertMessageParams{
+			ID: uuid.New(), OrgID: orgID, FamilyID: familyID, ParentID: &r.Thread.ID, AuthorID: &authorID,
+			Category: r.Thread.Category, Subject: r.Thread.Subject, Body: body,
+		})
+		if err != nil {
+			return fmt.Errorf("insert message: %w", err)
+		}
+		return Attach(ctx, q, r.Message.ID, files)
+	})
+	return r, err
+}
+
+// Attach stores a message's files, in the order they were sent.
+func Attach(ctx context.Context, q *db.Queries, messageID uuid.UUID, files []File) error {
+	for i, f := range files {
+		if err := q.InsertAttachment(ctx, db.InsertAttachmentParams{
+			ID: uuid.New(), MessageID: messageID, Position: int16(i), Filename: f.Name, ContentType: f.ContentType,
+			SizeBytes: int32(len(f.Data)), Content: f.Data,
+		}); err != nil {
+			return fmt.Errorf("attachment: %w", err)
+		}
+	}
+	return nil
+}
