@@ -172,3 +172,56 @@ func TestContactMessagesWithDocuments(t *testing.T) {
 		t.Fatalf("audit rows %d", n)
 	}
 }
+
+// The family answers inside its thread (with a document): the thread waits for
+// the service again, the staff are told, another family cannot write in it.
+func TestFamilyRepliesInsideAThread(t *testing.T) {
+	e := newAccountEnv(t, nil)
+	org := e.newOrg("accueil@ville.test")
+	fam := e.newFamily(org, "Martin")
+	other := e.newFamily(org, "Durand")
+	parent, stranger := e.session(org, "family", &fam), e.session(org, "family", &other)
+	agent := e.session(org, "agent", nil)
+	b, h := form(map[string]string{"subject": "Cantine du jeudi", "body": "Bonjour, une question.", "category": "question"})
+	var th threadDoc
+	decode(t, parent.send(http.MethodPost, "/api/v1/messages", b, h).body, &th)
+	e.mail.next(t)
+	var staffView threadDoc
+	agent.expect(http.MethodPost, "/api/v1/admin/messages/"+th.ID.String()+"/reply", map[string]string{"body": "Pouvez-vous préciser ?"}, http.StatusCreated, &staffView)
+	e.mail.next(t)
+
+	path := "/api/v1/messages/" + th.ID.String() + "/reply"
+	parent.fails(http.MethodPost, path, map[string]string{"body": " "}, nil, http.StatusBadRequest, "invalid-request")
+	stranger.fails(http.MethodPost, path, map[string]string{"body": "intrus"}, nil, http.StatusNotFound, "not-found")
+	// A reply is not a thread: replying to it is replying to nothing.
+	parent.fails(http.MethodPost, "/api/v1/messages/"+staffView.Messages[1].ID.String()+"/reply", map[string]string{"body": "?"}, nil, http.StatusNotFound, "not-found")
+	b, h = form(map[string]string{"body": "Le jeudi 3, merci."}, pdfFile)
+	r := parent.send(http.MethodPost, path, b, h)
+	if r.status != http.StatusCreated {
+		t.Fatalf("reply: %d %s", r.status, r.body)
+	}
+	decode(t, r.body, &th)
+	if len(th.Messages) != 3 || th.Messages[2].FromStaff || th.Messages[2].Body != "Le jeudi 3, merci." || len(th.Messages[2].Attachments) != 1 {
+		t.Fatalf("thread after the family's reply: %s", r.body)
+	}
+	if m := e.mail.next(t); m.To[0] != "accueil@ville.test" || !strings.Contains(m.Subject, "Martin") || !strings.Contains(m.Subject, "Cantine du jeudi") {
+		t.Fatalf("staff mail %+v", m)
+	}
+	var inbox struct {
+		Items []struct {
+			ID      uuid.UUID `json:"id"`
+			Waiting bool      `json:"waiting"`
+		} `json:"items"`
+	}
+	agent.expect(http.MethodGet, "/api/v1/admin/messages?waiting=true", nil, http.StatusOK, &inbox)
+	if len(inbox.Items) != 1 || inbox.Items[0].ID != th.ID {
+		t.Fatalf("the thread does not wait for the service again: %+v", inbox)
+	}
+	parent.expect(http.MethodPost, path, map[string]string{"body": "Et le vendredi aussi."}, http.StatusCreated, &th)
+	if len(th.Messages) != 4 {
+		t.Fatalf("JSON reply: %+v", th)
+	}
+	if n := e.count(`SELECT count(*) FROM messages WHERE family_id = $1`, other); n != 0 {
+		t.Fatalf("%d messages for the other family", n)
+	}
+}

@@ -315,3 +315,71 @@ func TestStaffCancelOnBehalf(t *testing.T) {
 		t.Errorf("audit rows %d, %v; want 3", n, err)
 	}
 }
+
+// "Valider les annulations": the days unticked in the calendar are cancelled
+// together, all or none — one past its deadline and nothing moves, each refusal
+// naming its day.
+func TestCancelManyAllOrNone(t *testing.T) {
+	f := newFixture(t)
+	fam, kids := f.family(f.org, 650, "CP", "CE1")
+	other, _ := f.family(f.org, 650, "CP")
+	thu, fri, mon := date(2026, 12, 3), date(2026, 12, 4), date(2026, 12, 7)
+	if _, err := f.store.AddItems(f.ctx, fam, []cart.Item{
+		item(kids[0], f.canteen, thu), item(kids[0], f.canteen, fri), item(kids[1], f.canteen, fri), item(kids[0], f.canteen, mon),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	rows := f.pay(fam)
+	byKid := map[string]db.Reservation{}
+	for _, r := range rows {
+		byKid[r.ChildID.String()[:4]+r.Day.Format(time.DateOnly)] = r
+	}
+	late, fri0, fri1, monday := byKid[kids[0].String()[:4]+"2026-12-03"], byKid[kids[0].String()[:4]+"2026-12-04"],
+		byKid[kids[1].String()[:4]+"2026-12-04"], byKid[kids[0].String()[:4]+"2026-12-07"]
+	f.clock.Set(at(2026, 12, 1, 10, 0)) // Thursday's deadline has just passed
+	before := f.balances(fam)
+
+	_, err := f.store.CancelMany(f.ctx, fam, []uuid.UUID{fri0.ID, late.ID, monday.ID, uuid.New()})
+	var refused *cart.CancelRefusedError
+	if !errors.As(err, &refused) || len(refused.Refusals) != 2 {
+		t.Fatalf("with a late day: %v", err)
+	}
+	if r := refused.Refusals[0]; r.Index != 1 || r.Reason != "deadline_passed" ||
+		r.Message != "Le jeudi 3 décembre : le délai d'annulation était le mardi 1er décembre 2026 à 10h00" {
+		t.Errorf("late refusal %+v", r)
+	}
+	if r := refused.Refusals[1]; r.Index != 3 || r.Reason != "not_found" {
+		t.Errorf("unknown refusal %+v", r)
+	}
+	if b := f.balances(fam); b != before {
+		t.Errorf("a refused batch moved money: %+v → %+v", before, b)
+	}
+	f.checkTaken(f.canteen, fri, 2)
+	if _, err := f.store.CancelMany(f.ctx, other, []uuid.UUID{fri0.ID}); !errors.As(err, &refused) || refused.Refusals[0].Reason != "not_found" {
+		t.Errorf("another family's reservation: %v", err)
+	}
+
+	done, err := f.store.CancelMany(f.ctx, fam, []uuid.UUID{monday.ID, fri1.ID, fri0.ID, fri0.ID})
+	if err != nil || len(done) != 3 {
+		t.Fatalf("in time: %v, %d cancelled", err, len(done))
+	}
+	var credited int64
+	for _, k := range done {
+		credited += k.CreditedCents
+		if k.Reservation.Status != "cancelled" || !k.InTime {
+			t.Errorf("cancellation %+v", k)
+		}
+	}
+	if credited != 450 || done[0].Reservation.Day != fri {
+		t.Errorf("credited %d (want 450), first %s", credited, done[0].Reservation.Day)
+	}
+	if b := f.balances(fam); b.CreditCents-before.CreditCents != 450 || b.OutstandingCents != before.OutstandingCents {
+		t.Errorf("balances %+v → %+v", before, b)
+	}
+	f.checkTaken(f.canteen, fri, 0)
+	f.checkTaken(f.canteen, mon, 0)
+	f.checkTaken(f.canteen, thu, 1)
+	if _, err := f.store.CancelMany(f.ctx, fam, []uuid.UUID{monday.ID}); !errors.As(err, &refused) || refused.Refusals[0].Reason != "already_cancelled" {
+		t.Errorf("twice: %v", err)
+	}
+}

@@ -30,6 +30,7 @@ var TemporalSearchAttributes = map[string]string{
 	"AmountDueCents": "Int",
 	"Month":          "Keyword",
 	"RunStatus":      "Keyword",
+	"PaymentStatus":  "Keyword",
 }
 
 var (

@@ -237,6 +237,20 @@ func (h *harness) mockActivities() {
 			}
 			return nil
 		})
+	h.env.OnActivity(acts.CloseAttempt, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.CloseAttemptInput) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			a := h.attempts[in.AttemptID]
+			h.record("CloseAttempt", fmt.Sprint(a.seq))
+			if !in.ByFamily {
+				h.t.Errorf("CloseAttempt of attempt %d not by the family", a.seq)
+			}
+			if a.status == "created" || a.status == "pending" {
+				a.status = "error"
+			}
+			return nil
+		})
 	h.env.OnActivity(acts.ExpireCart, mock.Anything, mock.Anything).After(h.expireDelay).Return(
 		func(_ context.Context, id uuid.UUID) error {
 			h.mu.Lock()
@@ -308,6 +322,32 @@ func (h *harness) checkout(at time.Duration, req workflows.CheckoutRequest) *upd
 }
 
 var okRequest = workflows.CheckoutRequest{Lines: 3, HasEmail: true}
+
+type abandonOutcome struct {
+	accepted  bool
+	rejectErr error
+	done      bool
+	result    workflows.AbandonResult
+	err       error
+}
+
+// abandon sends "Abandonner ce paiement" for checkout seq at `at`.
+func (h *harness) abandon(at time.Duration, seq int32) *abandonOutcome {
+	u := &abandonOutcome{}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.AbandonUpdate, uuid.NewString(), &testsuite.TestUpdateCallback{
+			OnAccept: func() { u.accepted = true },
+			OnReject: func(err error) { u.rejectErr = err },
+			OnComplete: func(res any, err error) {
+				u.done, u.err = true, err
+				if r, ok := res.(workflows.AbandonResult); ok {
+					u.result = r
+				}
+			},
+		}, attemptID(seq).String())
+	}, at)
+	return u
+}
 
 // notify sends the PayFiP signal for checkout seq at `at`.
 func (h *harness) notify(at time.Duration, seq int32) {
@@ -748,4 +788,65 @@ func TestConfirmationRefusedForGoodFailsTheWorkflow(t *testing.T) {
 		t.Fatalf("checkout: %+v", co)
 	}
 	h.wantSequence("PrepareCheckout(1)@1h0m0s ConfirmCart(1)@1h0m0s")
+}
+
+// "Abandonner ce paiement et modifier mon panier": the attempt is given up at
+// once (PayFiP asked once, not paid yet), closed as abandoned by the family, and
+// the cart open again for changes and another checkout, which is paid.
+func TestFamilyAbandonsThePaymentAndTheCartReopensAtOnce(t *testing.T) {
+	h := newHarness(t)
+	h.dues = []int64{450, 300}
+	h.check = func(_ int, seq int32, _ time.Duration) (payfip.Outcome, error) {
+		if seq == 1 {
+			return payfip.Outcome{Status: payfip.StatusPending}, nil
+		}
+		return payfip.Outcome{Status: payfip.StatusPaid}, nil
+	}
+	first := h.checkout(time.Hour, okRequest)
+	wrong := h.abandon(time.Hour+4*time.Minute, 2) // an attempt that is not in progress
+	ab := h.abandon(time.Hour+5*time.Minute, 1)
+	open := h.state(time.Hour + 6*time.Minute)
+	again := h.abandon(time.Hour+7*time.Minute, 1)
+	second := h.checkout(2*time.Hour, okRequest)
+	h.notify(2*time.Hour+time.Minute, 2)
+	if got := h.run(); got != "paid" {
+		t.Fatalf("result %q", got)
+	}
+	wantPaymentRequired(t, first, 1, 450)
+	wantPaymentRequired(t, second, 2, 300)
+	if !ab.accepted || !ab.done || ab.err != nil || ab.result.Status != "open" {
+		t.Fatalf("abandon: %+v", ab)
+	}
+	for _, u := range []*abandonOutcome{wrong, again} {
+		if u.accepted || u.rejectErr == nil || !strings.Contains(u.rejectErr.Error(), "Aucun paiement n'est en cours") {
+			t.Errorf("abandon of no payment in progress: %+v", u)
+		}
+	}
+	// No wait for the 16-minute poll: the cart is open five minutes after the checkout.
+	h.wantSequence("PrepareCheckout(1)@1h0m0s CreatePayFiPPayment(1)@1h0m0s CheckPayment(1)@1h5m0s CloseAttempt(1)@1h5m0s ReopenCart(1)@1h5m0s " +
+		"PrepareCheckout(2)@2h0m0s CreatePayFiPPayment(2)@2h0m0s CheckPayment(2)@2h1m0s ConfirmCart(2)@2h1m0s SendReceipt(2)@2h1m0s")
+	if open.Status != "open" || open.IDOp != "" || !strings.Contains(open.Details, "payment abandoned by the family (idOp idop-1)") {
+		t.Errorf("state after the abandon: %+v", open)
+	}
+	if a := h.attempts[attemptID(1)]; a.status != "error" {
+		t.Errorf("abandoned attempt is %s", a.status)
+	}
+}
+
+// The payer had paid on PayFiP's page before pressing "Abandonner": PayFiP, asked
+// once, says paid, and the cart is paid rather than reopened.
+func TestAbandonAfterPayingConfirmsTheCart(t *testing.T) {
+	h := newHarness(t)
+	h.check = func(int, int32, time.Duration) (payfip.Outcome, error) {
+		return payfip.Outcome{Status: payfip.StatusPaid}, nil
+	}
+	h.checkout(time.Hour, okRequest)
+	ab := h.abandon(time.Hour+2*time.Minute, 1)
+	if got := h.run(); got != "paid" {
+		t.Fatalf("result %q", got)
+	}
+	if !ab.done || ab.err != nil || ab.result.Status != "paid" {
+		t.Fatalf("abandon: %+v", ab)
+	}
+	h.wantSequence("PrepareCheckout(1)@1h0m0s CreatePayFiPPayment(1)@1h0m0s CheckPayment(1)@1h2m0s ConfirmCart(1)@1h2m0s SendReceipt(1)@1h2m0s")
 }
