@@ -26,7 +26,9 @@ type reservationJSON struct {
 	PriceCents       int64      `json:"price_cents"`
 	Source           string     `json:"source"`
 	CancellableUntil *time.Time `json:"cancellable_until"`
-	CancelledAt      *time.Time `json:"cancelled_at,omitempty"`
+	// The last instant to cancel, passed or not (confirmed reservations).
+	CancellationDeadline *time.Time `json:"cancellation_deadline,omitempty"`
+	CancelledAt          *time.Time `json:"cancelled_at,omitempty"`
 }
 
 func reservationOf(r db.Reservation) reservationJSON {
@@ -70,8 +72,12 @@ func (s *Server) reservations(c *gin.Context) {
 	out := make([]reservationJSON, 0, len(rows))
 	for _, r := range rows {
 		rj := reservationOf(r)
-		if until := deadline(r.ServiceID, r.Day); r.Status == "confirmed" && now.Before(until) {
-			rj.CancellableUntil = &until
+		if r.Status == "confirmed" {
+			until := deadline(r.ServiceID, r.Day)
+			rj.CancellationDeadline = &until
+			if now.Before(until) {
+				rj.CancellableUntil = &until
+			}
 		}
 		out = append(out, rj)
 	}

@@ -370,10 +370,13 @@ type CalendarDay struct {
 	State            string     `json:"state"`
 	PriceCents       int64      `json:"price_cents"`
 	CancellableUntil *time.Time `json:"cancellable_until"`
-	BookableUntil    *time.Time `json:"bookable_until,omitempty"`
-	PlacesLeft       *int32     `json:"places_left,omitempty"`
-	ReservationID    *uuid.UUID `json:"reservation_id,omitempty"`
-	CartItemID       *uuid.UUID `json:"cart_item_id,omitempty"`
+	// CancellationDeadline is a reservation's last instant to cancel, passed or not
+	// (the calendar's tooltip on a day that can no longer be cancelled).
+	CancellationDeadline *time.Time `json:"cancellation_deadline,omitempty"`
+	BookableUntil        *time.Time `json:"bookable_until,omitempty"`
+	PlacesLeft           *int32     `json:"places_left,omitempty"`
+	ReservationID        *uuid.UUID `json:"reservation_id,omitempty"`
+	CartItemID           *uuid.UUID `json:"cart_item_id,omitempty"`
 }
 
 // Calendar returns every day of month for one child and service.
@@ -440,7 +443,9 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 		switch {
 		case reserved:
 			cd.PriceCents, cd.ReservationID = res.PriceCents, &res.ID
-			if until := CancelRule(svc.Service).Deadline(d, r.loc); now.Before(until) {
+			until := CancelRule(svc.Service).Deadline(d, r.loc)
+			cd.CancellationDeadline = &until
+			if now.Before(until) {
 				cd.CancellableUntil = &until
 			}
 		case inCart:

@@ -148,7 +148,20 @@ async function logoutNow() {
 }
 
 let lastCartCount = 0;
-/** Shows the number of lines in the cart in the menu and in the bottom banner. */
+// Reserved days unticked in the booking calendar, waiting for "Valider les
+// annulations": {count, validate(button)} or null. A new page starts without.
+let cancellations = null;
+
+/** The booking calendar tells the blue banner what is to cancel. */
+export function setCancellations(state) {
+  cancellations = state;
+  updateCartCount(lastCartCount);
+}
+
+/**
+ * The number of lines in the cart, in the menu and in the blue banner at the
+ * bottom of the booking pages, which also offers to validate the cancellations.
+ */
 export function updateCartCount(n) {
   lastCartCount = n;
   const badge = document.getElementById('cart-count');
@@ -159,9 +172,21 @@ export function updateCartCount(n) {
   }
   const banner = document.getElementById('cart-banner');
   const onBooking = currentPath().startsWith('/reservations');
-  banner.hidden = !(n > 0 && onBooking);
+  const k = cancellations ? cancellations.count : 0;
+  banner.hidden = !((n > 0 || k > 0) && onBooking);
   document.body.classList.toggle('has-banner', !banner.hidden);
-  document.getElementById('cart-banner-text').textContent = `${n} réservation${n > 1 ? 's' : ''} en attente`;
+  document.getElementById('cart-banner-text').textContent = [
+    n ? `${n} réservation${n > 1 ? 's' : ''} en attente` : null,
+    k ? `${k} annulation${k > 1 ? 's' : ''} à valider` : null,
+  ].filter(Boolean).join(' · ');
+  document.getElementById('cart-banner-link').hidden = !n;
+  let validate = document.getElementById('cart-banner-cancel');
+  if (!validate) {
+    validate = h('button', { type: 'button', class: 'button button-light', id: 'cart-banner-cancel' }, 'Valider les annulations');
+    validate.addEventListener('click', () => { if (cancellations) cancellations.validate(validate); });
+    banner.append(validate);
+  }
+  validate.hidden = !k;
 }
 
 /** Reads the cart and updates the counts; returns the cart. */
@@ -178,6 +203,7 @@ async function render() {
   const route = match(path);
   const pageEl = document.getElementById('page');
   closeMenu();
+  cancellations = null; // unticked days belong to the calendar they were unticked in
   if (!route) {
     mount(pageEl, h('h1', { tabindex: '-1', id: 'page-title' }, 'Page introuvable'),
       h('p', {}, 'Cette adresse ne correspond à aucune page du portail. '), h('p', {}, h('a', { href: '#/' }, 'Retour à l\'accueil')));

@@ -182,7 +182,7 @@ export function problemView(err) {
     h('strong', {}, title),
     detail ? h('p', {}, detail) : null,
     p.cancellation_deadline && !p.detail ? h('p', {}, `Date limite d'annulation : ${instantLabel(p.cancellation_deadline)}.`) : null,
-    list.length ? h('ul', {}, list.map((e) => h('li', {}, e.field ? `${fieldName(e.field)} : ${e.message}` : e.message))) : null);
+    list.length ? h('ul', {}, list.map((e) => h('li', {}, FIELD_NAMES[e.field] ? `${FIELD_NAMES[e.field]} : ${e.message}` : e.message))) : null);
 }
 
 const FIELD_NAMES = {
@@ -191,7 +191,8 @@ const FIELD_NAMES = {
   subject: 'Objet', body: 'Message', category: 'Catégorie', 'files[]': 'Pièces jointes', first_name: 'Prénom', last_name: 'Nom',
   relationship: 'Lien avec l\'enfant', amount_cents: 'Montant', reason: 'Motif', month: 'Mois', method: 'Mode de règlement',
 };
-const fieldName = (f) => FIELD_NAMES[f] || f;
+// A field the family would not recognise (items[0], ids[2]) is not named: the
+// message itself says which day it is about.
 
 /** Shows an error in the message region (role=alert). */
 export function showError(err) {

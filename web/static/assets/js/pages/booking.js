@@ -1,12 +1,13 @@
-// Booking: the services, the month calendar per child, the cart, the payment
-// result after PayFiP, and the family calendar with cancellations.
+// Booking: the services, the month calendar per child (tick to book, untick to
+// cancel, as the guide says), the cart and its payment, the result after PayFiP,
+// and the family calendar with its own "Annuler".
 
-import { get, post, del, ApiError } from '../api.js';
+import { get, post, del, newKey, ApiError } from '../api.js';
 import {
-  h, mount, capitalize, euros, pageTitle, notify, showError, busy, loading, table, unavailable, problemView,
-  thisMonth, addMonths, monthLabel, dayLabel, instantLabel, parseDay, isoDay, WEEKDAY_SHORT,
+  h, mount, capitalize, euros, pageTitle, notify, showError, busy, loading, table, problemView,
+  thisMonth, addMonths, monthLabel, ofMonth, dayLabel, instantLabel, parseDay, isoDay, WEEKDAY_SHORT,
 } from '../ui.js';
-import { session, refreshCart, updateCartCount, go, flashNext } from '../app.js';
+import { session, refreshCart, updateCartCount, setCancellations, go, flashNext } from '../app.js';
 
 export const childName = (members, id) => {
   const m = members.find((x) => x.id === id);
@@ -19,10 +20,18 @@ export const serviceName = (services, id) => {
 
 const PENDING_KEY = 'enfance.payment';
 
+/** PayFiP takes payments of 1 € and more; under it, nothing is paid online. */
+export const MIN_ONLINE_CENTS = 100;
+
+/** The sentence the cart shows before a checkout of under 1 € (issue wording). */
+export const carriedNotice = (cents) =>
+  `Le paiement en ligne est possible à partir de 1 € : vos réservations seront confirmées et ${euros(cents)} ajoutés à votre solde.`;
+
 /**
- * Acts on a checkout answer: off to PayFiP when a payment is required (the
- * browser comes back to #/paiement), or straight to the result when the cart was
- * settled at once (credit, or nothing to pay).
+ * Acts on a checkout answer (cart or balance): off to PayFiP when a payment is
+ * required (the browser comes back to #/paiement), or straight to the result when
+ * nothing was paid online (the cagnotte covered it, or under 1 € carried to the
+ * balance).
  */
 export function startPayment(answer) {
   if (answer.status === 'payment_required' && answer.payment_url) {
@@ -31,8 +40,8 @@ export function startPayment(answer) {
     location.assign(answer.payment_url);
     return;
   }
-  if (answer.status === 'paid') {
-    go(`#/paiement?paiement=${encodeURIComponent(answer.payment_id || '')}&immediat=1`);
+  if (answer.status === 'paid' || answer.status === 'confirmed') {
+    go(`#/paiement?paiement=${encodeURIComponent(answer.payment_id || '')}`);
     return;
   }
   notify('Réponse inattendue du serveur de paiement.', 'error');
@@ -42,9 +51,9 @@ export function startPayment(answer) {
 
 export async function services(ctx) {
   const list = await session.once('/services');
-  mount(ctx.root, 
+  mount(ctx.root,
     pageTitle('Réservations'),
-    h('p', { class: 'lead' }, 'Choisissez un service pour ouvrir le calendrier de vos enfants, puis cochez les jours souhaités. Les jours cochés vont dans votre panier ; ils sont réservés une fois le panier payé.'),
+    h('p', { class: 'lead' }, 'Choisissez un service pour ouvrir le calendrier de vos enfants, puis cochez les jours souhaités. Les jours cochés vont dans votre panier ; ils sont réservés une fois le panier payé. Pour annuler un jour réservé, décochez-le puis validez.'),
     list.length
       ? h('ul', { class: 'service-list' }, list.map((s) => h('li', {},
         h('a', { class: 'service-button', href: `#/reservations/${s.id}` },
@@ -57,6 +66,22 @@ export async function services(ctx) {
 
 // ---- Month calendar per child ----
 
+const calendarOf = (child, service, month) => get(`/children/${child.id}/calendar?service_id=${service.id}&month=${month}`);
+
+/**
+ * The month the calendar opens on: the first, from the current one, where one of
+ * the children still has a day to book (at the end of a month, every day left
+ * may be past its deadline).
+ */
+async function firstBookableMonth(children, service) {
+  let month = thisMonth();
+  for (let i = 0; i < 4; i++, month = addMonths(month, 1)) {
+    const months = await Promise.all(children.map((c) => calendarOf(c, service, month).catch(() => [])));
+    if (months.some((days) => days.some((d) => d.state === 'available' || d.state === 'in_cart'))) return month;
+  }
+  return thisMonth();
+}
+
 export async function calendar(ctx) {
   const [list, members] = await Promise.all([session.once('/services'), session.once('/family/members')]);
   const service = list.find((s) => s.id === ctx.params.service);
@@ -66,13 +91,67 @@ export async function calendar(ctx) {
     return;
   }
   const children = members.filter((m) => m.kind === 'child' && service.eligible_child_ids.includes(m.id));
-  let month = /^\d{4}-\d{2}$/.test(ctx.query.get('mois') || '') ? ctx.query.get('mois') : thisMonth();
+  let month = /^\d{4}-\d{2}$/.test(ctx.query.get('mois') || '') ? ctx.query.get('mois') : await firstBookableMonth(children, service);
+  if (!ctx.alive()) return;
 
   const heading = h('h2', { class: 'month-title', id: 'month-title', 'aria-live': 'polite' }, monthLabel(month));
   const prev = h('button', { type: 'button', class: 'button button-secondary' }, h('span', { 'aria-hidden': 'true' }, '‹ '), 'Mois précédent');
   const next = h('button', { type: 'button', class: 'button button-secondary' }, 'Mois suivant', h('span', { 'aria-hidden': 'true' }, ' ›'));
   const today = h('button', { type: 'button', class: 'button button-tertiary' }, 'Revenir au mois en cours');
   const grids = h('div', { class: 'children' });
+  // The guide's service buttons: the child's other services, one click away.
+  const switcher = h('nav', { class: 'service-switch', 'aria-label': 'Changer de service' },
+    h('ul', {}, list.map((s) => h('li', {}, h('a', {
+      class: 'service-chip', href: `#/reservations/${s.id}?mois=${month}`, 'aria-current': s.id === service.id ? 'page' : false,
+    }, s.name)))));
+
+  // Reserved days the family unticked: cancelled together by "Valider les annulations".
+  const toCancel = new Map(); // reservation id → {date, price, child}
+  const cancelBar = h('section', { class: 'cancel-bar notice notice-warning', 'aria-live': 'polite', hidden: true });
+
+  const validateCancellations = async (button) => {
+    const ids = [...toCancel.keys()];
+    if (!ids.length) return;
+    await busy(button, async () => {
+      try {
+        const res = await post('/reservations/cancel', { ids });
+        const n = res.cancelled.length;
+        const back = [
+          res.credited_cents ? `${euros(res.credited_cents)} crédités sur votre cagnotte` : null,
+          res.reversed_cents ? `${euros(res.reversed_cents)} retirés de votre solde à régler` : null,
+        ].filter(Boolean).join(' et ') || 'aucun montant à rembourser';
+        toCancel.clear();
+        refreshCancellations();
+        notify(h('div', {}, h('strong', {}, `${n} réservation${n > 1 ? 's' : ''} annulée${n > 1 ? 's' : ''} : ${back}.`),
+          h('ul', {}, res.cancelled.map((k) => h('li', {}, capitalize(dayLabel(k.reservation.date)))))), 'success');
+        session.refreshMe().catch(() => {});
+        await drawAll();
+      } catch (err) {
+        showError(err);
+      }
+    });
+  };
+  const keepAll = () => {
+    toCancel.clear();
+    refreshCancellations();
+    for (const input of grids.querySelectorAll('input[data-state="to_cancel"]')) input.dispatchEvent(new Event('restore'));
+  };
+  function refreshCancellations() {
+    const n = toCancel.size;
+    const cents = [...toCancel.values()].reduce((s, r) => s + r.price, 0);
+    cancelBar.hidden = n === 0;
+    if (n) {
+      const validate = h('button', { type: 'button', class: 'button', id: 'validate-cancellations' }, 'Valider les annulations');
+      validate.addEventListener('click', () => validateCancellations(validate));
+      mount(cancelBar,
+        h('h2', {}, `${n} jour${n > 1 ? 's' : ''} à annuler`),
+        h('p', {}, `Vous avez décoché ${n > 1 ? 'des jours réservés' : 'un jour réservé'} : ${euros(cents)} ${n > 1 ? 'seront remboursés' : 'sera remboursé'} sur votre cagnotte une fois les annulations validées.`),
+        h('ul', {}, [...toCancel.values()].sort((a, b) => a.date.localeCompare(b.date)).map((r) => h('li', {}, `${capitalize(dayLabel(r.date))} — ${r.child}, ${euros(r.price)}`))),
+        h('div', { class: 'actions' }, validate,
+          h('button', { type: 'button', class: 'button button-secondary', onclick: keepAll }, 'Garder ces réservations')));
+    }
+    setCancellations(n ? { count: n, validate: (b) => validateCancellations(b) } : null);
+  }
 
   const setMonth = async (m) => {
     month = m;
@@ -80,6 +159,7 @@ export async function calendar(ctx) {
     heading.textContent = monthLabel(month);
     today.hidden = month === thisMonth();
     prev.disabled = month <= thisMonth();
+    for (const a of switcher.querySelectorAll('a')) a.setAttribute('href', a.getAttribute('href').replace(/mois=\d{4}-\d{2}/, `mois=${month}`));
     await drawAll();
   };
   prev.addEventListener('click', () => setMonth(addMonths(month, -1)));
@@ -87,21 +167,23 @@ export async function calendar(ctx) {
   today.addEventListener('click', () => setMonth(thisMonth()));
 
   const drawAll = async () => {
-    mount(grids, ...children.map((c) => childCalendar(c, service, month)));
+    mount(grids, ...children.map((c) => childCalendar(c, service, month, toCancel, refreshCancellations)));
     await Promise.all([...grids.children].map((el) => el.ready));
   };
 
-  mount(ctx.root, 
+  mount(ctx.root,
     h('p', { class: 'breadcrumb' }, h('a', { href: '#/reservations' }, 'Réservations'), ' › ', service.name),
     pageTitle(service.name),
+    list.length > 1 ? switcher : null,
     h('div', { class: 'service-facts' },
       service.description ? h('p', {}, service.description) : null,
       h('ul', { class: 'deadlines' },
         h('li', {}, h('strong', {}, 'Tarif : '), service.price_cents !== null && service.price_cents !== undefined ? `${euros(service.price_cents)} par jour (selon votre quotient familial)` : 'non défini'),
         h('li', {}, h('strong', {}, 'Date limite de réservation : '), service.booking_deadline),
-        h('li', {}, h('strong', {}, 'Date limite d\'annulation : '), `${service.cancellation_deadline} — une annulation dans les délais est remboursée sur votre cagnotte`))),
+        h('li', {}, h('strong', {}, 'Date limite d\'annulation : '), `${service.cancellation_deadline} — pour annuler un jour réservé, décochez-le puis validez ; il est remboursé sur votre cagnotte`))),
     h('div', { class: 'month-nav', role: 'group', 'aria-label': 'Changer de mois' }, prev, heading, next, today),
     legend(),
+    cancelBar,
     children.length ? grids : h('p', {}, 'Aucun de vos enfants ne peut réserver ce service.'));
   today.hidden = month === thisMonth();
   prev.disabled = month <= thisMonth();
@@ -112,6 +194,7 @@ const STATES = {
   available: ['Libre', 'disponible'],
   in_cart: ['Panier', 'dans votre panier, à payer'],
   reserved: ['Réservé', 'réservé et payé'],
+  to_cancel: ['À annuler', 'décoché : sera annulé et remboursé quand vous validerez les annulations'],
   full: ['Complet', 'complet'],
   deadline_passed: ['Délai', 'date limite de réservation dépassée'],
   closed: ['Fermé', 'fermé'],
@@ -119,11 +202,12 @@ const STATES = {
 
 function legend() {
   return h('details', { class: 'legend' }, h('summary', {}, 'Légende du calendrier'),
-    h('ul', {}, Object.entries(STATES).map(([k, [short, long]]) => h('li', {}, h('span', { class: `swatch day-${k}` }, short), ' ', long))));
+    h('ul', {}, Object.entries(STATES).map(([k, [short, long]]) => h('li', {}, h('span', { class: `swatch day-${k}` }, short), ' ', long))),
+    h('p', { class: 'hint' }, 'Un jour réservé dont la date limite d\'annulation est passée reste coché et ne peut plus être décoché ; survolez-le pour voir cette date.'));
 }
 
 /** One child's month: the grid, the month buttons; el.ready settles once drawn. */
-function childCalendar(child, service, month) {
+function childCalendar(child, service, month, toCancel, cancellationsChanged) {
   const body = h('div', { class: 'grid-wrap' }, loading(`Chargement du calendrier de ${child.first_name}…`));
   const info = h('p', { class: 'hint deadline-next' });
   const tick = h('button', { type: 'button', class: 'button button-secondary button-small' }, 'Cocher le mois');
@@ -135,12 +219,12 @@ function childCalendar(child, service, month) {
   let days = [];
   const draw = async (focusDate) => {
     try {
-      days = await get(`/children/${child.id}/calendar?service_id=${service.id}&month=${month}`);
+      days = await calendarOf(child, service, month);
     } catch (err) {
       mount(body, h('div', { class: 'notice notice-error' }, problemView(err)));
       return;
     }
-    mount(body, grid(child, month, days, onToggle));
+    mount(body, grid(child, month, days, onToggle, toCancel));
     const open = days.filter((d) => d.state === 'available' && d.bookable_until).sort((a, b) => a.bookable_until.localeCompare(b.bookable_until));
     info.textContent = open.length
       ? `Prochaine date limite : ${instantLabel(open[0].bookable_until)} pour le ${dayLabel(open[0].date, false)}.`
@@ -154,6 +238,15 @@ function childCalendar(child, service, month) {
   };
 
   const onToggle = async (day, input) => {
+    if (day.state === 'reserved') {
+      // Unticking a reserved day marks it to cancel; nothing is sent until the
+      // family validates the cancellations.
+      if (input.checked) toCancel.delete(day.reservation_id);
+      else toCancel.set(day.reservation_id, { date: day.date, price: day.price_cents, child: child.first_name });
+      markToCancel(input, !input.checked);
+      cancellationsChanged();
+      return;
+    }
     input.disabled = true;
     try {
       if (input.checked) {
@@ -185,32 +278,14 @@ function childCalendar(child, service, month) {
         const skipped = res.skipped.filter((s) => !quiet.includes(s.reason));
         const late = res.skipped.filter((s) => s.reason === 'deadline_passed').length;
         notify(h('div', {},
-          h('p', {}, `${res.added.length} jour${res.added.length > 1 ? 's' : ''} de ${monthLabel(month)} ajouté${res.added.length > 1 ? 's' : ''} au panier pour ${child.first_name}.`),
+          h('p', {}, `${res.added.length} jour${res.added.length > 1 ? 's' : ''} ${ofMonth(month)} ajouté${res.added.length > 1 ? 's' : ''} au panier pour ${child.first_name}.`),
           late ? h('p', {}, `${late} jour${late > 1 ? 's' : ''} dont la date limite de réservation est passée ${late > 1 ? 'ne sont pas ajoutés' : 'n\'est pas ajouté'}.`) : null,
           skipped.length ? h('p', {}, `Non ajoutés : ${skipped.map((s) => `${dayLabel(s.date, false)} (${s.message})`).join(' ; ')}.`) : null), 'success');
       } else {
         notify(`${res.removed.length} jour${res.removed.length > 1 ? 's' : ''} retiré${res.removed.length > 1 ? 's' : ''} du panier pour ${child.first_name}.`, 'info');
       }
     } catch (err) {
-      if (err instanceof ApiError && err.unavailable) await toggleMonthByDays(selected);
-      else showError(err);
-    }
-  };
-
-  // Without POST /cart/month (an older server), tick or untick day by day.
-  const toggleMonthByDays = async (selected) => {
-    if (selected) {
-      const items = days.filter((d) => d.state === 'available').map((d) => ({ child_id: child.id, service_id: service.id, date: d.date }));
-      if (!items.length) return;
-      try {
-        await post('/cart/items', { items });
-        notify(`${items.length} jours ajoutés au panier pour ${child.first_name}.`, 'success');
-      } catch (err) { showError(err); }
-    } else {
-      for (const d of days.filter((x) => x.state === 'in_cart' && x.cart_item_id)) {
-        try { await del(`/cart/items/${d.cart_item_id}`); } catch (err) { showError(err); return; }
-      }
-      notify(`Jours retirés du panier pour ${child.first_name}.`, 'info');
+      showError(err);
     }
   };
 
@@ -220,8 +295,20 @@ function childCalendar(child, service, month) {
   return el;
 }
 
+/** Shows a reserved day as unticked to cancel (or back as reserved). */
+function markToCancel(input, on) {
+  const cell = input.closest('td');
+  const [short] = STATES[on ? 'to_cancel' : 'reserved'];
+  cell.classList.toggle('day-to_cancel', on);
+  cell.classList.toggle('day-reserved', !on);
+  input.dataset.state = on ? 'to_cancel' : 'reserved';
+  cell.querySelector('.state').textContent = short;
+  const sr = cell.querySelector('.sr-only');
+  sr.textContent = sr.dataset.base + (on ? ' — à annuler : sera annulé quand vous validerez les annulations' : '');
+}
+
 /** The month as a table: one row per week, Monday first; a checkbox per bookable day. */
-function grid(child, month, days, onToggle) {
+function grid(child, month, days, onToggle, toCancel) {
   const byDate = new Map(days.map((d) => [d.date, d]));
   const first = parseDay(`${month}-01`);
   const lead = (first.getDay() + 6) % 7; // Monday = 0
@@ -230,7 +317,7 @@ function grid(child, month, days, onToggle) {
   for (let i = 0; i < lead; i++) cells.push(h('td', { class: 'empty' }));
   for (let n = 1; n <= count; n++) {
     const date = isoDay(new Date(first.getFullYear(), first.getMonth(), n));
-    cells.push(dayCell(byDate.get(date) || { date, state: 'closed' }, child, onToggle));
+    cells.push(dayCell(byDate.get(date) || { date, state: 'closed' }, child, onToggle, toCancel));
   }
   while (cells.length % 7) cells.push(h('td', { class: 'empty' }));
   const rows = [];
@@ -242,31 +329,49 @@ function grid(child, month, days, onToggle) {
     h('tbody', {}, rows));
 }
 
-function dayCell(day, child, onToggle) {
+function dayCell(day, child, onToggle, toCancel) {
   const d = parseDay(day.date);
-  const [short, long] = STATES[day.state] || [day.state, day.state];
   const price = day.price_cents ? `, ${euros(day.price_cents)}` : '';
-  const until = day.state === 'available' && day.bookable_until ? `, réservable jusqu'au ${instantLabel(day.bookable_until)}` : '';
-  const label = `${dayLabel(day.date, false)}${price} : ${long}${until}`;
   const cls = `day day-${day.state}`;
   if (day.state === 'closed') {
+    const [short, long] = STATES.closed;
     return h('td', { class: cls }, h('div', { class: 'cell' }, h('span', { class: 'num', 'aria-hidden': 'true' }, d.getDate()),
-      h('span', { class: 'state', 'aria-hidden': 'true' }, short), h('span', { class: 'sr-only' }, label)));
+      h('span', { class: 'state', 'aria-hidden': 'true' }, short), h('span', { class: 'sr-only' }, `${dayLabel(day.date, false)} : ${long}`)));
   }
+  let [short, long] = STATES[day.state] || [day.state, day.state];
+  let enabled = day.state === 'available' || day.state === 'in_cart';
+  if (day.state === 'available' && day.bookable_until) long += `, réservable jusqu'au ${instantLabel(day.bookable_until)}`;
+  if (day.state === 'reserved') {
+    enabled = !!day.cancellable_until;
+    long += enabled
+      ? `, annulable jusqu'au ${instantLabel(day.cancellable_until)} : décochez pour l'annuler`
+      : `, ne peut plus être annulé : la date limite d'annulation était le ${instantLabel(day.cancellation_deadline)}`;
+  }
+  const label = `${dayLabel(day.date, false)}${price} : ${long}`;
   const input = h('input', {
     type: 'checkbox', dataset: { date: day.date, state: day.state, child: child.id },
     checked: day.state === 'in_cart' || day.state === 'reserved',
-    disabled: !(day.state === 'available' || day.state === 'in_cart'),
+    disabled: !enabled,
   });
+  if (day.reservation_id) input.dataset.reservation = day.reservation_id;
   input.addEventListener('change', () => onToggle(day, input));
   const id = `d-${child.id.slice(0, 8)}-${day.date}`;
   input.id = id;
-  return h('td', { class: cls, title: label },
+  const sr = h('span', { class: 'sr-only', dataset: { base: label } }, label);
+  const cell = h('td', { class: `${cls}${day.state === 'reserved' && !enabled ? ' day-locked' : ''}`, title: capitalize(label) },
     h('label', { for: id },
       h('span', { class: 'num', 'aria-hidden': 'true' }, d.getDate()),
       input,
       h('span', { class: 'state', 'aria-hidden': 'true' }, short),
-      h('span', { class: 'sr-only' }, label)));
+      sr));
+  if (day.state === 'reserved' && enabled) {
+    input.addEventListener('restore', () => { input.checked = true; markToCancel(input, false); });
+    if (toCancel.has(day.reservation_id)) {
+      input.checked = false;
+      markToCancel(input, true);
+    }
+  }
+  return cell;
 }
 
 // ---- Cart ----
@@ -275,52 +380,107 @@ export async function cart(ctx) {
   const [c, members, list, me] = await Promise.all([refreshCart(), session.once('/family/members'), session.once('/services'), session.refreshMe()]);
   const title = pageTitle('Mon panier');
   if (c.status === 'checking_out') {
-    const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || 'null');
+    const p = c.payment || {};
+    const abandon = h('button', { type: 'button', class: 'button button-secondary', id: 'abandon-payment' }, 'Abandonner ce paiement et modifier mon panier');
+    abandon.addEventListener('click', () => busy(abandon, async () => {
+      try {
+        const res = await post(`/payments/${p.id}/abandon`);
+        sessionStorage.removeItem(PENDING_KEY);
+        if (res.status === 'paid') {
+          go(`#/paiement?paiement=${encodeURIComponent(p.id)}`);
+          return;
+        }
+        flashNext('Paiement abandonné : votre panier est de nouveau modifiable. Si PayFiP encaissait tout de même ce paiement, la somme serait versée sur votre cagnotte et vous seriez prévenu par e-mail.', 'info');
+        go('#/panier');
+      } catch (err) {
+        showError(err);
+      }
+    }));
     mount(ctx.root, title,
-      h('div', { class: 'notice notice-warning' },
+      h('div', { class: 'notice notice-warning', id: 'payment-in-progress' },
         h('strong', {}, 'Paiement en cours'),
-        h('p', {}, 'Votre panier est en cours de paiement sur PayFiP. Terminez ou abandonnez le paiement ; s\'il a été interrompu, le panier vous est rendu automatiquement après quelques minutes.')),
+        h('p', {}, `Un paiement de ${euros(p.amount_cents || c.total_due_cents)} est en cours sur PayFiP pour ce panier. Terminez-le sur la page de PayFiP, ou abandonnez-le pour modifier votre panier : vos jours restent gardés pour vous.`)),
       h('p', { class: 'actions' },
-        pending && pending.cart_id === c.id ? h('a', { class: 'button', href: pending.payment_url }, 'Retourner sur la page de paiement') : null,
-        h('a', { class: 'button button-secondary', href: '#/panier', onclick: (e) => { e.preventDefault(); go('#/panier'); } }, 'Actualiser')),
+        p.payment_url ? h('a', { class: 'button', href: p.payment_url }, 'Retourner sur la page de paiement') : null,
+        p.id ? abandon : null),
       linesTable(c, members, list, false));
     return;
   }
   if (!c.items.length) {
-    const payDebt = h('button', { type: 'button', class: 'button' }, `Régler ma dette (${euros(me.outstanding_cents)})`);
-    payDebt.addEventListener('click', () => busy(payDebt, async () => {
-      try { startPayment(await post('/balance/checkout')); } catch (err) { showError(err); }
-    }));
     mount(ctx.root, title,
       h('p', {}, 'Votre panier est vide.'),
       h('p', {}, h('a', { class: 'button', href: '#/reservations' }, 'Réserver des jours')),
-      me.outstanding_cents > 0 ? h('div', { class: 'card' }, h('p', {}, `Vous avez un solde de ${euros(me.outstanding_cents)} à régler.`), payDebt) : null);
+      me.outstanding_cents > 0 ? h('div', { class: 'card' }, await balanceBlock()) : null);
     return;
   }
+  const due = c.total_due_cents;
+  const online = due >= MIN_ONLINE_CENTS;
   const pay = h('button', { type: 'button', class: 'button button-large', id: 'pay' },
-    c.total_due_cents > 0 ? `Payer ${euros(c.total_due_cents)}` : 'Valider mes réservations');
+    online ? `Payer ${euros(due)}` : 'Valider mes réservations');
   pay.addEventListener('click', () => busy(pay, async () => {
     try {
-      startPayment(await post('/cart/checkout'));
+      startPayment(await post('/cart/checkout', {}, { idempotencyKey: newKey() }));
     } catch (err) {
       showError(err);
     }
   }));
+  let what;
+  if (online) what = 'Vous allez être redirigé vers PayFiP, le service de paiement sécurisé de la Direction générale des Finances publiques.';
+  else if (due > 0) what = carriedNotice(due);
+  else what = 'Votre cagnotte couvre le montant : aucun paiement n\'est demandé, vos réservations seront confirmées.';
   mount(ctx.root, title,
     linesTable(c, members, list, true),
     h('section', { class: 'card totals', 'aria-labelledby': 'totals-title' },
       h('h2', { id: 'totals-title' }, 'Montant à payer'),
       h('dl', { class: 'facts totals-list' },
         h('dt', {}, 'Réservations'), h('dd', { id: 'subtotal' }, euros(c.subtotal_cents)),
-        c.credit_applied_cents ? [h('dt', {}, 'Cagnotte utilisée'), h('dd', { id: 'credit-applied' }, `− ${euros(c.credit_applied_cents)}`)] : null,
         c.outstanding_added_cents ? [h('dt', {}, 'Solde antérieur à régler'), h('dd', { id: 'outstanding-added' }, `+ ${euros(c.outstanding_added_cents)}`)] : null,
-        h('dt', { class: 'total' }, 'Total'), h('dd', { class: 'total', id: 'total' }, euros(c.total_due_cents))),
+        c.credit_applied_cents ? [h('dt', {}, 'Cagnotte utilisée'), h('dd', { id: 'credit-applied' }, `− ${euros(c.credit_applied_cents)}`)] : null,
+        h('dt', { class: 'total' }, 'Total'), h('dd', { class: 'total', id: 'total' }, euros(due))),
       h('p', { class: 'notice notice-info' },
-        `Les jours de votre panier vous sont gardés 48 heures${c.expires_at ? `, jusqu'au ${instantLabel(c.expires_at)}` : ''}. Passé ce délai sans paiement, ils sont libérés pour d'autres familles. Vos réservations ne sont confirmées qu'une fois le paiement accepté.`),
-      h('p', { class: 'hint' }, c.total_due_cents > 0
-        ? 'Vous allez être redirigé vers PayFiP, le service de paiement sécurisé de la Direction générale des Finances publiques.'
-        : 'Votre cagnotte couvre le montant : aucun paiement n\'est demandé.'),
+        `Les jours de votre panier vous sont gardés 48 heures${c.expires_at ? `, jusqu'au ${instantLabel(c.expires_at)}` : ''}. Passé ce délai sans validation, ils sont libérés pour d'autres familles. Vos réservations ne sont confirmées qu'une fois le panier validé.`),
+      h('p', { class: online ? 'hint' : 'notice notice-warning', id: 'checkout-notice' }, what),
       h('div', { class: 'actions' }, pay)));
+}
+
+/**
+ * "Régler mon solde": the outstanding balance paid alone, without touching the
+ * cart. Disabled with PayFiP's reason under 1 €; a payment in progress can be
+ * resumed or abandoned.
+ */
+export async function balanceBlock() {
+  const b = await get('/balance');
+  const wrap = h('div', { class: 'balance-pay' });
+  const progress = b.payments_in_progress[0];
+  if (progress) {
+    const abandon = h('button', { type: 'button', class: 'button button-secondary' }, 'Abandonner ce paiement');
+    abandon.addEventListener('click', () => busy(abandon, async () => {
+      try {
+        await post(`/payments/${progress.id}/abandon`);
+        notify('Paiement de votre solde abandonné.', 'info');
+        mount(wrap, await balanceBlock());
+      } catch (err) { showError(err); }
+    }));
+    mount(wrap, h('p', {}, `Un paiement de votre solde (${euros(progress.amount_cents)}) est en cours sur PayFiP.`),
+      h('p', { class: 'actions' }, progress.payment_url ? h('a', { class: 'button', href: progress.payment_url }, 'Reprendre le paiement') : null, abandon));
+    return wrap;
+  }
+  if (b.outstanding_cents <= 0) return mount(wrap, h('p', { class: 'hint' }, 'Vous n\'avez rien à régler.'));
+  let label = 'Régler mon solde';
+  if (b.can_pay) label = b.due_cents === 0 ? 'Régler mon solde avec ma cagnotte' : `Régler mon solde (${euros(b.due_cents)})`;
+  const pay = h('button', { type: 'button', class: 'button', id: 'pay-balance', disabled: !b.can_pay, 'aria-describedby': b.refusal ? 'balance-refusal' : false }, label);
+  pay.addEventListener('click', () => busy(pay, async () => {
+    try {
+      startPayment(await post('/balance/checkout', {}, { idempotencyKey: newKey() }));
+    } catch (err) {
+      if (err instanceof ApiError && err.unavailable) notify('Le règlement en ligne du solde n\'est pas encore disponible sur ce serveur.', 'warning');
+      else showError(err);
+    }
+  }));
+  return mount(wrap,
+    b.credit_applied_cents ? h('p', { class: 'hint' }, `Votre cagnotte en règle ${euros(b.credit_applied_cents)}.`) : null,
+    pay,
+    b.refusal ? h('p', { class: 'hint', id: 'balance-refusal' }, b.refusal.message) : h('p', { class: 'hint' }, 'Règle uniquement votre solde : votre panier n\'est pas modifié.'));
 }
 
 function linesTable(c, members, list, removable) {
@@ -360,68 +520,79 @@ async function returnStatus(idop) {
 export async function paymentResult(ctx) {
   const idop = ctx.query.get('idop');
   let paymentId = ctx.query.get('paiement');
-  let cartId = null;
-  let known = ''; // refused, abandoned… when the API could already tell
   const pending = JSON.parse(sessionStorage.getItem(PENDING_KEY) || 'null');
   const ours = pending && pending.payment_id && idop && (pending.payment_url || '').includes(`idop=${encodeURIComponent(idop)}`);
   if (idop && !ours) {
     // Back in another tab or browser: the API says which payment the idOp names.
-    // Asked sparingly: each call relays the return to the cart's workflow again.
+    // Asked once: each call relays the return to the payment's workflow again.
     const answer = await returnStatus(idop);
-    if (answer.payment_id) { paymentId = answer.payment_id; cartId = answer.cart_id; known = answer.status; }
+    if (answer.payment_id) paymentId = answer.payment_id;
   }
-  if (!paymentId && pending) { paymentId = pending.payment_id; cartId = pending.cart_id; }
-  if (!cartId && pending && pending.payment_id === paymentId) cartId = pending.cart_id;
+  if (!paymentId && pending) paymentId = pending.payment_id;
 
   const title = pageTitle('Résultat du paiement');
   const status = h('div', { class: 'notice notice-info', role: 'status' }, 'Nous vérifions votre paiement auprès de PayFiP…');
-  mount(ctx.root, title, status);
+  const actions = h('p', { class: 'actions' });
+  mount(ctx.root, title, status, actions);
+  const show = (kind, heading, id, ...body) => {
+    status.className = `notice notice-${kind}`;
+    if (kind === 'error') status.setAttribute('role', 'alert');
+    document.title = `${heading} – Portail famille`;
+    title.textContent = heading;
+    mount(status, h('strong', { id }, body[0]), ...body.slice(1).map((t) => (typeof t === 'string' ? h('p', {}, t) : t)));
+  };
+  const receipt = (label) => h('a', { class: 'button', id: 'receipt', href: `/api/v1/payments/${paymentId}/receipt.pdf`, download: '' }, label);
   if (!paymentId) {
-    status.className = 'notice notice-error';
-    mount(status, h('strong', {}, 'Paiement inconnu'), h('p', {}, 'Nous ne retrouvons pas ce paiement. Consultez vos règlements ou votre panier.'));
-    ctx.root.append(h('p', { class: 'actions' }, h('a', { class: 'button', href: '#/panier' }, 'Mon panier'), h('a', { class: 'button button-secondary', href: '#/factures' }, 'Mes règlements')));
+    show('error', 'Paiement inconnu', 'payment-unknown', 'Nous ne retrouvons pas ce paiement.', 'Consultez vos règlements ou votre panier.');
+    mount(actions, h('a', { class: 'button', href: '#/panier' }, 'Mon panier'), h('a', { class: 'button button-secondary', href: '#/factures' }, 'Mes règlements'));
     return;
   }
 
-  const succeed = () => {
+  const settled = (p) => {
     sessionStorage.removeItem(PENDING_KEY);
-    document.title = 'Paiement effectué – Portail famille';
-    title.textContent = 'Paiement effectué';
-    status.className = 'notice notice-success';
-    mount(status, h('strong', { id: 'payment-ok' }, 'Votre paiement a été effectué, vos réservations également !'),
-      h('p', {}, 'Une attestation de paiement vous est aussi envoyée par e-mail.'));
-    ctx.root.append(h('p', { class: 'actions' },
-      h('a', { class: 'button', id: 'receipt', href: `/api/v1/payments/${paymentId}/receipt.pdf`, download: '' }, 'Télécharger l\'attestation de paiement (PDF)'),
-      h('a', { class: 'button button-secondary', href: '#/calendrier' }, 'Voir mon calendrier'),
-      h('a', { class: 'button button-tertiary', href: '#/reservations' }, 'Réserver d\'autres jours')));
     session.refreshMe().catch(() => {});
     refreshCart().catch(() => {});
+    const cartKind = p.kind !== 'balance';
+    if (p.status === 'confirmed') {
+      show('success', 'Réservations confirmées', 'payment-confirmed', 'Vos réservations sont confirmées.',
+        `Le paiement en ligne est possible à partir de 1 € : aucun paiement n'a été effectué, et ${euros(p.carried_to_balance_cents)} ont été ajoutés à votre solde. Ils s'ajouteront à votre prochain panier ; vous pouvez aussi les régler au guichet.`,
+        'Une confirmation de vos réservations vous est envoyée par e-mail.');
+      mount(actions, receipt('Télécharger la confirmation (PDF)'), h('a', { class: 'button button-secondary', href: '#/calendrier' }, 'Voir mon calendrier'));
+    } else if (p.status === 'credited') {
+      show('warning', 'Paiement versé sur votre cagnotte', 'payment-credited', `Votre paiement de ${euros(p.amount_cents)} nous est parvenu après la fin de ce paiement sur le portail.`,
+        `${euros(p.credited_cents)} ont été versés sur votre cagnotte ; ils seront déduits de vos prochains paiements. Vous en êtes aussi informé par e-mail.`);
+      mount(actions, receipt('Télécharger l\'attestation de paiement (PDF)'), h('a', { class: 'button button-secondary', href: '#/factures' }, 'Mes règlements'));
+    } else if (!cartKind) {
+      show('success', p.amount_cents ? 'Paiement effectué' : 'Solde réglé', 'payment-ok', p.amount_cents ? 'Votre paiement a été effectué : votre solde est réglé.' : 'Votre solde est réglé avec votre cagnotte, sans paiement en ligne.',
+        'Une attestation de paiement vous est aussi envoyée par e-mail.');
+      mount(actions, receipt('Télécharger l\'attestation de paiement (PDF)'), h('a', { class: 'button button-secondary', href: '#/factures' }, 'Mes règlements'));
+    } else {
+      show('success', p.amount_cents ? 'Paiement effectué' : 'Réservations confirmées', 'payment-ok',
+        p.amount_cents ? 'Votre paiement a été effectué, vos réservations également !' : 'Vos réservations sont confirmées : votre cagnotte a couvert le montant, sans paiement en ligne.',
+        'Une attestation de paiement vous est aussi envoyée par e-mail.');
+      mount(actions, receipt('Télécharger l\'attestation de paiement (PDF)'),
+        h('a', { class: 'button button-secondary', href: '#/calendrier' }, 'Voir mon calendrier'),
+        h('a', { class: 'button button-tertiary', href: '#/reservations' }, 'Réserver d\'autres jours'));
+    }
   };
-  const failed = async () => {
+  const failed = (p) => {
     sessionStorage.removeItem(PENDING_KEY);
-    // Which of refused or abandoned: PostgreSQL knows it by now.
-    if (!['refused', 'abandoned', 'expired'].includes(known) && idop) known = (await returnStatus(idop)).status || '';
-    document.title = 'Paiement non effectué – Portail famille';
-    title.textContent = 'Paiement non effectué';
-    status.className = 'notice notice-error';
-    status.setAttribute('role', 'alert');
-    const why = { refused: 'il a été refusé', abandoned: 'il a été abandonné', expired: 'le délai de paiement a expiré' }[known] || 'il a été refusé ou abandonné';
-    mount(status, h('strong', { id: 'payment-failed' }, `Votre paiement n'a pas abouti : ${why}.`),
-      h('p', {}, 'Aucune somme n\'a été prélevée. Votre panier est conservé : vous pouvez réessayer.'));
-    ctx.root.append(h('p', { class: 'actions' }, h('a', { class: 'button', href: '#/panier' }, 'Retour au panier')));
     refreshCart().catch(() => {});
+    const why = {
+      refused: 'il a été refusé', abandoned: 'il a été abandonné', expired: 'le délai de paiement a expiré',
+      abandoned_by_family: 'vous l\'avez abandonné', failed: 'il n\'a pas pu être créé',
+    }[p.reason] || 'il a été refusé ou abandonné';
+    const kept = p.kind === 'balance' ? 'Votre solde reste à régler : vous pouvez réessayer.' : 'Votre panier est conservé : vous pouvez réessayer.';
+    show('error', 'Paiement non effectué', 'payment-failed', `Votre paiement n'a pas abouti : ${why}.`, `Aucune somme n'a été prélevée. ${kept}`);
+    mount(actions, p.kind === 'balance' ? h('a', { class: 'button', href: '#/factures' }, 'Retour à mes règlements') : h('a', { class: 'button', href: '#/panier' }, 'Retour au panier'));
   };
 
-  if (ctx.query.get('immediat')) { succeed(); return; }
   const deadline = Date.now() + 90_000;
   while (ctx.alive()) {
     try {
-      // The cart first, the ledger second: a cart no longer being paid whose
-      // payment is not in the ledger read afterwards did not get paid.
-      const c = await get('/cart');
-      const ledger = await get('/payments');
-      if (ledger.some((e) => e.payment_id === paymentId)) { succeed(); return; }
-      if (c.status !== 'checking_out' || (cartId && c.id !== cartId)) { await failed(); return; }
+      const p = await get(`/payments/${paymentId}`);
+      if (p.status === 'not_paid') { failed(p); return; }
+      if (p.status !== 'processing') { settled(p); return; }
     } catch (err) {
       if (!(err instanceof ApiError) || err.status >= 500 || err.status === 0) { /* try again */ } else { showError(err); return; }
     }
@@ -430,8 +601,8 @@ export async function paymentResult(ctx) {
   }
   if (!ctx.alive()) return;
   mount(status, h('strong', {}, 'La vérification prend plus de temps que prévu.'),
-    h('p', {}, 'PayFiP ne nous a pas encore confirmé votre paiement. Vous recevrez un e-mail dès qu\'il le sera ; vos jours restent réservés pour vous en attendant.'));
-  ctx.root.append(h('p', {}, h('button', { type: 'button', class: 'button', onclick: () => go(location.hash) }, 'Vérifier à nouveau')));
+    h('p', {}, 'PayFiP ne nous a pas encore confirmé votre paiement. Vous recevrez un e-mail dès qu\'il le sera ; en attendant, rien n\'est perdu.'));
+  mount(actions, h('button', { type: 'button', class: 'button', onclick: () => go(location.hash) }, 'Vérifier à nouveau'));
 }
 
 // ---- Family calendar ----
@@ -494,15 +665,21 @@ function reservationItem(r, members, list, todayIso, redraw) {
     h('span', { class: 'price' }, euros(r.price_cents)),
     h('span', { class: `tag tag-${r.status}` }, r.status === 'confirmed' ? 'Confirmée' : 'Annulée'));
   if (r.status !== 'confirmed' || r.date < todayIso) return li;
-  li.append(h('span', { class: 'hint' }, r.cancellable_until ? `Annulable jusqu'au ${instantLabel(r.cancellable_until)}` : 'Délai d\'annulation dépassé'));
+  if (!r.cancellable_until) {
+    // Offered only where it is still possible.
+    li.append(h('span', { class: 'hint' }, r.cancellation_deadline
+      ? `Délai d'annulation dépassé (il était le ${instantLabel(r.cancellation_deadline)})`
+      : 'Délai d\'annulation dépassé'));
+    return li;
+  }
+  li.append(h('span', { class: 'hint' }, `Annulable jusqu'au ${instantLabel(r.cancellable_until)}`));
   const cancel = h('button', { type: 'button', class: 'button button-secondary button-small' }, 'Annuler', h('span', { class: 'sr-only' }, ` la réservation du ${dayLabel(r.date)}, ${what}`));
   const panel = h('div', { class: 'confirm', hidden: true });
   cancel.addEventListener('click', () => {
     const yes = h('button', { type: 'button', class: 'button button-danger button-small' }, 'Confirmer l\'annulation');
     const no = h('button', { type: 'button', class: 'button button-tertiary button-small' }, 'Ne pas annuler');
-    mount(panel, 
-      h('p', {}, `Annuler la réservation du ${dayLabel(r.date)} (${what}) ?`,
-        r.cancellable_until ? ` ${euros(r.price_cents)} seront crédités sur votre cagnotte.` : ''),
+    mount(panel,
+      h('p', {}, `Annuler la réservation du ${dayLabel(r.date)} (${what}) ? ${euros(r.price_cents)} seront remboursés.`),
       h('div', { class: 'actions' }, yes, no));
     panel.hidden = false;
     cancel.hidden = true;
@@ -524,3 +701,4 @@ function reservationItem(r, members, list, todayIso, redraw) {
   li.append(cancel, panel);
   return li;
 }
+

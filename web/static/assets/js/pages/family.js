@@ -4,20 +4,33 @@
 import { get, post, patch, put, del, api, ApiError } from '../api.js';
 import {
   h, mount, euros, field, pageTitle, notify, showError, markFieldErrors, busy, loading, dl, table, unavailable,
-  instantLabel, shortDate, dayLabel, monthLabel, isoDay, problemView,
+  instantLabel, shortDate, dayLabel, monthLabel, ofMonth, isoDay, problemView, capitalize, thisMonth, addMonths,
 } from '../ui.js';
 import { session, refreshCart } from '../app.js';
-import { startPayment, childName, serviceName } from './booking.js';
+import { childName, serviceName, balanceBlock } from './booking.js';
+
+/** An element filled once promise settles (a loading line until then). */
+function later(promise) {
+  const el = h('div', {}, loading());
+  promise.then((node) => mount(el, node), (err) => mount(el, h('div', { class: 'notice notice-error' }, problemView(err))));
+  return el;
+}
 
 export async function home(ctx) {
   const me = await session.refreshMe();
-  const cart = await refreshCart().catch(() => null);
+  const [cart, members, services] = await Promise.all([
+    refreshCart().catch(() => null), session.once('/family/members'), session.once('/services'),
+  ]);
   const fam = me.family;
   const pending = cart ? cart.items.length : 0;
-  const payDebt = h('button', { type: 'button', class: 'button' }, 'Régler ma dette');
-  payDebt.addEventListener('click', () => busy(payDebt, () => payBalance()));
-  mount(ctx.root, 
+  const box = (id, title, content) => h('section', { class: 'card home-card', id, 'aria-labelledby': `${id}-title` },
+    h('h2', { id: `${id}-title` }, title), later(Promise.resolve(content)));
+  mount(ctx.root,
     pageTitle(`Bonjour, famille ${fam.name}`),
+    cart && cart.status === 'checking_out'
+      ? h('div', { class: 'notice notice-warning' }, h('strong', {}, 'Un paiement est en cours pour votre panier. '),
+        h('a', { href: '#/panier' }, 'Le reprendre ou l\'abandonner pour modifier le panier'))
+      : null,
     h('section', { class: 'balances', 'aria-label': 'Vos soldes' },
       h('div', { class: 'stat stat-credit' },
         h('h2', {}, 'Cagnotte'),
@@ -26,7 +39,12 @@ export async function home(ctx) {
       h('div', { class: `stat ${me.outstanding_cents > 0 ? 'stat-due' : 'stat-ok'}` },
         h('h2', {}, 'Solde à régler'),
         h('p', { class: 'amount', id: 'outstanding' }, euros(me.outstanding_cents)),
-        me.outstanding_cents > 0 ? payDebt : h('p', { class: 'hint' }, 'Vous n\'avez rien à régler.'))),
+        me.outstanding_cents > 0 ? later(balanceBlock()) : h('p', { class: 'hint' }, 'Vous n\'avez rien à régler.'))),
+    h('div', { class: 'home-grid' },
+      box('home-cart', 'Mon panier', cartSummary(cart)),
+      box('home-next', 'Prochaines réservations', nextReservations(members, services)),
+      box('home-deadlines', 'Prochaines dates limites de réservation', nextDeadlines(members, services)),
+      box('home-invoices', 'Factures à régler', invoicesToPay())),
     h('section', { 'aria-labelledby': 'shortcuts-title' },
       h('h2', { id: 'shortcuts-title' }, 'Raccourcis'),
       h('ul', { class: 'shortcuts' },
@@ -40,14 +58,60 @@ export async function home(ctx) {
 
 const shortcut = (href, title, text) => h('li', {}, h('a', { class: 'shortcut', href }, h('strong', {}, title), h('span', {}, text)));
 
-/** Pays the outstanding balance alone (POST /balance/checkout). */
-export async function payBalance() {
-  try {
-    startPayment(await post('/balance/checkout'));
-  } catch (err) {
-    if (err instanceof ApiError && err.unavailable) notify('Le règlement en ligne du solde n\'est pas encore disponible sur ce serveur.', 'warning');
-    else showError(err);
+function cartSummary(cart) {
+  if (!cart || !cart.items.length) {
+    return h('div', {}, h('p', {}, 'Votre panier est vide.'), h('p', {}, h('a', { href: '#/reservations' }, 'Réserver des jours')));
   }
+  const n = cart.items.length;
+  const what = cart.status === 'checking_out' ? 'en cours de paiement' : `${euros(cart.total_due_cents)} à régler`;
+  return h('div', {},
+    h('p', { id: 'home-cart-text' }, `${n} jour${n > 1 ? 's' : ''} dans votre panier, ${what}`,
+      cart.expires_at ? `, gardé${n > 1 ? 's' : ''} pour vous jusqu'au ${instantLabel(cart.expires_at)}.` : '.'),
+    h('p', {}, h('a', { class: 'button button-small', href: '#/panier' }, 'Aller au panier')));
+}
+
+/** The next reservations of each child, three each. */
+async function nextReservations(members, services) {
+  const from = new Date();
+  const to = new Date(from.getFullYear(), from.getMonth() + 3, 0);
+  const list = await get(`/reservations?from=${isoDay(from)}&to=${isoDay(to)}&status=confirmed`);
+  const kids = members.filter((m) => m.kind === 'child');
+  const items = kids.map((k) => {
+    const rs = list.filter((r) => r.child_id === k.id).sort((a, b) => a.date.localeCompare(b.date)).slice(0, 3);
+    return h('li', {}, h('strong', {}, k.first_name), rs.length
+      ? h('ul', {}, rs.map((r) => h('li', {}, `${capitalize(dayLabel(r.date, false))} — ${serviceName(services, r.service_id)}`)))
+      : h('p', { class: 'hint' }, 'Aucune réservation à venir.'));
+  });
+  return h('div', {}, h('ul', { class: 'plain next-list' }, items), h('p', {}, h('a', { href: '#/calendrier' }, 'Voir mon calendrier')));
+}
+
+/** For each service, the next day still bookable and until when. */
+async function nextDeadlines(members, services) {
+  const rows = await Promise.all(services.map(async (s) => {
+    const child = members.find((m) => s.eligible_child_ids.includes(m.id));
+    if (!child) return null;
+    for (const month of [thisMonth(), addMonths(thisMonth(), 1)]) {
+      const days = await get(`/children/${child.id}/calendar?service_id=${s.id}&month=${month}`).catch(() => []);
+      const open = days.filter((d) => d.state === 'available' && d.bookable_until).sort((a, b) => a.bookable_until.localeCompare(b.bookable_until));
+      if (open.length) return { s, day: open[0] };
+    }
+    return { s, day: null };
+  }));
+  const found = rows.filter(Boolean);
+  if (!found.length) return h('p', {}, 'Aucun service ouvert à la réservation pour vos enfants.');
+  return h('ul', { class: 'plain deadline-list' }, found.map(({ s, day }) => h('li', {},
+    h('a', { href: `#/reservations/${s.id}` }, s.name), ' : ',
+    day ? `le ${dayLabel(day.date, false)} se réserve jusqu'au ${instantLabel(day.bookable_until)}.` : 'aucun jour à réserver ces deux prochains mois.')));
+}
+
+async function invoicesToPay() {
+  const list = (await get('/invoices')).filter((i) => i.due_cents > 0);
+  if (!list.length) return h('p', {}, 'Aucune facture à régler.');
+  return h('div', {},
+    h('ul', { class: 'plain' }, list.map((i) => h('li', {},
+      `Facture ${ofMonth(i.month)} (n° ${i.number}) : reste à payer ${euros(i.due_cents)} — `,
+      h('a', { href: i.pdf || `/api/v1/invoices/${i.id}.pdf`, download: '' }, 'Télécharger', h('span', { class: 'sr-only' }, ` la facture ${ofMonth(i.month)}`))))),
+    h('p', { class: 'hint' }, 'Le reste à payer s\'ajoute à votre prochain panier ; vous pouvez aussi le régler seul avec « Régler mon solde ».'));
 }
 
 // ---- Fiche famille ----
@@ -232,30 +296,43 @@ async function upcomingBlock() {
 
 const KIND_LABELS = {
   payment: 'Paiement en ligne', desk_payment: 'Règlement au guichet', credit_used: 'Cagnotte utilisée',
-  cancellation_credit: 'Annulation remboursée en cagnotte', late_payment_credit: 'Paiement tardif crédité', adjustment: 'Régularisation', charge: 'Réservation',
+  cancellation_credit: 'Annulation remboursée en cagnotte', late_payment_credit: 'Paiement reçu en retard, versé à la cagnotte',
+  adjustment: 'Régularisation', charge: 'Réservation',
 };
 
 const signed = (cents) => (cents > 0 ? '+' : cents < 0 ? '−' : '') + euros(Math.abs(cents));
 
-/** The ledger as a table: payments, credit movements, adjustments. */
+/**
+ * The ledger as a table, newest first: every movement of what the family owes
+ * or holds — a cart's reservations as one line, the service's bookings and
+ * corrections with their reason ("par le service", never an agent's name).
+ */
 export function ledgerTable(entries, receipts = true) {
   if (!entries.length) return h('p', {}, 'Aucun mouvement pour le moment.');
   // A payment's receipt hangs on its online payment, or on the cagnotte used when
   // the cagnotte paid it all.
   const online = new Set(entries.filter((e) => e.kind === 'payment' && e.payment_id).map((e) => e.payment_id));
   const hasReceipt = (e) => e.payment_id && (e.kind === 'payment' || (e.kind === 'credit_used' && !online.has(e.payment_id)));
+  const operation = (e) => {
+    const kind = KIND_LABELS[e.kind];
+    const label = e.label || kind || e.kind;
+    const notes = [];
+    if (e.label && kind && !e.label.toLowerCase().includes(kind.toLowerCase()) && e.kind !== 'charge') notes.push(kind);
+    if (e.author === 'service') notes.push('Par le service');
+    if (e.reason && !label.includes(e.reason)) notes.push(`Motif : ${e.reason}`);
+    return h('span', {}, label, notes.map((n) => h('span', { class: 'sub' }, n)));
+  };
   return table('Règlements et régularisations', ['Date', 'Opération', 'Montant', 'Cagnotte après', 'Solde dû après', receipts ? 'Attestation' : null].filter(Boolean),
     entries.map((e) => [
       shortDate(e.paid_at),
-      h('span', {}, e.label || KIND_LABELS[e.kind] || e.kind,
-        e.label && KIND_LABELS[e.kind] && !e.label.toLowerCase().includes(KIND_LABELS[e.kind].toLowerCase()) ? h('span', { class: 'sub' }, KIND_LABELS[e.kind]) : null),
+      operation(e),
       h('span', { class: e.amount_cents >= 0 ? 'plus' : 'minus' }, signed(e.amount_cents)),
       euros(e.credit_balance_cents),
       euros(Math.max(e.outstanding_balance_cents, 0)),
       receipts ? (hasReceipt(e)
         ? h('a', { href: `/api/v1/payments/${e.payment_id}/receipt.pdf`, download: '' }, 'Télécharger', h('span', { class: 'sr-only' }, ` l'attestation du ${shortDate(e.paid_at)}`), ' (PDF)')
-        : '—') : null,
-    ].filter((c) => c !== null)));
+        : h('span', { class: 'none' }, '—')) : null,
+    ].filter((c) => c !== null)), { class: 'ledger' });
 }
 
 async function paymentsBlock() {
@@ -267,23 +344,21 @@ async function invoicesBlock() {
   if (!list.length) return h('p', {}, 'Aucune facture pour le moment : elles sont émises au début de chaque mois pour le mois écoulé.');
   return table('Factures', ['Mois', 'Numéro', 'Montant du mois', 'Reste à payer', 'Document'], list.map((i) => [
     monthLabel(i.month), i.number, euros(i.total_cents), euros(i.due_cents),
-    h('a', { href: i.pdf || `/api/v1/invoices/${i.id}.pdf`, download: '' }, 'Télécharger', h('span', { class: 'sr-only' }, ` la facture de ${monthLabel(i.month)}`), ' (PDF)'),
-  ]), { rowHeaders: true });
+    h('a', { href: i.pdf || `/api/v1/invoices/${i.id}.pdf`, download: '' }, 'Télécharger', h('span', { class: 'sr-only' }, ` la facture ${ofMonth(i.month)}`), ' (PDF)'),
+  ]), { rowHeaders: true, class: 'invoices' });
 }
 
 // ---- Factures et règlements ----
 
 export async function invoices(ctx) {
   const me = await session.refreshMe();
-  const payDebt = h('button', { type: 'button', class: 'button' }, `Régler ma dette (${euros(me.outstanding_cents)})`);
-  payDebt.addEventListener('click', () => busy(payDebt, () => payBalance()));
   mount(ctx.root, 
     pageTitle('Factures et règlements'),
     h('section', { class: 'balances', 'aria-label': 'Vos soldes' },
       h('div', { class: 'stat stat-credit' }, h('h2', {}, 'Cagnotte'), h('p', { class: 'amount' }, euros(me.credit_cents))),
       h('div', { class: `stat ${me.outstanding_cents > 0 ? 'stat-due' : 'stat-ok'}` }, h('h2', {}, 'Solde à régler'),
         h('p', { class: 'amount' }, euros(me.outstanding_cents)),
-        me.outstanding_cents > 0 ? payDebt : h('p', { class: 'hint' }, 'Vous n\'avez rien à régler.'))),
+        me.outstanding_cents > 0 ? later(balanceBlock()) : h('p', { class: 'hint' }, 'Vous n\'avez rien à régler.'))),
     section('factures', 'Factures mensuelles', invoicesBlock()),
     section('reglements', 'Règlements et régularisations', paymentsBlock()));
 }
@@ -349,7 +424,44 @@ async function drawThreads(box) {
     mount(box, h('p', {}, 'Vous n\'avez encore envoyé aucun message.'));
     return;
   }
-  mount(box, ...list.map((t) => threadView(t, (m, a) => `/api/v1/messages/${m.id}/attachments/${a.id}`)));
+  mount(box, ...list.map((t) => {
+    const view = threadView(t, (m, a) => `/api/v1/messages/${m.id}/attachments/${a.id}`);
+    view.append(replyForm(t, () => drawThreads(box)));
+    return view;
+  }));
+}
+
+/** Answering inside a thread: text and, if need be, documents. */
+function replyForm(t, done) {
+  const body = h('textarea', { name: 'body', rows: '3', required: true, maxlength: '10000' });
+  const files = h('input', { name: 'files[]', type: 'file', multiple: true, accept: 'application/pdf,image/jpeg,image/png' });
+  const submit = h('button', { type: 'submit', class: 'button button-secondary' }, 'Répondre', h('span', { class: 'sr-only' }, ` dans « ${t.subject} »`));
+  const form = h('form', { class: 'form reply-form', novalidate: true },
+    field('Votre réponse', body),
+    field('Pièces jointes (facultatif)', files, 'PDF, JPEG ou PNG ; 5 fichiers de 10 Mo au plus.'),
+    h('div', { class: 'actions' }, submit));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (!body.value.trim()) {
+      notify('Écrivez votre réponse avant de l\'envoyer.', 'error');
+      body.focus();
+      return;
+    }
+    const data = new FormData();
+    data.set('body', body.value.trim());
+    for (const f of files.files) data.append('files[]', f, f.name);
+    await busy(submit, async () => {
+      try {
+        await api('POST', `/messages/${t.id}/reply`, data);
+        notify('Votre réponse est envoyée au service.', 'success');
+        await done();
+      } catch (err) {
+        markFieldErrors(form, err);
+        showError(err);
+      }
+    });
+  });
+  return form;
 }
 
 const categoryLabel = (c) => (CATEGORIES.find(([v]) => v === c) || [c, c])[1];
