@@ -376,7 +376,10 @@ type CalendarDay struct {
 	BookableUntil        *time.Time `json:"bookable_until,omitempty"`
 	PlacesLeft           *int32     `json:"places_left,omitempty"`
 	ReservationID        *uuid.UUID `json:"reservation_id,omitempty"`
-	CartItemID           *uuid.UUID `json:"cart_item_id,omitempty"`
+	// Source of a reservation: online (paid at booking) or staff (booked by the
+	// service, charged to the balance: cancelling it first reverses what is unpaid).
+	Source     string     `json:"source,omitempty"`
+	CartItemID *uuid.UUID `json:"cart_item_id,omitempty"`
 }
 
 // Calendar returns every day of month for one child and service.
@@ -442,7 +445,7 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 		cd := CalendarDay{Date: d.Format(time.DateOnly), State: string(booking.State(facts))}
 		switch {
 		case reserved:
-			cd.PriceCents, cd.ReservationID = res.PriceCents, &res.ID
+			cd.PriceCents, cd.ReservationID, cd.Source = res.PriceCents, &res.ID, res.Source
 			until := CancelRule(svc.Service).Deadline(d, r.loc)
 			cd.CancellationDeadline = &until
 			if now.Before(until) {

@@ -139,13 +139,18 @@ export async function calendar(ctx) {
   function refreshCancellations() {
     const n = toCancel.size;
     const cents = [...toCancel.values()].reduce((s, r) => s + r.price, 0);
+    // A day booked by the service and not paid yet is taken off the balance
+    // instead: say so rather than promise the cagnotte.
+    const staff = [...toCancel.values()].some((r) => r.staff);
     cancelBar.hidden = n === 0;
     if (n) {
       const validate = h('button', { type: 'button', class: 'button', id: 'validate-cancellations' }, 'Valider les annulations');
       validate.addEventListener('click', () => validateCancellations(validate));
       mount(cancelBar,
         h('h2', {}, `${n} jour${n > 1 ? 's' : ''} à annuler`),
-        h('p', {}, `Vous avez décoché ${n > 1 ? 'des jours réservés' : 'un jour réservé'} : ${euros(cents)} ${n > 1 ? 'seront remboursés' : 'sera remboursé'} sur votre cagnotte une fois les annulations validées.`),
+        h('p', {}, `Vous avez décoché ${n > 1 ? 'des jours réservés' : 'un jour réservé'} : ${euros(cents)} ${n > 1 ? 'seront remboursés' : 'sera remboursé'} `,
+          staff ? 'une fois les annulations validées — sur votre cagnotte, ou déduits de votre solde pour un jour réservé par le service et pas encore réglé.'
+            : 'sur votre cagnotte une fois les annulations validées.'),
         h('ul', {}, [...toCancel.values()].sort((a, b) => a.date.localeCompare(b.date)).map((r) => h('li', {}, `${capitalize(dayLabel(r.date))} — ${r.child}, ${euros(r.price)}`))),
         h('div', { class: 'actions' }, validate,
           h('button', { type: 'button', class: 'button button-secondary', onclick: keepAll }, 'Garder ces réservations')));
@@ -242,7 +247,7 @@ function childCalendar(child, service, month, toCancel, cancellationsChanged) {
       // Unticking a reserved day marks it to cancel; nothing is sent until the
       // family validates the cancellations.
       if (input.checked) toCancel.delete(day.reservation_id);
-      else toCancel.set(day.reservation_id, { date: day.date, price: day.price_cents, child: child.first_name });
+      else toCancel.set(day.reservation_id, { date: day.date, price: day.price_cents, child: child.first_name, staff: day.source === 'staff' });
       markToCancel(input, !input.checked);
       cancellationsChanged();
       return;
