@@ -258,7 +258,9 @@ export function table(caption, headers, rows, opts = {}) {
       h('caption', { class: opts.showCaption ? '' : 'sr-only' }, caption),
       h('thead', { role: 'rowgroup' }, h('tr', { role: 'row' }, headers.map((x) => h('th', { scope: 'col', role: 'columnheader' }, x === '' ? h('span', { class: 'sr-only' }, 'Actions') : x)))),
       h('tbody', { role: 'rowgroup' }, rows.map((r) => h('tr', { role: 'row' }, r.map((c, i) => (i === 0 && opts.rowHeaders
-        ? h('th', { scope: 'row', role: 'rowheader' }, c) : h('td', { role: 'cell' }, c))))))));
+        ? h('th', { scope: 'row', role: 'rowheader' }, c)
+        // data-label: the column's name, which a table stacked on a phone shows beside the value.
+        : h('td', { role: 'cell', dataset: typeof headers[i] === 'string' && headers[i] ? { label: headers[i] } : null }, c))))))));
 }
 
 /** "jeudi 3 décembre…" → "Jeudi 3 décembre…", for a sentence that starts with a date. */

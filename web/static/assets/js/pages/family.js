@@ -228,7 +228,7 @@ async function membersBlock() {
   const kind = (m) => (m.kind === 'child' ? 'Enfant' : 'Adulte');
   return table('Membres de la famille', ['Nom', 'Qualité', 'Date de naissance', 'École et classe'],
     members.map((m) => [`${m.first_name} ${m.last_name}`, kind(m), m.birth_date ? dayLabel(m.birth_date) : '—',
-      [m.school, m.class_name].filter(Boolean).join(', ') || '—']), { rowHeaders: true });
+      [m.school, m.class_name].filter(Boolean).join(', ') || '—']), { rowHeaders: true, class: 'stack' });
 }
 
 async function authorizedBlock() {
@@ -246,7 +246,7 @@ async function authorizedBlock() {
           } catch (err) { showError(err); }
         }));
         return [`${p.first_name} ${p.last_name}`, p.phone || '—', p.relationship || '—', remove];
-      }), { rowHeaders: true })
+      }), { rowHeaders: true, class: 'stack' })
       : h('p', {}, 'Aucune personne autorisée pour le moment.');
     mount(wrap, list, addPersonForm(draw));
   };
@@ -289,7 +289,7 @@ async function upcomingBlock() {
   ]);
   const rows = list.slice(0, 20).map((r) => [dayLabel(r.date), childName(members, r.child_id), serviceName(services, r.service_id), euros(r.price_cents)]);
   return h('div', {},
-    rows.length ? table('Réservations à venir', ['Date', 'Enfant', 'Service', 'Prix'], rows, { rowHeaders: true }) : h('p', {}, 'Aucune réservation confirmée dans les semaines à venir.'),
+    rows.length ? table('Réservations à venir', ['Date', 'Enfant', 'Service', 'Prix'], rows, { rowHeaders: true, class: 'stack' }) : h('p', {}, 'Aucune réservation confirmée dans les semaines à venir.'),
     list.length > 20 ? h('p', {}, `… et ${list.length - 20} autres.`) : null,
     h('p', {}, h('a', { href: '#/calendrier' }, 'Voir et annuler mes réservations dans le calendrier')));
 }
