@@ -242,8 +242,16 @@ func (l *live) end(name, want string) {
 	if s, err := l.q.GetCart(l.ctx, l.cart.ID); err != nil || s.Status != want {
 		l.t.Fatalf("cart row is %q (%v), want %q", s.Status, err, want)
 	}
+	l.replayAndRecord(name, "CartStatus")
+}
+
+// replayAndRecord checks what operators see of the workflow's history (status as
+// the search attribute attr), replays it with the current code and, with -record,
+// saves it under name.
+func (l *live) replayAndRecord(name, attr string) {
+	l.t.Helper()
 	hist := l.history()
-	checkOperatorView(l.t, hist)
+	checkOperatorView(l.t, hist, attr)
 	if err := replay(hist); err != nil {
 		l.t.Fatalf("the current code does not replay its own history: %v", err)
 	}
@@ -273,8 +281,9 @@ func (l *live) history() *historypb.History {
 }
 
 // checkOperatorView: what the Temporal UI shows of a history is in plain words —
-// every activity and timer has a summary, and the status is a search attribute.
-func checkOperatorView(t *testing.T, hist *historypb.History) {
+// every activity and timer has a summary, and the status is the search attribute
+// attr.
+func checkOperatorView(t *testing.T, hist *historypb.History, attr string) {
 	t.Helper()
 	dc := converter.GetDefaultDataConverter()
 	summary := func(md *sdkpb.UserMetadata) string {
@@ -292,19 +301,20 @@ func checkOperatorView(t *testing.T, hist *historypb.History) {
 				t.Errorf("event %d (%s) has no summary", e.GetEventId(), e.GetEventType())
 			}
 		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
-			if _, ok := e.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()["CartStatus"]; ok {
+			if _, ok := e.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()[attr]; ok {
 				statuses++
 			}
 		}
 	}
 	if statuses < 2 {
-		t.Errorf("CartStatus upserted %d times", statuses)
+		t.Errorf("%s upserted %d times", attr, statuses)
 	}
 }
 
 func replay(hist *historypb.History) error {
 	r := sdkworker.NewWorkflowReplayer()
 	r.RegisterWorkflowWithOptions(workflows.Cart, workflow.RegisterOptions{Name: workflows.CartWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.BalancePayment, workflow.RegisterOptions{Name: workflows.BalancePaymentWorkflow})
 	return r.ReplayWorkflowHistory(log.NewStructuredLogger(slog.New(slog.DiscardHandler)), hist)
 }
 
@@ -376,6 +386,9 @@ var lifecyclePaths = []string{
 	"payfip_answer_unusable_then_paid",
 	"checkout_rejected_then_ttl",
 	"terminated_run_followed_up",
+	"abandoned_by_family_then_paid",
+	"balance_alone_paid",
+	"balance_alone_abandoned_by_family",
 }
 
 var (
@@ -573,6 +586,27 @@ func TestLifecycle(t *testing.T) {
 		l.pay(res, "P", true)
 		l.end("terminated_run_followed_up", "paid")
 		l.wantAttempts("paid")
+		l.wantMoney(0, 0, 3)
+	})
+
+	t.Run("abandoned_by_family_then_paid", func(t *testing.T) {
+		l := newLive(t)
+		l.start("Martin", "cantine", 3, time.Hour, signalOnly)
+		first := l.mustCheckout(three, "payment_required")
+		var ab workflows.AbandonResult
+		h, err := l.tc.UpdateWorkflow(l.ctx, client.UpdateWorkflowOptions{
+			WorkflowID: l.wfID, UpdateName: workflows.AbandonUpdate, Args: []any{first.AttemptID},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err == nil {
+			err = h.Get(l.ctx, &ab)
+		}
+		if err != nil || ab.Status != workflows.StatusOpen {
+			t.Fatalf("abandon: %+v %v", ab, err)
+		}
+		l.pay(l.mustCheckout(three, "payment_required"), "P", true)
+		l.end("abandoned_by_family_then_paid", "paid")
+		l.wantAttempts("error", "paid")
 		l.wantMoney(0, 0, 3)
 	})
 
