@@ -476,3 +476,19 @@ func TestRunRowLifecycle(t *testing.T) {
 		t.Errorf("status %q", row.Status)
 	}
 }
+
+// The month is said the French way in the e-mail: « Votre facture d'octobre 2026 ».
+func TestInvoiceEmailSaysDOctobre(t *testing.T) {
+	f := newInvFixture(t)
+	fam := f.family("Martin", "martin@example.test")
+	f.staff(fam, date(2026, 10, 12), 380, at(2026, 10, 10, 9, 0))
+	inv := f.invoice(fam, "2026-10").Invoice
+	if _, err := f.acts.SendInvoiceEmails(f.ctx, activities.InvoiceEmails{OrgID: f.org, InvoiceIDs: []uuid.UUID{inv.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	var subject string
+	must(t, f.pool.QueryRow(f.ctx, `SELECT subject FROM outbound_emails WHERE idempotency_key = $1`, "invoice:"+inv.ID.String()).Scan(&subject))
+	if want := "Votre facture d'octobre 2026 (" + inv.Number + ")"; subject != want {
+		t.Fatalf("subject %q, want %q", subject, want)
+	}
+}
