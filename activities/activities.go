@@ -110,17 +110,9 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		if cart.Status != "open" && cart.Status != "checking_out" {
 			return temporal.NewNonRetryableApplicationError("Ce panier n'est plus ouvert au paiement.", ErrTypeCartClosed, nil)
 		}
-		org, err := q.GetOrg(ctx, cart.OrgID)
+		p, err := a.payerOf(ctx, q, cart.OrgID, cart.FamilyID)
 		if err != nil {
-			return fmt.Errorf("read org: %w", err)
-		}
-		fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: cart.OrgID, ID: cart.FamilyID})
-		if err != nil {
-			return fmt.Errorf("read family: %w", err)
-		}
-		if strings.TrimSpace(fam.Email) == "" {
-			return temporal.NewNonRetryableApplicationError(
-				"Aucune adresse e-mail n'est connue pour votre famille : renseignez-la dans votre fiche famille avant de payer.", ErrTypeNoEmail, nil)
+			return err
 		}
 		lines, err := q.ListCartLines(ctx, in.CartID)
 		if err != nil {
@@ -143,16 +135,11 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		if settlement != booking.SettlePayFiP {
 			status = "settled_without_payfip"
 		}
-		loc, err := time.LoadLocation(org.TimeZone)
-		if err != nil {
-			return fmt.Errorf("org time zone: %w", err)
-		}
 		id := uuid.New()
 		att, err := q.InsertPaymentAttempt(ctx, db.InsertPaymentAttemptParams{
 			ID: id, OrgID: cart.OrgID, FamilyID: cart.FamilyID, CartID: cart.ID, Seq: seq,
-			Refdet: Refdet(id), Numcli: org.Numcli, Exer: int32(a.now().In(loc).Year()),
-			Saisie: org.Saisie, Mel: fam.Email,
-			Objet:            payfip.NormalizeObjet("Reservations " + org.Name + " famille " + fam.Name),
+			Refdet: Refdet(id), Numcli: p.org.Numcli, Exer: p.exer, Saisie: p.org.Saisie, Mel: p.fam.Email,
+			Objet:            payfip.NormalizeObjet("Reservations " + p.org.Name + " famille " + p.fam.Name),
 			LinesCents:       totals.SubtotalCents,
 			OutstandingCents: totals.OutstandingAddedCents,
 			CreditUsedCents:  totals.CreditAppliedCents,
@@ -169,6 +156,36 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		return nil
 	})
 	return res, err
+}
+
+// payer is who a new payment attempt is for, as PayFiP needs it: the org
+// (numcli, saisie, the year in its zone) and the family (its e-mail address).
+type payer struct {
+	org  db.Org
+	fam  db.Family
+	exer int32
+}
+
+// payerOf reads the payer of a new attempt. A family without an e-mail address
+// cannot pay (its receipt would go nowhere): refused, in French.
+func (a *Activities) payerOf(ctx context.Context, q *db.Queries, orgID, familyID uuid.UUID) (payer, error) {
+	org, err := q.GetOrg(ctx, orgID)
+	if err != nil {
+		return payer{}, fmt.Errorf("read org: %w", err)
+	}
+	fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: orgID, ID: familyID})
+	if err != nil {
+		return payer{}, fmt.Errorf("read family: %w", err)
+	}
+	if strings.TrimSpace(fam.Email) == "" {
+		return payer{}, temporal.NewNonRetryableApplicationError(
+			"Aucune adresse e-mail n'est connue pour votre famille : renseignez-la dans votre fiche famille avant de payer.", ErrTypeNoEmail, nil)
+	}
+	loc, err := time.LoadLocation(org.TimeZone)
+	if err != nil {
+		return payer{}, fmt.Errorf("org time zone: %w", err)
+	}
+	return payer{org: org, fam: fam, exer: int32(a.now().In(loc).Year())}, nil
 }
 
 // unsettled: the attempt may still end in a payment (or already did, unconfirmed).

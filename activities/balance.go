@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,17 +53,9 @@ func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanc
 		case !errors.Is(err, pgx.ErrNoRows):
 			return fmt.Errorf("read attempt: %w", err)
 		}
-		org, err := q.GetOrg(ctx, in.OrgID)
+		p, err := a.payerOf(ctx, q, in.OrgID, in.FamilyID)
 		if err != nil {
-			return fmt.Errorf("read org: %w", err)
-		}
-		fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: in.OrgID, ID: in.FamilyID})
-		if err != nil {
-			return fmt.Errorf("read family: %w", err)
-		}
-		if strings.TrimSpace(fam.Email) == "" {
-			return temporal.NewNonRetryableApplicationError(
-				"Aucune adresse e-mail n'est connue pour votre famille : renseignez-la dans votre fiche famille avant de payer.", ErrTypeNoEmail, nil)
+			return err
 		}
 		bal, err := q.FamilyBalances(ctx, in.FamilyID)
 		if err != nil {
@@ -82,15 +73,10 @@ func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanc
 		if settlement == booking.SettleNow {
 			status = "settled_without_payfip"
 		}
-		loc, err := time.LoadLocation(org.TimeZone)
-		if err != nil {
-			return fmt.Errorf("org time zone: %w", err)
-		}
 		att, err := q.InsertBalanceAttempt(ctx, db.InsertBalanceAttemptParams{
 			ID: in.PaymentID, OrgID: in.OrgID, FamilyID: in.FamilyID,
-			Refdet: Refdet(in.PaymentID), Numcli: org.Numcli, Exer: int32(a.now().In(loc).Year()),
-			Saisie: org.Saisie, Mel: fam.Email,
-			Objet:            payfip.NormalizeObjet("Solde " + org.Name + " famille " + fam.Name),
+			Refdet: Refdet(in.PaymentID), Numcli: p.org.Numcli, Exer: p.exer, Saisie: p.org.Saisie, Mel: p.fam.Email,
+			Objet:            payfip.NormalizeObjet("Solde " + p.org.Name + " famille " + p.fam.Name),
 			OutstandingCents: totals.OutstandingAddedCents,
 			CreditUsedCents:  totals.CreditAppliedCents,
 			AmountCents:      totals.TotalDueCents,

@@ -120,12 +120,7 @@ func (s *Server) addCartItems(c *gin.Context) {
 		}
 		crt = *v.Cart // the held days are in the family's live cart
 	case errors.As(err, &refused):
-		p := problem(http.StatusConflict, "items-refused", "Certaines réservations sont impossibles",
-			"Aucun jour n'a été ajouté au panier : corrigez les jours refusés puis réessayez.")
-		for _, r := range refused.Refusals {
-			p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: cart.DayMessage(r.Item.Date, r.Message), Reason: r.Reason})
-		}
-		fail(c, s.log, p)
+		fail(c, s.log, itemsRefused("Aucun jour n'a été ajouté au panier : corrigez les jours refusés puis réessayez.", refused))
 		return
 	case errors.Is(err, cart.ErrNotOpen):
 		fail(c, s.log, errCartBusy)
@@ -143,6 +138,16 @@ func (s *Server) addCartItems(c *gin.Context) {
 	if out, ok := s.cartView(c); ok {
 		c.JSON(http.StatusCreated, out)
 	}
+}
+
+// itemsRefused lists each refused day of a booking, named: « Le jeudi 3 décembre :
+// le délai de réservation est dépassé ».
+func itemsRefused(detail string, refused *cart.RefusedError) *Problem {
+	p := problem(http.StatusConflict, "items-refused", "Certaines réservations sont impossibles", detail)
+	for _, r := range refused.Refusals {
+		p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: cart.DayMessage(r.Item.Date, r.Message), Reason: r.Reason})
+	}
+	return p
 }
 
 var errCartBusy = problem(http.StatusConflict, "cart-not-open", "Paiement en cours",

@@ -295,12 +295,7 @@ func (s *Server) staffBook(c *gin.Context) {
 		fail(c, s.log, errNotFound)
 		return
 	case errors.As(err, &refused):
-		p := problem(http.StatusConflict, "items-refused", "Certaines réservations sont impossibles",
-			"Aucune réservation n'a été faite : corrigez les jours refusés puis réessayez.")
-		for _, r := range refused.Refusals {
-			p.Errors = append(p.Errors, FieldError{Field: "items[" + strconv.Itoa(r.Index) + "]", Message: cart.DayMessage(r.Item.Date, r.Message), Reason: r.Reason})
-		}
-		fail(c, s.log, p)
+		fail(c, s.log, itemsRefused("Aucune réservation n'a été faite : corrigez les jours refusés puis réessayez.", refused))
 		return
 	case err != nil:
 		fail(c, s.log, err)
