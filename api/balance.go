@@ -77,22 +77,28 @@ func balanceRefused(code, message string) *Problem {
 // (balance:<payment id>), never the cart's, whose lines stay as they are. The
 // same Idempotency-Key names the same payment, so a retried request joins it.
 func (s *Server) balanceCheckout(c *gin.Context) {
-	who := callerOf(c)
-	f := who.family()
+	f := callerOf(c).family()
+	key, ok := optionalIdempotencyKey(c)
+	if !ok {
+		fail(c, s.log, errIdempotencyKeyInvalid)
+		return
+	}
 	v, err := s.carts.Balance(c, f)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
+	id, retried := uuid.New(), false
+	if key != "" {
+		id = uuid.NewSHA1(f.ID, []byte("balance:"+key))
+		_, err := s.carts.Payment(c, f, id)
+		retried = err == nil // the same request again: its payment's answer, below
+	}
 	// Asked here for a clear answer without starting anything; the workflow's
 	// activity asks again under the family's lock.
-	if code, msg := cart.BalanceRefusal(v.OutstandingCents, v.Quote); code != "" {
+	if code, msg := cart.BalanceRefusal(v.OutstandingCents, v.Quote); code != "" && !retried {
 		fail(c, s.log, balanceRefused(code, msg))
 		return
-	}
-	id := uuid.New()
-	if key := c.GetHeader("Idempotency-Key"); key != "" && len(key) <= 100 {
-		id = uuid.NewSHA1(f.ID, []byte("balance:"+key))
 	}
 	start := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       workflows.BalanceWorkflowID(id),

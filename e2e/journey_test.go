@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -405,4 +406,33 @@ func readMail(t *testing.T, path string) (subject, text string) {
 		return string(b)
 	}
 	return subject, walk(textproto.MIMEHeader(msg.Header), msg.Body)
+}
+
+// A client that lost the answer sends "Régler mon solde" again with its
+// Idempotency-Key: the same payment, the same PayFiP page, not a second payment.
+func TestBalanceCheckoutRetriedWithItsKeyIsTheSamePayment(t *testing.T) {
+	s := newStack(t)
+	s.owe("Martin", 1250)
+	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
+	send := func() (int, balanceAnswer) {
+		req, _ := http.NewRequest(http.MethodPost, s.api+"/api/v1/balance/checkout", nil)
+		req.Header.Set("Authorization", "Bearer "+fam.token)
+		req.Header.Set("Idempotency-Key", "solde-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out balanceAnswer
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	st1, first := send()
+	st2, again := send()
+	if st1 != http.StatusOK || st2 != http.StatusOK || first.PaymentID == "" || again != first {
+		t.Fatalf("first %d %+v, again %d %+v", st1, first, st2, again)
+	}
+	if n := s.int(`SELECT count(*) FROM payment_attempts WHERE kind = 'balance'`); n != 1 {
+		t.Fatalf("%d balance payments", n)
+	}
 }
