@@ -123,8 +123,11 @@ func TestFamilyPaysItsOutstandingBalanceAlone(t *testing.T) {
 		t.Fatalf("balance checkout: %+v", co)
 	}
 	payOnPage(t, co.PaymentURL, "P")
-	if got := s.cartEnds(co.CartID); got != "paid" {
-		t.Fatalf("cart ended %q", got)
+	if got := s.balanceEnds(co.PaymentID); got != workflows.PaymentPaid {
+		t.Fatalf("balance payment ended %q", got)
+	}
+	if n := s.int(`SELECT count(*) FROM carts`); n != 0 {
+		t.Fatalf("%d carts opened to pay the balance alone", n)
 	}
 	var me balancesView
 	fam.do(http.MethodGet, "/api/v1/me", nil, http.StatusOK, &me)
