@@ -190,11 +190,15 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 			res.Action = SettleCartBusy
 			return nil
 		}
-		// The balance still owed, before this payment is written: what a late
-		// payment of the balance settles first.
-		free, err := cartpkg.FreeBalances(ctx, q, att.FamilyID, nil)
-		if err != nil {
-			return err
+		// What a late payment of the balance settles first: the balance still
+		// owed, read before this payment is written.
+		var stillOwed int64
+		if locked.Kind == "balance" && !onThisAttempt {
+			free, err := cartpkg.FreeBalances(ctx, q, att.FamilyID, nil)
+			if err != nil {
+				return err
+			}
+			stillOwed = max(free.OutstandingCents, 0)
 		}
 		if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
 			ID: att.ID, Status: string(payfip.StatusPaid), Resultrans: out.Resultrans, Numauto: out.Numauto,
@@ -211,10 +215,7 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 		}
 		// Nothing was confirmed for this money: it goes to the cagnotte, except what
 		// a payment of the balance can still settle of the balance.
-		credit := att.AmountCents
-		if locked.Kind == "balance" {
-			credit -= min(att.AmountCents, max(free.OutstandingCents, 0))
-		}
+		credit := att.AmountCents - min(att.AmountCents, stillOwed)
 		res.Action = SettleConfirmed
 		if credit > 0 {
 			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
