@@ -132,7 +132,7 @@ func (e *accountEnv) snapshot() map[string]string {
 // Routes that answer without a session.
 var publicRoutes = map[string]bool{
 	"POST /api/v1/auth/login": true, "POST /api/v1/auth/password/forgot": true, "POST /api/v1/auth/password/reset": true,
-	"GET /api/openapi.yaml": true, "GET /healthz": true, "GET /readyz": true, "GET /metrics": true,
+	"GET /api/openapi.yaml": true, "GET /healthz": true, "GET /readyz": true,
 	"GET /payfip/notify": true, "POST /payfip/notify": true, "GET /payfip/return": true, "POST /payfip/return": true,
 	"GET /paiement/resultat": true,
 }

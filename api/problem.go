@@ -49,11 +49,21 @@ func badRequest(detail string, fields ...FieldError) *Problem {
 	return p
 }
 
+// statusClientClosedRequest is nginx's code for a request its client abandoned.
+const statusClientClosedRequest = 499
+
 // fail writes err as problem+json. Errors that are not problems are logged and
 // answered as 500 or 503 without their text: it may hold internals.
 func fail(c *gin.Context, log *zap.Logger, err error) {
 	var p *Problem
-	if !errors.As(err, &p) {
+	if !errors.As(err, &p) && c.Request.Context().Err() != nil {
+		// The client went away, and its queries and waits were cancelled with it:
+		// not a fault of ours. Nobody reads this answer; 499 tells it apart in metrics.
+		log.Info("request abandoned by the client", zap.String("path", c.FullPath()), zap.Error(err))
+		c.AbortWithStatus(statusClientClosedRequest)
+		return
+	}
+	if p == nil {
 		log.Error("request failed", zap.String("path", c.FullPath()), zap.Error(err))
 		p = problem(http.StatusInternalServerError, "internal", "Erreur interne", "Une erreur inattendue est survenue ; réessayez plus tard.")
 		if isUnavailable(err) {

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	_ "net/http/pprof" // registers /debug/pprof on DefaultServeMux, exposed in dev only
+	"net/http/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -100,7 +100,10 @@ func New(o Options) *Server {
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery(), s.requestLog(), s.metrics.middleware())
+	// A handler's *gin.Context is the request's context: a client that goes away
+	// cancels its PostgreSQL queries and its waits on Temporal.
+	r.ContextWithFallback = true
+	r.Use(gin.Recovery(), s.requestLog(), s.metrics.middleware(), s.limitBody())
 	r.HandleMethodNotAllowed = true
 	// Only the configured proxies' X-Forwarded-For counts (gin believes anyone's by
 	// default); config.Load checks nothing here, so a bad entry is logged.
@@ -124,7 +127,6 @@ func (s *Server) Handler() http.Handler {
 
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{})))
 
 	for _, m := range []string{http.MethodGet, http.MethodPost} {
 		r.Handle(m, "/payfip/notify", s.payfipNotify)
@@ -133,8 +135,6 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/paiement/resultat", s.paymentResultPage)
 	if s.cfg.Env == "dev" {
 		// dev only: the mail outbox in a browser, since nothing is really sent.
-		// dev only: profiles of the API and the worker (same process in dev).
-		r.GET("/debug/pprof/*profile", gin.WrapH(http.DefaultServeMux))
 		r.GET("/dev/outbox/*file", gin.WrapH(http.StripPrefix("/dev/outbox", http.FileServer(http.Dir(s.cfg.MailOutboxDir)))))
 	}
 
@@ -198,16 +198,33 @@ func (s *Server) Handler() http.Handler {
 	return r
 }
 
+// OpsHandler serves what operators read and the public must not: Prometheus
+// metrics and Go's profiles. It listens on METRICS_ADDR, apart from the API.
+func (s *Server) OpsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.gatherer, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// ready says whether PostgreSQL and Temporal answer. The reasons go to the log,
+// not to whoever asks: they name hosts, ports and users.
 func (s *Server) ready(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(c, 2*time.Second)
 	defer cancel()
 	checks := gin.H{"postgres": "ok", "temporal": "ok"}
 	status := http.StatusOK
 	if err := s.pool.Ping(ctx); err != nil {
-		checks["postgres"], status = err.Error(), http.StatusServiceUnavailable
+		s.log.Warn("readiness: PostgreSQL unreachable", zap.Error(err))
+		checks["postgres"], status = "unavailable", http.StatusServiceUnavailable
 	}
 	if _, err := s.temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+		s.log.Warn("readiness: Temporal unreachable", zap.Error(err))
+		checks["temporal"], status = "unavailable", http.StatusServiceUnavailable
 	}
 	c.JSON(status, checks)
 }

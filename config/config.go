@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -25,6 +26,9 @@ type Config struct {
 
 	HTTPAddr  string
 	PublicURL string // how browsers and PayFiP reach the API (urlnotif, urlredirect, links in mail)
+	// MetricsAddr serves /metrics and pprof, apart from the public port.
+	MetricsAddr string
+	HTTP        HTTPLimits
 	// Reverse proxies whose X-Forwarded-For is believed (IPs or CIDRs). None by
 	// default: otherwise any client could pick the address login throttling counts.
 	TrustedProxies []string
@@ -55,6 +59,17 @@ type Config struct {
 
 	CartTTL time.Duration
 
+	// PayFiP callbacks: one wake-up of the cart's workflow per attempt and cooldown;
+	// each client address gets NotifyPerSecond callbacks a second (bursts of 5×).
+	PayFiPNotifyCooldown time.Duration
+	NotifyPerSecond      int
+
+	Login LoginLimits
+
+	// A family's messages with attachments: bytes per 30 days, messages per 24 hours.
+	AttachmentBytesPerMonth  int64
+	AttachmentMessagesPerDay int
+
 	SessionIdleTimeout     time.Duration
 	SessionAbsoluteTimeout time.Duration
 
@@ -63,39 +78,85 @@ type Config struct {
 	MailOutboxDir string
 }
 
+// HTTPLimits bound every request the API serves.
+type HTTPLimits struct {
+	MaxBodyBytes      int64         // JSON and form bodies (uploads have their own limits)
+	ReadHeaderTimeout time.Duration // the request line and headers
+	ReadTimeout       time.Duration // the whole request, body included
+	WriteTimeout      time.Duration // from the end of the headers to the end of the answer
+	IdleTimeout       time.Duration // a kept-alive connection waiting for its next request
+	UploadTimeout     time.Duration // read and write deadline of a message with attachments
+}
+
+// LoginLimits slow down password guessing (see api/throttle.go).
+type LoginLimits struct {
+	FreeFailures           int           // per account, before the first wait
+	MaxWait                time.Duration // the longest wait, per account or address
+	AddressFailuresPerHour int           // per client address (/64 in IPv6): failures a shared NAT may make without waiting
+}
+
 // Load reads the environment. In dev, unset PayFiP addresses point at the embedded
 // simulator; elsewhere they point at payfip.gouv.fr.
 func Load(env string) (Config, error) {
 	var errs []error
 	c := Config{
-		Env:                    str("ENFANCE_ENV", env),
-		LogLevel:               str("LOG_LEVEL", "info"),
-		DataDir:                str("DATA_DIR", ".data"),
-		HTTPAddr:               str("HTTP_ADDR", ":8080"),
-		DatabaseURL:            os.Getenv("DATABASE_URL"),
-		DevPGPort:              integer("DEV_PG_PORT", 54329, &errs),
-		TemporalAddress:        str("TEMPORAL_ADDRESS", ""),
-		TemporalNamespace:      str("TEMPORAL_NAMESPACE", "default"),
-		TemporalTaskQueue:      str("TEMPORAL_TASK_QUEUE", "enfance"),
-		TemporalAPIKey:         os.Getenv("TEMPORAL_API_KEY"),
-		TemporalTLS:            boolean("TEMPORAL_TLS", false, &errs),
-		TemporalUIPort:         integer("TEMPORAL_UI_PORT", 8233, &errs),
-		DevTemporalPort:        integer("DEV_TEMPORAL_PORT", 7233, &errs),
-		PayFiPTimeout:          duration("PAYFIP_TIMEOUT", 15*time.Second, &errs),
-		PayFiPMaxAmountCents:   int64(integer("PAYFIP_MAX_AMOUNT_CENTS", 100_000_00, &errs)),
-		PayFiPSimAddr:          str("PAYFIP_SIM_ADDR", "127.0.0.1:8091"),
-		ClusterWorkers:         integer("CLUSTER_WORKERS", 2, &errs),
-		ClusterLBAddr:          str("CLUSTER_LB_ADDR", ":8090"),
-		CartTTL:                duration("CART_TTL", 48*time.Hour, &errs),
-		SessionIdleTimeout:     duration("SESSION_IDLE_TIMEOUT", 2*time.Hour, &errs),
-		SessionAbsoluteTimeout: duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour, &errs),
-		MailFrom:               str("MAIL_FROM", "Portail famille <no-reply@enfance.test>"),
-		SMTPURL:                os.Getenv("SMTP_URL"),
+		Env:                  str("ENFANCE_ENV", env),
+		LogLevel:             str("LOG_LEVEL", "info"),
+		DataDir:              str("DATA_DIR", ".data"),
+		DatabaseURL:          os.Getenv("DATABASE_URL"),
+		DevPGPort:            integer("DEV_PG_PORT", 54329, &errs),
+		TemporalAddress:      str("TEMPORAL_ADDRESS", ""),
+		TemporalNamespace:    str("TEMPORAL_NAMESPACE", "default"),
+		TemporalTaskQueue:    str("TEMPORAL_TASK_QUEUE", "enfance"),
+		TemporalAPIKey:       os.Getenv("TEMPORAL_API_KEY"),
+		TemporalTLS:          boolean("TEMPORAL_TLS", false, &errs),
+		TemporalUIPort:       integer("TEMPORAL_UI_PORT", 8233, &errs),
+		DevTemporalPort:      integer("DEV_TEMPORAL_PORT", 7233, &errs),
+		PayFiPTimeout:        duration("PAYFIP_TIMEOUT", 15*time.Second, &errs),
+		PayFiPMaxAmountCents: int64(integer("PAYFIP_MAX_AMOUNT_CENTS", 100_000_00, &errs)),
+		PayFiPSimAddr:        str("PAYFIP_SIM_ADDR", "127.0.0.1:8091"),
+		ClusterWorkers:       integer("CLUSTER_WORKERS", 2, &errs),
+		ClusterLBAddr:        str("CLUSTER_LB_ADDR", "127.0.0.1:8090"),
+		CartTTL:              duration("CART_TTL", 48*time.Hour, &errs),
+		PayFiPNotifyCooldown: duration("PAYFIP_NOTIFY_COOLDOWN", 5*time.Second, &errs),
+		NotifyPerSecond:      integer("PAYFIP_NOTIFY_PER_SECOND", 20, &errs),
+		HTTP: HTTPLimits{
+			MaxBodyBytes:      int64(integer("HTTP_MAX_BODY_BYTES", 64<<10, &errs)),
+			ReadHeaderTimeout: duration("HTTP_READ_HEADER_TIMEOUT", 10*time.Second, &errs),
+			ReadTimeout:       duration("HTTP_READ_TIMEOUT", 30*time.Second, &errs),
+			WriteTimeout:      duration("HTTP_WRITE_TIMEOUT", 2*time.Minute, &errs),
+			IdleTimeout:       duration("HTTP_IDLE_TIMEOUT", 2*time.Minute, &errs),
+			UploadTimeout:     duration("HTTP_UPLOAD_TIMEOUT", 10*time.Minute, &errs),
+		},
+		Login: LoginLimits{
+			FreeFailures:           integer("LOGIN_FREE_FAILURES", 3, &errs),
+			MaxWait:                duration("LOGIN_MAX_WAIT", 5*time.Minute, &errs),
+			AddressFailuresPerHour: integer("LOGIN_ADDRESS_FAILURES_PER_HOUR", 100, &errs),
+		},
+		AttachmentBytesPerMonth:  int64(integer("ATTACHMENT_BYTES_PER_MONTH", 50<<20, &errs)),
+		AttachmentMessagesPerDay: integer("ATTACHMENT_MESSAGES_PER_DAY", 20, &errs),
+		SessionIdleTimeout:       duration("SESSION_IDLE_TIMEOUT", 2*time.Hour, &errs),
+		SessionAbsoluteTimeout:   duration("SESSION_ABSOLUTE_TIMEOUT", 12*time.Hour, &errs),
+		MailFrom:                 str("MAIL_FROM", "Portail famille <no-reply@enfance.test>"),
+		SMTPURL:                  os.Getenv("SMTP_URL"),
 	}
+	// dev serves the mail outbox and has no TLS: it listens on this machine only.
+	httpAddr := ":8080"
+	if c.Env == "dev" {
+		httpAddr = "127.0.0.1:8080"
+	}
+	c.HTTPAddr = str("HTTP_ADDR", httpAddr)
+	// Loopback always by default; in dev any free port (printed), so that two
+	// checkouts running dev side by side do not collide.
+	metricsAddr := "127.0.0.1:9091"
+	if c.Env == "dev" {
+		metricsAddr = "127.0.0.1:0"
+	}
+	c.MetricsAddr = str("METRICS_ADDR", metricsAddr)
 	c.PublicURL = str("PUBLIC_URL", "http://localhost"+portOf(c.HTTPAddr))
 	c.ClusterPublicURL = str("PUBLIC_URL", "http://localhost"+portOf(c.ClusterLBAddr))
 	c.TrustedProxies = list("TRUSTED_PROXIES", "")
-	c.ClusterAPIAddrs = list("CLUSTER_API_ADDRS", ":8080,:8081")
+	c.ClusterAPIAddrs = list("CLUSTER_API_ADDRS", "127.0.0.1:8080,127.0.0.1:8081")
 	if len(c.ClusterAPIAddrs) == 0 || c.ClusterWorkers < 1 {
 		errs = append(errs, fmt.Errorf("CLUSTER_API_ADDRS and CLUSTER_WORKERS: want at least one of each"))
 	}
@@ -121,10 +182,48 @@ func Load(env string) (Config, error) {
 			errs = append(errs, fmt.Errorf("DATABASE_URL is required outside dev"))
 		}
 	}
+	if c.Env == "dev" {
+		addrs := []struct{ key, addr string }{{"HTTP_ADDR", c.HTTPAddr}, {"METRICS_ADDR", c.MetricsAddr},
+			{"PAYFIP_SIM_ADDR", c.PayFiPSimAddr}, {"CLUSTER_LB_ADDR", c.ClusterLBAddr}}
+		for _, a := range c.ClusterAPIAddrs {
+			addrs = append(addrs, struct{ key, addr string }{"CLUSTER_API_ADDRS", a})
+		}
+		for _, v := range addrs {
+			if !loopback(v.addr) {
+				errs = append(errs, fmt.Errorf("%s=%q: ENFANCE_ENV=dev listens on this machine only (127.0.0.1, ::1 or localhost)", v.key, v.addr))
+			}
+		}
+	}
+	for _, v := range []struct {
+		key string
+		n   int64
+	}{{"HTTP_MAX_BODY_BYTES", c.HTTP.MaxBodyBytes}, {"PAYFIP_NOTIFY_PER_SECOND", int64(c.NotifyPerSecond)},
+		{"LOGIN_ADDRESS_FAILURES_PER_HOUR", int64(c.Login.AddressFailuresPerHour)},
+		{"ATTACHMENT_BYTES_PER_MONTH", c.AttachmentBytesPerMonth}, {"ATTACHMENT_MESSAGES_PER_DAY", int64(c.AttachmentMessagesPerDay)}} {
+		if v.n <= 0 {
+			errs = append(errs, fmt.Errorf("%s: want a positive number", v.key))
+		}
+	}
+	if c.Login.FreeFailures < 0 {
+		errs = append(errs, fmt.Errorf("LOGIN_FREE_FAILURES: want 0 or more"))
+	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %v", errs)
 	}
 	return c, nil
+}
+
+// loopback tells whether a listen address stays on this machine.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func portOf(addr string) string {

@@ -16,7 +16,7 @@ func TestDevDefaultsPointAtTheSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.CartTTL != 48*time.Hour || c.HTTPAddr != ":8080" || c.PublicURL != "http://localhost:8080" {
+	if c.CartTTL != 48*time.Hour || c.HTTPAddr != "127.0.0.1:8080" || c.PublicURL != "http://localhost:8080" || c.MetricsAddr != "127.0.0.1:0" {
 		t.Errorf("defaults: %+v", c)
 	}
 	if !strings.HasPrefix(c.PayFiPEndpoint, "http://127.0.0.1:8091/") || c.TemporalAddress != "" {
@@ -58,7 +58,7 @@ func TestClusterDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(c.ClusterAPIAddrs, ",") != ":8080,:8081" || c.ClusterWorkers != 2 || c.ClusterLBAddr != ":8090" || c.ClusterPublicURL != "http://localhost:8090" {
+	if strings.Join(c.ClusterAPIAddrs, ",") != "127.0.0.1:8080,127.0.0.1:8081" || c.ClusterWorkers != 2 || c.ClusterLBAddr != "127.0.0.1:8090" || c.ClusterPublicURL != "http://localhost:8090" {
 		t.Errorf("cluster defaults: %q %d %q %q", c.ClusterAPIAddrs, c.ClusterWorkers, c.ClusterLBAddr, c.ClusterPublicURL)
 	}
 	t.Setenv("CLUSTER_API_ADDRS", " 127.0.0.1:9001 , ,127.0.0.1:9002")
@@ -72,5 +72,42 @@ func TestClusterDefaults(t *testing.T) {
 	t.Setenv("CLUSTER_WORKERS", "0")
 	if _, err := config.Load("dev"); err == nil || !strings.Contains(err.Error(), "CLUSTER_WORKERS") {
 		t.Fatalf("no worker: %v", err)
+	}
+}
+
+// dev serves the mail outbox and profiles without TLS: it refuses to listen
+// anywhere but on this machine. Production listens where it is told.
+func TestDevListensOnLoopbackOnly(t *testing.T) {
+	for _, k := range []string{"HTTP_ADDR", "METRICS_ADDR", "PAYFIP_SIM_ADDR", "CLUSTER_API_ADDRS", "CLUSTER_LB_ADDR", "ENFANCE_ENV"} {
+		t.Setenv(k, "")
+	}
+	for _, bad := range []struct{ key, addr string }{
+		{"HTTP_ADDR", ":8080"}, {"HTTP_ADDR", "0.0.0.0:8080"}, {"HTTP_ADDR", "[::]:8080"}, {"HTTP_ADDR", "192.0.2.10:8080"},
+		{"HTTP_ADDR", "portail.example.fr:8080"}, {"METRICS_ADDR", ":9091"}, {"PAYFIP_SIM_ADDR", "0.0.0.0:8091"},
+		{"CLUSTER_API_ADDRS", "127.0.0.1:8080,:8081"}, {"CLUSTER_LB_ADDR", ":8090"},
+	} {
+		t.Run(bad.key+"="+bad.addr, func(t *testing.T) {
+			t.Setenv(bad.key, bad.addr)
+			_, err := config.Load("dev")
+			if err == nil || !strings.Contains(err.Error(), bad.key) || !strings.Contains(err.Error(), "this machine only") {
+				t.Fatalf("dev on %s: %v", bad.addr, err)
+			}
+		})
+	}
+	for _, good := range []string{"127.0.0.1:8080", "localhost:8080", "[::1]:8080", "127.0.0.2:8080"} {
+		t.Setenv("HTTP_ADDR", good)
+		if _, err := config.Load("dev"); err != nil {
+			t.Fatalf("dev on %s: %v", good, err)
+		}
+	}
+	t.Setenv("HTTP_ADDR", "")
+	t.Setenv("DATABASE_URL", "postgres://x@db/enfance")
+	c, err := config.Load("production")
+	if err != nil || c.HTTPAddr != ":8080" || c.MetricsAddr != "127.0.0.1:9091" {
+		t.Fatalf("production: %q %q %v", c.HTTPAddr, c.MetricsAddr, err)
+	}
+	t.Setenv("HTTP_ADDR", "0.0.0.0:8080")
+	if _, err := config.Load("production"); err != nil {
+		t.Fatalf("production on all interfaces: %v", err)
 	}
 }

@@ -107,15 +107,27 @@ func runCluster(ctx context.Context) error {
 		"ENFANCE_ENV="+cfg.Env, "DATA_DIR="+dataDir, "MAIL_OUTBOX_DIR="+outbox,
 		"DATABASE_URL="+cfg.DatabaseURL, "TEMPORAL_ADDRESS="+cfg.TemporalAddress, "PUBLIC_URL="+cfg.ClusterPublicURL,
 		"PAYFIP_ENDPOINT="+cfg.PayFiPEndpoint, "PAYFIP_PAYMENT_URL="+cfg.PayFiPPaymentURL,
+		// The balancer is their proxy: the client addresses that login throttling
+		// and callback rates count come from its X-Forwarded-For.
+		"TRUSTED_PROXIES=127.0.0.1",
 	)
 	var children []*child
 	for i := range cfg.ClusterWorkers {
 		children = append(children, newChild(fmt.Sprintf("worker-%d", i+1), exe, "worker", root, env, logDir, runDir, log))
 	}
-	var apis []string
+	var apis, metrics []string
 	for i, addr := range cfg.ClusterAPIAddrs {
-		children = append(children, newChild(fmt.Sprintf("api-%d", i+1), exe, "api", root, append(slices.Clip(env), "HTTP_ADDR="+addr), logDir, runDir, log))
+		// Each API process serves its metrics and profiles on a port of its own,
+		// kept across its restarts.
+		port, err := devenv.FreePort()
+		if err != nil {
+			return err
+		}
+		ops := fmt.Sprintf("127.0.0.1:%d", port)
+		children = append(children, newChild(fmt.Sprintf("api-%d", i+1), exe, "api", root,
+			append(slices.Clip(env), "HTTP_ADDR="+addr, "METRICS_ADDR="+ops), logDir, runDir, log))
 		apis = append(apis, "127.0.0.1"+portOf(addr))
+		metrics = append(metrics, "http://"+ops)
 	}
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -145,7 +157,7 @@ func runCluster(ctx context.Context) error {
 		}
 		for i, a := range apis {
 			u := "http://localhost" + portOf(a)
-			rows = append(rows, bannerRow{fmt.Sprintf("API %d", i+1), fmt.Sprintf("%s/api/v1  (health: %s/readyz, metrics: %s/metrics)", u, u, u)})
+			rows = append(rows, bannerRow{fmt.Sprintf("API %d", i+1), fmt.Sprintf("%s/api/v1  (health: %s/readyz, metrics: %s/metrics)", u, u, metrics[i])})
 		}
 		rows = append(rows,
 			bannerRow{"Workers", fmt.Sprintf("%d × enfance worker on task queue %s", cfg.ClusterWorkers, cfg.TemporalTaskQueue)},

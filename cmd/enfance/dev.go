@@ -111,19 +111,22 @@ func runDev(ctx context.Context) error {
 	defer w.Stop()
 	ensureSchedules(ctx, tc, cfg.TemporalTaskQueue, log)
 
+	ops, err := listen("metrics", cfg.MetricsAddr)
+	if err != nil {
+		return err
+	}
+	opsURL := "http://" + ops.Addr().String()
 	g, gctx := errgroup.WithContext(ctx)
 	simulator := sim.New(sim.Options{Logger: log.Named("payfip-sim")})
 	g.Go(func() error { return serveHTTP(gctx, "payfip-sim", cfg.PayFiPSimAddr, simulator.Handler(), log) })
 	srv := api.New(api.Options{Config: cfg, Pool: pool, Temporal: tc, Logger: log})
-	g.Go(func() error {
-		defer srv.Wait() // e-mails the API is still sending
-		return serveHTTP(gctx, "api", cfg.HTTPAddr, srv.Handler(), log)
-	})
+	g.Go(func() error { return serveAPI(gctx, cfg, srv, ops, log) })
 
-	time.Sleep(200 * time.Millisecond) // let both listeners report a bind error first
+	time.Sleep(200 * time.Millisecond) // let the listeners report a bind error first
 	rows := []bannerRow{
 		{"Portail famille", cfg.PublicURL + "/  (back office: log in as a staff account)"},
-		{"API", fmt.Sprintf("%s/api/v1  (health: %s/healthz, metrics: %s/metrics)", cfg.PublicURL, cfg.PublicURL, cfg.PublicURL)},
+		{"API", fmt.Sprintf("%s/api/v1  (health: %s/healthz)", cfg.PublicURL, cfg.PublicURL)},
+		{"Metrics, profiles", fmt.Sprintf("%s/metrics  (pprof: %s/debug/pprof/; this machine only)", opsURL, opsURL)},
 	}
 	if temporalUI != "" {
 		rows = append(rows, bannerRow{"Temporal UI", temporalUI})

@@ -43,7 +43,7 @@ func TestDevStartsEverythingAndStopsEverything(t *testing.T) {
 	if err := os.Chmod(data, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	ports := freePorts(t, 5)
+	ports := freePorts(t, 6)
 	env := append(os.Environ(),
 		"DATA_DIR="+data,
 		fmt.Sprintf("HTTP_ADDR=127.0.0.1:%d", ports[0]),
@@ -51,9 +51,11 @@ func TestDevStartsEverythingAndStopsEverything(t *testing.T) {
 		fmt.Sprintf("DEV_TEMPORAL_PORT=%d", ports[2]),
 		fmt.Sprintf("TEMPORAL_UI_PORT=%d", ports[3]),
 		fmt.Sprintf("PAYFIP_SIM_ADDR=127.0.0.1:%d", ports[4]),
+		fmt.Sprintf("METRICS_ADDR=127.0.0.1:%d", ports[5]),
 		"DATABASE_URL=", "TEMPORAL_ADDRESS=", "LOG_LEVEL=warn",
 	)
 	api := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	metrics := fmt.Sprintf("http://127.0.0.1:%d", ports[5])
 	dsn := fmt.Sprintf("postgres://enfance@127.0.0.1:%d/enfance?sslmode=disable", ports[1])
 
 	for run := 1; run <= 2; run++ {
@@ -86,8 +88,19 @@ func TestDevStartsEverythingAndStopsEverything(t *testing.T) {
 					t.Fatalf("run %d: GET %s: %d", run, path, resp.StatusCode)
 				}
 			}
+			// Metrics and profiles on METRICS_ADDR only.
+			for _, path := range []string{"/metrics", "/debug/pprof/"} {
+				resp, err := http.Get(metrics + path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("run %d: GET %s%s: %d", run, metrics, path, resp.StatusCode)
+				}
+			}
 		})
-		for _, want := range []string{fmt.Sprintf("http://localhost:%d/api/v1", ports[0]), fmt.Sprintf("http://localhost:%d", ports[3]), "PayFiP simulator", "Mail outbox", "martin@demo.enfance.test", "demo-staff-2026"} {
+		for _, want := range []string{fmt.Sprintf("http://localhost:%d/api/v1", ports[0]), metrics + "/metrics", metrics + "/debug/pprof/", fmt.Sprintf("http://localhost:%d", ports[3]), "PayFiP simulator", "Mail outbox", "martin@demo.enfance.test", "demo-staff-2026"} {
 			if !strings.Contains(banner, want) {
 				t.Errorf("run %d: banner lacks %q:\n%s", run, want, banner)
 			}

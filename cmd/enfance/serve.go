@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/api"
@@ -82,11 +83,23 @@ func newActivities(cfg config.Config, pool *pgxpool.Pool, log *zap.Logger) (*act
 
 // serveHTTP runs h on addr until ctx ends, then drains for up to 10 s.
 func serveHTTP(ctx context.Context, name, addr string, h http.Handler, log *zap.Logger) error {
+	ln, err := listen(name, addr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, name, ln, &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}, log)
+}
+
+func listen(name, addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+		return nil, fmt.Errorf("%s: listen on %s: %w", name, addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	return ln, nil
+}
+
+// serve runs srv on ln until ctx ends, then drains for up to 10 s.
+func serve(ctx context.Context, name string, ln net.Listener, srv *http.Server, log *zap.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info(name+" listening", zap.String("addr", ln.Addr().String()))
@@ -101,6 +114,24 @@ func serveHTTP(ctx context.Context, name, addr string, h http.Handler, log *zap.
 		return fmt.Errorf("%s shutdown: %w", name, err)
 	}
 	return nil
+}
+
+// serveAPI runs the API on cfg.HTTPAddr and its metrics and profiles on the
+// listener ops (METRICS_ADDR) until ctx ends.
+func serveAPI(ctx context.Context, cfg config.Config, srv *api.Server, ops net.Listener, log *zap.Logger) error {
+	defer srv.Wait() // e-mails the API is still sending
+	ln, err := listen("api", cfg.HTTPAddr)
+	if err != nil {
+		ops.Close()
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serve(gctx, "api", ln, api.NewHTTPServer(srv.Handler(), cfg.HTTP), log) })
+	// No write timeout: a CPU profile takes 30 s by default.
+	g.Go(func() error {
+		return serve(gctx, "metrics", ops, &http.Server{Handler: srv.OpsHandler(), ReadHeaderTimeout: 10 * time.Second}, log)
+	})
+	return g.Wait()
 }
 
 // conn is what a production command connects to, from the environment.
@@ -141,9 +172,12 @@ func runAPI(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
+	ops, err := listen("metrics", c.cfg.MetricsAddr)
+	if err != nil {
+		return err
+	}
 	srv := api.New(api.Options{Config: c.cfg, Pool: c.pool, Temporal: c.temporal, Logger: c.log})
-	defer srv.Wait() // e-mails the API is still sending
-	return serveHTTP(ctx, "api", c.cfg.HTTPAddr, srv.Handler(), c.log)
+	return serveAPI(ctx, c.cfg, srv, ops, c.log)
 }
 
 func runWorker(ctx context.Context) error {
