@@ -9,12 +9,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
 
 	"github.com/enfance/enfance/accounts"
 	"github.com/enfance/enfance/db"
@@ -22,9 +22,6 @@ import (
 	enfmail "github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/password"
 )
-
-// One "forgot" mail per account in this time (the links' lifetimes are in package accounts).
-const resetLinkQuiet = 5 * time.Minute
 
 // accountRoutes registers issue 6's routes on the groups of Handler.
 func (s *Server) accountRoutes(v1, authed, fam, staff, money, admin *gin.RouterGroup) {
@@ -61,7 +58,10 @@ func (s *Server) accountRoutes(v1, authed, fam, staff, money, admin *gin.RouterG
 }
 
 // forgotPassword always answers 202, whether or not the login exists: the answer
-// must not tell which e-mail addresses have an account.
+// must not tell which e-mail addresses have an account, and neither must its
+// time. So the request does the same work for every login — decode, hand over,
+// answer — and the lookup, the link and the e-mail happen afterwards, in the
+// background (mailResetLink).
 func (s *Server) forgotPassword(c *gin.Context) {
 	var req struct {
 		Login string `json:"login"`
@@ -70,30 +70,37 @@ func (s *Server) forgotPassword(c *gin.Context) {
 		fail(c, s.log, badRequest("L'identifiant est requis.", FieldError{Field: "login", Message: "requis"}))
 		return
 	}
-	accepted := gin.H{"message": "Si un compte correspond à cet identifiant, un e-mail avec un lien de réinitialisation vient d'être envoyé. Le lien est valable une heure."}
-	user, err := s.q.GetUserByLogin(c, truncate(strings.TrimSpace(req.Login), 254))
+	login := truncate(strings.TrimSpace(req.Login), 254)
+	if !s.backgroundSlot(func(ctx context.Context) { s.mailResetLink(ctx, login) }) {
+		fail(c, s.log, errBusy)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"message": "Si un compte correspond à cet identifiant, un e-mail avec un lien de réinitialisation vient d'être envoyé. Le lien est valable une heure."})
+}
+
+// mailResetLink e-mails a reset link to the account of login, if there is one and
+// none was e-mailed in the last PASSWORD_RESET_MAIL_EVERY.
+func (s *Server) mailResetLink(ctx context.Context, login string) {
+	user, err := s.q.GetUserByLogin(ctx, login)
 	if errors.Is(err, pgx.ErrNoRows) {
-		c.JSON(http.StatusAccepted, accepted)
 		return
 	} else if err != nil {
-		fail(c, s.log, err)
+		s.log.Error("forgot password: read the account", zap.Error(err))
 		return
 	}
 	now := s.now()
-	recent, err := s.q.CountRecentPasswordTokens(c, db.CountRecentPasswordTokensParams{UserID: user.ID, Since: now.Add(-resetLinkQuiet), Now: now})
+	if n, err := s.q.ClaimResetMail(ctx, db.ClaimResetMailParams{ID: user.ID, Now: now, Since: now.Add(-s.cfg.ResetMailEvery)}); err != nil {
+		s.log.Error("forgot password: claim the e-mail", zap.Error(err))
+		return
+	} else if n == 0 {
+		return // one was sent a moment ago
+	}
+	token, err := s.newPasswordToken(ctx, s.q, user.ID, "reset")
 	if err != nil {
-		fail(c, s.log, err)
+		s.log.Error("forgot password", zap.Error(err))
 		return
 	}
-	if recent == 0 {
-		token, err := s.newPasswordToken(c, s.q, user.ID, "reset")
-		if err != nil {
-			fail(c, s.log, err)
-			return
-		}
-		s.mailPasswordLink(user.OrgID, user.Login, token, "reset")
-	}
-	c.JSON(http.StatusAccepted, accepted)
+	s.mailPasswordLink(user.OrgID, user.Login, token, "reset")
 }
 
 // newPasswordToken stores a new single-use link for the user (only its hash) and

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"strings"
 	"time"
@@ -22,11 +23,7 @@ func (s *Server) sendLater(orgID uuid.UUID, m mail.Message) {
 	if m.Key == "" {
 		m.Key = "api:" + uuid.NewString()
 	}
-	s.bg.Add(1)
-	go func() {
-		defer s.bg.Done()
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
+	s.background(func(ctx context.Context) {
 		log := s.log.With(zap.String("mail_key", m.Key), zap.String("subject", m.Subject))
 		if _, err := s.q.ClaimEmail(ctx, db.ClaimEmailParams{
 			ID: uuid.New(), OrgID: orgID, IdempotencyKey: m.Key, ToAddress: strings.Join(m.To, ", "), Subject: m.Subject,
@@ -41,8 +38,40 @@ func (s *Server) sendLater(orgID uuid.UUID, m mail.Message) {
 		if err := s.q.MarkEmailSent(ctx, m.Key); err != nil {
 			log.Error("mark mail sent", zap.Error(err))
 		}
+	})
+}
+
+// background runs fn after the request, with a minute to finish; Wait waits for it.
+func (s *Server) background(fn func(ctx context.Context)) {
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		fn(ctx)
 	}()
 }
+
+// backgroundSlot runs fn in the background if one of the backgroundSlots is free,
+// and reports whether it did: work a request hands over without waiting for it
+// stays bounded under a flood.
+func (s *Server) backgroundSlot(fn func(ctx context.Context)) bool {
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		return false
+	}
+	s.background(func(ctx context.Context) {
+		defer func() { <-s.slots }()
+		fn(ctx)
+	})
+	return true
+}
+
+// backgroundSlots bounds the work handed over by requests (backgroundSlot).
+const backgroundSlots = 32
+
+var errBusy = problem(http.StatusServiceUnavailable, "busy", "Service très sollicité", "Trop de demandes en même temps ; réessayez dans une minute.")
 
 // Wait blocks until the e-mails being sent in the background are done; call it
 // after the HTTP server has stopped.

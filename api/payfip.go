@@ -29,12 +29,33 @@ func idOpOf(c *gin.Context) string {
 	return ""
 }
 
+// callbackAllowed sheds floods of PayFiP callbacks before they reach PostgreSQL:
+// each client address gets PAYFIP_NOTIFY_PER_SECOND a second (bursts of five
+// times that; PayFiP's servers notify for every org, so this is not small), and
+// each idOp one per PAYFIP_NOTIFY_COOLDOWN. An address over its rate is refused
+// (429); a callback for an idOp that this process relayed a moment ago is
+// answered as relayed — it would change nothing (see relay).
+func (s *Server) callbackAllowed(c *gin.Context) (allowed, relay bool) {
+	now := s.now()
+	if !s.callbackAddresses.allow(addressKey(c.ClientIP()), now) {
+		return false, false
+	}
+	if idOp := idOpOf(c); idOp != "" && len(idOp) <= 64 && !s.callbackIDOps.allow(idOp, now) {
+		return true, false
+	}
+	return true, true
+}
+
+var errTooManyCallbacks = problem(http.StatusTooManyRequests, "too-many-requests", "Trop de requêtes",
+	"Trop de requêtes depuis cette adresse ; réessayez dans quelques secondes.")
+
 // relay tells the cart's workflow to go and read the result from PayFiP. Nothing in
 // the request is trusted beyond the idOp, and an idOp we did not create changes
-// nothing. It returns the attempt when there is one.
+// nothing. Callbacks are coalesced: the first wakes the workflow, and any other
+// for the same attempt within PAYFIP_NOTIFY_COOLDOWN (whichever API replica gets
+// it) writes nothing and wakes nobody, since the workflow is already reading
+// PayFiP or has just read it. It returns the attempt when there is one.
 func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
-	// A callback carries an idOp and nothing we read beyond it: no large bodies.
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, 16<<10)
 	idOp := idOpOf(c)
 	if idOp == "" || len(idOp) > 64 {
 		s.log.Warn("payfip callback without a usable idOp", zap.String("path", c.Request.URL.Path), zap.String("ip", c.ClientIP()))
@@ -47,8 +68,11 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	if err := s.q.MarkAttemptNotified(c, att.ID); err != nil {
+	now := s.now()
+	if woken, err := s.q.WakeAttempt(c, db.WakeAttemptParams{ID: att.ID, Now: now, WokenBefore: now.Add(-s.cfg.PayFiPNotifyCooldown)}); err != nil {
 		return nil, err
+	} else if woken == 0 {
+		return &att, nil
 	}
 	// Closed without a payment, yet PayFiP calls back: it may have taken the money
 	// after all. Reconciliation reads it again (and only it decides).
@@ -70,11 +94,18 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 }
 
 func (s *Server) payfipNotify(c *gin.Context) {
-	if _, err := s.relay(c); err != nil {
-		// PayFiP does not retry reliably; reconciliation will poll this attempt.
-		s.log.Error("payfip notification not relayed", zap.Error(err))
-		c.String(http.StatusServiceUnavailable, "retry")
+	allowed, relay := s.callbackAllowed(c)
+	if !allowed {
+		fail(c, s.log, errTooManyCallbacks)
 		return
+	}
+	if relay {
+		if _, err := s.relay(c); err != nil {
+			// PayFiP does not retry reliably; reconciliation will poll this attempt.
+			s.log.Error("payfip notification not relayed", zap.Error(err))
+			c.String(http.StatusServiceUnavailable, "retry")
+			return
+		}
 	}
 	c.String(http.StatusOK, "OK")
 }
@@ -82,12 +113,27 @@ func (s *Server) payfipNotify(c *gin.Context) {
 // payfipReturn is the payer's browser coming back: handled like a notification, then
 // sent to the result page (or answered in JSON for API clients).
 func (s *Server) payfipReturn(c *gin.Context) {
-	att, err := s.relay(c)
-	if err != nil {
-		s.log.Error("payfip return not relayed", zap.Error(err))
+	api := strings.Contains(c.GetHeader("Accept"), "application/json")
+	var att *db.PaymentAttempt
+	switch allowed, relay := s.callbackAllowed(c); {
+	case !allowed && api:
+		fail(c, s.log, errTooManyCallbacks)
+		return
+	case relay:
+		var err error
+		if att, err = s.relay(c); err != nil {
+			s.log.Error("payfip return not relayed", zap.Error(err))
+		}
+	case allowed && api:
+		// Relayed a moment ago: the answer still says where the payment is.
+		if a, err := s.q.GetPaymentAttemptByIDOp(c, new(idOpOf(c))); err == nil {
+			att = &a
+		}
 	}
+	// A browser over the rate still goes to the result page, which follows the
+	// payment with the family's session.
 	result := "/paiement/resultat?idop=" + url.QueryEscape(idOpOf(c))
-	if strings.Contains(c.GetHeader("Accept"), "application/json") {
+	if api {
 		// What PostgreSQL knows now; the workflow may settle it a moment later,
 		// which GET /payments (or this result URL) shows.
 		out := gin.H{"status": "unknown"}

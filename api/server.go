@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/enfance/enfance/accounts"
 	"github.com/enfance/enfance/attendance"
@@ -52,6 +53,9 @@ type Server struct {
 	metrics    *metrics
 	mail       mail.Sender    // password links, contact notifications
 	bg         sync.WaitGroup // e-mails being sent; see Wait
+	slots      chan struct{}  // see backgroundSlot
+
+	callbackAddresses, callbackIDOps *keyedLimiter // see callbackAllowed
 }
 
 // Options build a Server.
@@ -93,6 +97,10 @@ func New(o Options) *Server {
 		contact:    &contact.Store{Pool: o.Pool},
 		metrics:    newMetrics(reg),
 		mail:       sender,
+		slots:      make(chan struct{}, backgroundSlots),
+
+		callbackAddresses: newKeyedLimiter(rate.Limit(o.Config.NotifyPerSecond), 5*o.Config.NotifyPerSecond),
+		callbackIDOps:     newKeyedLimiter(rate.Every(o.Config.PayFiPNotifyCooldown), 1),
 	}
 }
 

@@ -124,8 +124,6 @@ func (s *Server) attemptSucceeded(ctx context.Context, login string) error {
 	return nil
 }
 
-func addressKey(addr string) string { return truncate(addr, 100) }
-
 // tooManyAttempts is the answer while a login or an address waits. It is the same
 // whether or not the login exists.
 func tooManyAttempts(c *gin.Context, wait time.Duration) *Problem {

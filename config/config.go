@@ -65,6 +65,8 @@ type Config struct {
 	NotifyPerSecond      int
 
 	Login LoginLimits
+	// One "forgot password" e-mail per account in this time.
+	ResetMailEvery time.Duration
 
 	// A family's messages with attachments: bytes per 30 days, messages per 24 hours.
 	AttachmentBytesPerMonth  int64
@@ -133,6 +135,7 @@ func Load(env string) (Config, error) {
 			MaxWait:                duration("LOGIN_MAX_WAIT", 5*time.Minute, &errs),
 			AddressFailuresPerHour: integer("LOGIN_ADDRESS_FAILURES_PER_HOUR", 100, &errs),
 		},
+		ResetMailEvery:           duration("PASSWORD_RESET_MAIL_EVERY", 5*time.Minute, &errs),
 		AttachmentBytesPerMonth:  int64(integer("ATTACHMENT_BYTES_PER_MONTH", 50<<20, &errs)),
 		AttachmentMessagesPerDay: integer("ATTACHMENT_MESSAGES_PER_DAY", 20, &errs),
 		SessionIdleTimeout:       duration("SESSION_IDLE_TIMEOUT", 2*time.Hour, &errs),

@@ -12,6 +12,27 @@ import (
 	"github.com/google/uuid"
 )
 
+const claimResetMail = `-- name: ClaimResetMail :execrows
+UPDATE users SET reset_mail_at = $1::timestamptz
+WHERE id = $2 AND (reset_mail_at IS NULL OR reset_mail_at <= $3::timestamptz)
+`
+
+type ClaimResetMailParams struct {
+	Now   time.Time
+	ID    uuid.UUID
+	Since time.Time
+}
+
+// One "forgot password" e-mail per account and quiet period, even under parallel
+// requests: they queue on the row, and only the first finds it unclaimed.
+func (q *Queries) ClaimResetMail(ctx context.Context, arg ClaimResetMailParams) (int64, error) {
+	result, err := q.db.Exec(ctx, claimResetMail, arg.Now, arg.ID, arg.Since)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const clearLoginThrottle = `-- name: ClearLoginThrottle :exec
 DELETE FROM login_throttles WHERE scope = $1 AND key = $2
 `
@@ -44,25 +65,6 @@ func (q *Queries) ConsumePasswordToken(ctx context.Context, arg ConsumePasswordT
 	var user_id uuid.UUID
 	err := row.Scan(&user_id)
 	return user_id, err
-}
-
-const countRecentPasswordTokens = `-- name: CountRecentPasswordTokens :one
-SELECT count(*) FROM password_reset_tokens
-WHERE user_id = $1 AND used_at IS NULL AND created_at > $2 AND expires_at > $3
-`
-
-type CountRecentPasswordTokensParams struct {
-	UserID uuid.UUID
-	Since  time.Time
-	Now    time.Time
-}
-
-// Links recently sent and still usable: a flood of "forgot" requests sends one mail.
-func (q *Queries) CountRecentPasswordTokens(ctx context.Context, arg CountRecentPasswordTokensParams) (int64, error) {
-	row := q.db.QueryRow(ctx, countRecentPasswordTokens, arg.UserID, arg.Since, arg.Now)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
 }
 
 const createPasswordToken = `-- name: CreatePasswordToken :exec
@@ -175,7 +177,7 @@ func (q *Queries) GetPasswordToken(ctx context.Context, arg GetPasswordTokenPara
 }
 
 const getUser = `-- name: GetUser :one
-SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at FROM users WHERE id = $1
+SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at FROM users WHERE id = $1
 `
 
 func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
@@ -191,6 +193,7 @@ func (q *Queries) GetUser(ctx context.Context, id uuid.UUID) (User, error) {
 		&i.DisplayName,
 		&i.Disabled,
 		&i.CreatedAt,
+		&i.ResetMailAt,
 	)
 	return i, err
 }

@@ -89,7 +89,7 @@ func (q *Queries) GetSession(ctx context.Context, tokenHash []byte) (GetSessionR
 }
 
 const getUserByLogin = `-- name: GetUserByLogin :one
-SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at FROM users WHERE lower(login) = lower($1) AND NOT disabled
+SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at FROM users WHERE lower(login) = lower($1) AND NOT disabled
 `
 
 func (q *Queries) GetUserByLogin(ctx context.Context, login string) (User, error) {
@@ -105,6 +105,7 @@ func (q *Queries) GetUserByLogin(ctx context.Context, login string) (User, error
 		&i.DisplayName,
 		&i.Disabled,
 		&i.CreatedAt,
+		&i.ResetMailAt,
 	)
 	return i, err
 }

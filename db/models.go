@@ -293,6 +293,7 @@ type PaymentAttempt struct {
 	ReconciledAt       *time.Time
 	Kind               string
 	AbandonedAt        *time.Time
+	WokenAt            *time.Time
 }
 
 type Reservation struct {
@@ -382,4 +383,5 @@ type User struct {
 	DisplayName  string
 	Disabled     bool
 	CreatedAt    time.Time
+	ResetMailAt  *time.Time
 }

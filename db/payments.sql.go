@@ -38,7 +38,7 @@ func (q *Queries) CloseAttempt(ctx context.Context, arg CloseAttemptParams) (int
 }
 
 const getPaymentAttempt = `-- name: GetPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE id = $1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at FROM payment_attempts WHERE id = $1
 `
 
 func (q *Queries) GetPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentAttempt, error) {
@@ -74,12 +74,13 @@ func (q *Queries) GetPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentA
 		&i.ReconciledAt,
 		&i.Kind,
 		&i.AbandonedAt,
+		&i.WokenAt,
 	)
 	return i, err
 }
 
 const getPaymentAttemptByIDOp = `-- name: GetPaymentAttemptByIDOp :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE id_op = $1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at FROM payment_attempts WHERE id_op = $1
 `
 
 func (q *Queries) GetPaymentAttemptByIDOp(ctx context.Context, idOp *string) (PaymentAttempt, error) {
@@ -115,12 +116,13 @@ func (q *Queries) GetPaymentAttemptByIDOp(ctx context.Context, idOp *string) (Pa
 		&i.ReconciledAt,
 		&i.Kind,
 		&i.AbandonedAt,
+		&i.WokenAt,
 	)
 	return i, err
 }
 
 const getPaymentAttemptBySeq = `-- name: GetPaymentAttemptBySeq :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE cart_id = $1::uuid AND seq = $2
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at FROM payment_attempts WHERE cart_id = $1::uuid AND seq = $2
 `
 
 type GetPaymentAttemptBySeqParams struct {
@@ -161,6 +163,7 @@ func (q *Queries) GetPaymentAttemptBySeq(ctx context.Context, arg GetPaymentAtte
 		&i.ReconciledAt,
 		&i.Kind,
 		&i.AbandonedAt,
+		&i.WokenAt,
 	)
 	return i, err
 }
@@ -171,7 +174,7 @@ INSERT INTO payment_attempts (id, org_id, family_id, kind, seq, refdet, numcli, 
 VALUES ($1, $2, $3, 'balance', 1, $4, $5, $6, $7, $8, $9,
     0, $10, $11, $12, $13)
 ON CONFLICT (id) DO NOTHING
-RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at
+RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at
 `
 
 type InsertBalanceAttemptParams struct {
@@ -239,6 +242,7 @@ func (q *Queries) InsertBalanceAttempt(ctx context.Context, arg InsertBalanceAtt
 		&i.ReconciledAt,
 		&i.Kind,
 		&i.AbandonedAt,
+		&i.WokenAt,
 	)
 	return i, err
 }
@@ -249,7 +253,7 @@ INSERT INTO payment_attempts (id, org_id, family_id, cart_id, seq, refdet, numcl
 VALUES ($1, $2, $3, $4::uuid, $5, $6, $7, $8, $9, $10, $11,
     $12, $13, $14, $15, $16)
 ON CONFLICT (cart_id, seq) DO NOTHING
-RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at
+RETURNING id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at
 `
 
 type InsertPaymentAttemptParams struct {
@@ -321,12 +325,13 @@ func (q *Queries) InsertPaymentAttempt(ctx context.Context, arg InsertPaymentAtt
 		&i.ReconciledAt,
 		&i.Kind,
 		&i.AbandonedAt,
+		&i.WokenAt,
 	)
 	return i, err
 }
 
 const latestPaymentAttempt = `-- name: LatestPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE cart_id = $1::uuid ORDER BY seq DESC LIMIT 1
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at FROM payment_attempts WHERE cart_id = $1::uuid ORDER BY seq DESC LIMIT 1
 `
 
 func (q *Queries) LatestPaymentAttempt(ctx context.Context, cartID uuid.UUID) (PaymentAttempt, error) {
@@ -362,12 +367,13 @@ func (q *Queries) LatestPaymentAttempt(ctx context.Context, cartID uuid.UUID) (P
 		&i.ReconciledAt,
 		&i.Kind,
 		&i.AbandonedAt,
+		&i.WokenAt,
 	)
 	return i, err
 }
 
 const listBalancePaymentsInProgress = `-- name: ListBalancePaymentsInProgress :many
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts a
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at FROM payment_attempts a
 WHERE a.org_id = $1 AND a.family_id = $2 AND a.kind = 'balance'
   AND a.status IN ('created', 'pending', 'paid')
   AND NOT EXISTS (SELECT 1 FROM ledger_entries l WHERE l.idempotency_key = 'payment:' || a.id::text)
@@ -419,6 +425,7 @@ func (q *Queries) ListBalancePaymentsInProgress(ctx context.Context, arg ListBal
 			&i.ReconciledAt,
 			&i.Kind,
 			&i.AbandonedAt,
+			&i.WokenAt,
 		); err != nil {
 			return nil, err
 		}
@@ -431,7 +438,7 @@ func (q *Queries) ListBalancePaymentsInProgress(ctx context.Context, arg ListBal
 }
 
 const listFamilyPayments = `-- name: ListFamilyPayments :many
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at FROM payment_attempts
 WHERE org_id = $1 AND family_id = $2 AND status IN ('paid', 'settled_without_payfip')
 ORDER BY settled_at DESC
 `
@@ -480,6 +487,7 @@ func (q *Queries) ListFamilyPayments(ctx context.Context, arg ListFamilyPayments
 			&i.ReconciledAt,
 			&i.Kind,
 			&i.AbandonedAt,
+			&i.WokenAt,
 		); err != nil {
 			return nil, err
 		}
@@ -492,7 +500,7 @@ func (q *Queries) ListFamilyPayments(ctx context.Context, arg ListFamilyPayments
 }
 
 const lockPaymentAttempt = `-- name: LockPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE id = $1 FOR UPDATE
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at FROM payment_attempts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) LockPaymentAttempt(ctx context.Context, id uuid.UUID) (PaymentAttempt, error) {
@@ -528,17 +536,9 @@ func (q *Queries) LockPaymentAttempt(ctx context.Context, id uuid.UUID) (Payment
 		&i.ReconciledAt,
 		&i.Kind,
 		&i.AbandonedAt,
+		&i.WokenAt,
 	)
 	return i, err
-}
-
-const markAttemptNotified = `-- name: MarkAttemptNotified :exec
-UPDATE payment_attempts SET notified_at = COALESCE(notified_at, now()) WHERE id = $1
-`
-
-func (q *Queries) MarkAttemptNotified(ctx context.Context, id uuid.UUID) error {
-	_, err := q.db.Exec(ctx, markAttemptNotified, id)
-	return err
 }
 
 const pendingPayments = `-- name: PendingPayments :one
@@ -620,4 +620,26 @@ func (q *Queries) SetPaymentAttemptOutcome(ctx context.Context, arg SetPaymentAt
 		arg.ID,
 	)
 	return err
+}
+
+const wakeAttempt = `-- name: WakeAttempt :execrows
+UPDATE payment_attempts SET notified_at = COALESCE(notified_at, $1::timestamptz), woken_at = $1::timestamptz
+WHERE id = $2 AND (woken_at IS NULL OR woken_at <= $3::timestamptz)
+`
+
+type WakeAttemptParams struct {
+	Now         time.Time
+	ID          uuid.UUID
+	WokenBefore time.Time
+}
+
+// A PayFiP callback for the attempt wakes its workflow, unless another one did
+// after woken_before (PAYFIP_NOTIFY_COOLDOWN ago): then nothing is written and
+// nothing is woken. Parallel callbacks queue on the row; one of them wins.
+func (q *Queries) WakeAttempt(ctx context.Context, arg WakeAttemptParams) (int64, error) {
+	result, err := q.db.Exec(ctx, wakeAttempt, arg.Now, arg.ID, arg.WokenBefore)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -50,7 +50,7 @@ func (q *Queries) ClaimEmail(ctx context.Context, arg ClaimEmailParams) (Outboun
 }
 
 const getFamilyPaymentAttempt = `-- name: GetFamilyPaymentAttempt :one
-SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at FROM payment_attempts WHERE org_id = $1 AND family_id = $2 AND id = $3
+SELECT id, org_id, family_id, cart_id, seq, refdet, id_op, numcli, exer, saisie, mel, objet, lines_cents, outstanding_cents, credit_used_cents, amount_cents, status, resultrans, numauto, status_reason, created_at, payfip_created_at, notified_at, paid_at, settled_at, reconcile_checked_at, reconciled_at, kind, abandoned_at, woken_at FROM payment_attempts WHERE org_id = $1 AND family_id = $2 AND id = $3
 `
 
 type GetFamilyPaymentAttemptParams struct {
@@ -92,6 +92,7 @@ func (q *Queries) GetFamilyPaymentAttempt(ctx context.Context, arg GetFamilyPaym
 		&i.ReconciledAt,
 		&i.Kind,
 		&i.AbandonedAt,
+		&i.WokenAt,
 	)
 	return i, err
 }

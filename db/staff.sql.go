@@ -150,7 +150,7 @@ func (q *Queries) CreateMember(ctx context.Context, arg CreateMemberParams) (Mem
 const createUser = `-- name: CreateUser :one
 INSERT INTO users (id, org_id, login, role, family_id, display_name)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at
+RETURNING id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at
 `
 
 type CreateUserParams struct {
@@ -182,6 +182,7 @@ func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (User, e
 		&i.DisplayName,
 		&i.Disabled,
 		&i.CreatedAt,
+		&i.ResetMailAt,
 	)
 	return i, err
 }
@@ -237,7 +238,7 @@ func (q *Queries) GetLedgerEntryByKey(ctx context.Context, idempotencyKey string
 }
 
 const getOrgUser = `-- name: GetOrgUser :one
-SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at FROM users WHERE org_id = $1 AND id = $2
+SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at FROM users WHERE org_id = $1 AND id = $2
 `
 
 type GetOrgUserParams struct {
@@ -258,6 +259,7 @@ func (q *Queries) GetOrgUser(ctx context.Context, arg GetOrgUserParams) (User, e
 		&i.DisplayName,
 		&i.Disabled,
 		&i.CreatedAt,
+		&i.ResetMailAt,
 	)
 	return i, err
 }
@@ -555,7 +557,7 @@ func (q *Queries) ListStaffFamilyReservations(ctx context.Context, arg ListStaff
 }
 
 const listStaffUsers = `-- name: ListStaffUsers :many
-SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at FROM users WHERE org_id = $1 AND role <> 'family' ORDER BY login
+SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at FROM users WHERE org_id = $1 AND role <> 'family' ORDER BY login
 `
 
 func (q *Queries) ListStaffUsers(ctx context.Context, orgID uuid.UUID) ([]User, error) {
@@ -577,6 +579,7 @@ func (q *Queries) ListStaffUsers(ctx context.Context, orgID uuid.UUID) ([]User, 
 			&i.DisplayName,
 			&i.Disabled,
 			&i.CreatedAt,
+			&i.ResetMailAt,
 		); err != nil {
 			return nil, err
 		}
@@ -643,7 +646,7 @@ func (q *Queries) LockMember(ctx context.Context, arg LockMemberParams) (Member,
 }
 
 const lockStaffUser = `-- name: LockStaffUser :one
-SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at FROM users WHERE org_id = $1 AND id = $2 AND role <> 'family' FOR UPDATE
+SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at FROM users WHERE org_id = $1 AND id = $2 AND role <> 'family' FOR UPDATE
 `
 
 type LockStaffUserParams struct {
@@ -664,6 +667,7 @@ func (q *Queries) LockStaffUser(ctx context.Context, arg LockStaffUserParams) (U
 		&i.DisplayName,
 		&i.Disabled,
 		&i.CreatedAt,
+		&i.ResetMailAt,
 	)
 	return i, err
 }
@@ -671,7 +675,7 @@ func (q *Queries) LockStaffUser(ctx context.Context, arg LockStaffUserParams) (U
 const setFamilyUserDisabled = `-- name: SetFamilyUserDisabled :one
 UPDATE users SET disabled = $1
 WHERE org_id = $2 AND family_id = $3 AND id = $4 AND role = 'family'
-RETURNING id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at
+RETURNING id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at
 `
 
 type SetFamilyUserDisabledParams struct {
@@ -700,6 +704,7 @@ func (q *Queries) SetFamilyUserDisabled(ctx context.Context, arg SetFamilyUserDi
 		&i.DisplayName,
 		&i.Disabled,
 		&i.CreatedAt,
+		&i.ResetMailAt,
 	)
 	return i, err
 }
@@ -813,7 +818,7 @@ func (q *Queries) UpdateMember(ctx context.Context, arg UpdateMemberParams) (Mem
 const updateStaffUser = `-- name: UpdateStaffUser :one
 UPDATE users SET role = $1, display_name = $2, disabled = $3
 WHERE org_id = $4 AND id = $5 AND role <> 'family'
-RETURNING id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at
+RETURNING id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at
 `
 
 type UpdateStaffUserParams struct {
@@ -843,6 +848,7 @@ func (q *Queries) UpdateStaffUser(ctx context.Context, arg UpdateStaffUserParams
 		&i.DisplayName,
 		&i.Disabled,
 		&i.CreatedAt,
+		&i.ResetMailAt,
 	)
 	return i, err
 }

@@ -141,7 +141,8 @@ func (s *stack) moneyState(paymentID string) moneyState {
 // callback is enough; the browser coming back is sent to the result page, an API
 // client gets JSON.
 func TestPayFiPCallbacksOnlyWakeTheWorkflow(t *testing.T) {
-	s := newStack(t)
+	// Each callback here must reach the workflow: no coalescing (see TestNotificationFloodAsksPayFiPOnce).
+	s := newStack(t, func(c *config.Config) { c.PayFiPNotifyCooldown = time.Nanosecond })
 	s.sim.SetFaults(sim.Faults{LoseNotifications: true}) // the test is PayFiP's only voice
 	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
 	book(fam, "cantine", 2)
@@ -237,22 +238,30 @@ func TestPayFiPCallbacksOnlyWakeTheWorkflow(t *testing.T) {
 }
 
 // observedAPI serves the stack's API a second time with a logger the test reads.
-func (s *stack) observedAPI() (string, *observer.ObservedLogs) {
+func (s *stack) observedAPI(options ...func(*config.Config)) (string, *observer.ObservedLogs) {
 	s.t.Helper()
 	core, logs := observer.New(zap.InfoLevel)
-	cfg, err := config.Load("dev")
-	if err != nil {
-		s.t.Fatal(err)
-	}
+	return s.replica(zap.New(core), nil, options...), logs
+}
+
+// replica serves the stack's API once more, as another API process would, with
+// its logger, its clock (nil: the real one) and the stack's configuration edited
+// by options.
+func (s *stack) replica(log *zap.Logger, now func() time.Time, options ...func(*config.Config)) string {
+	s.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	cfg := s.cfg
 	cfg.PublicURL = "http://" + ln.Addr().String()
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: api.New(api.Options{Config: cfg, Pool: s.pool, Temporal: s.temporal, Logger: zap.New(core)}).Handler()}}
+	for _, o := range options {
+		o(&cfg)
+	}
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: api.New(api.Options{Config: cfg, Pool: s.pool, Temporal: s.temporal, Logger: log, Now: now}).Handler()}}
 	srv.Start()
 	s.t.Cleanup(srv.Close)
-	return cfg.PublicURL, logs
+	return cfg.PublicURL
 }
 
 // A notification for an idOp we did not create is answered 200 (PayFiP must not
@@ -260,7 +269,8 @@ func (s *stack) observedAPI() (string, *observer.ObservedLogs) {
 func TestForgedPayFiPNotificationsChangeNothing(t *testing.T) {
 	s := newStack(t)
 	s.sim.SetFaults(sim.Faults{LoseNotifications: true})
-	base, logs := s.observedAPI()
+	// Each forged callback is looked up and logged: no coalescing by idOp.
+	base, logs := s.observedAPI(func(c *config.Config) { c.PayFiPNotifyCooldown = time.Nanosecond })
 	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
 	book(fam, "cantine", 1)
 	var co checkoutAnswer

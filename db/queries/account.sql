@@ -37,10 +37,11 @@ SELECT * FROM users WHERE id = $1;
 INSERT INTO password_reset_tokens (token_hash, user_id, purpose, expires_at, created_at)
 VALUES (@token_hash, @user_id, @purpose, @expires_at, @created_at);
 
--- name: CountRecentPasswordTokens :one
--- Links recently sent and still usable: a flood of "forgot" requests sends one mail.
-SELECT count(*) FROM password_reset_tokens
-WHERE user_id = @user_id AND used_at IS NULL AND created_at > @since AND expires_at > @now;
+-- name: ClaimResetMail :execrows
+-- One "forgot password" e-mail per account and quiet period, even under parallel
+-- requests: they queue on the row, and only the first finds it unclaimed.
+UPDATE users SET reset_mail_at = @now::timestamptz
+WHERE id = @id AND (reset_mail_at IS NULL OR reset_mail_at <= @since::timestamptz);
 
 -- name: GetPasswordToken :one
 -- A usable link and its account.

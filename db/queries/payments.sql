@@ -22,8 +22,12 @@ SELECT * FROM payment_attempts WHERE id_op = $1;
 UPDATE payment_attempts SET id_op = $2, status = 'pending', payfip_created_at = now()
 WHERE id = $1 AND status IN ('created', 'pending');
 
--- name: MarkAttemptNotified :exec
-UPDATE payment_attempts SET notified_at = COALESCE(notified_at, now()) WHERE id = $1;
+-- name: WakeAttempt :execrows
+-- A PayFiP callback for the attempt wakes its workflow, unless another one did
+-- after woken_before (PAYFIP_NOTIFY_COOLDOWN ago): then nothing is written and
+-- nothing is woken. Parallel callbacks queue on the row; one of them wins.
+UPDATE payment_attempts SET notified_at = COALESCE(notified_at, @now::timestamptz), woken_at = @now::timestamptz
+WHERE id = @id AND (woken_at IS NULL OR woken_at <= @woken_before::timestamptz);
 
 -- name: SetPaymentAttemptOutcome :exec
 -- A paid attempt never changes again.

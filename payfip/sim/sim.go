@@ -94,6 +94,7 @@ type SimPayment struct {
 
 	NotifyAttempts int `json:"notify_attempts"` // HTTP calls made to urlnotif
 	Notified       int `json:"notified"`        // of which answered 2xx
+	DetailRequests int `json:"detail_requests"` // recupererDetailPaiementSecurise calls for it
 }
 
 func (p *SimPayment) finished() bool { return p.Resultrans != "" }

@@ -223,7 +223,7 @@ func TestPageFlow(t *testing.T) {
 		t.Fatalf("%d notifications, want exactly 1", n)
 	}
 	p, ok := e.sim.Payment(idOp)
-	if !ok || p.Resultrans != "P" || p.Notified != 1 || p.NotifyAttempts != 1 {
+	if !ok || p.Resultrans != "P" || p.Notified != 1 || p.NotifyAttempts != 1 || p.DetailRequests != 1 {
 		t.Fatalf("payment %+v", p)
 	}
 }

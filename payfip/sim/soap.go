@@ -253,6 +253,7 @@ func (s *Simulator) soapDetail(w http.ResponseWriter, r *http.Request, a map[str
 	p := s.lookupLocked(a["idOp"], now)
 	var cp SimPayment
 	if p != nil {
+		p.DetailRequests++
 		cp = *p
 	}
 	f := s.faults

@@ -1,0 +1,226 @@
+package e2e_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/enfance/enfance/config"
+	"github.com/enfance/enfance/payfip/sim"
+	"github.com/enfance/enfance/workflows"
+)
+
+// frozenClock is an API clock that moves only when the test says.
+type frozenClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *frozenClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+func (c *frozenClock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// historyLength is the number of events in the cart's workflow history.
+func (s *stack) historyLength(cartID string) int {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	it := s.temporal.GetWorkflowHistory(ctx, workflows.CartWorkflowID(uuid.MustParse(cartID)), "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		if _, err := it.Next(); err != nil {
+			s.t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+// notification is one PayFiP callback in one of the shapes PayFiP and browsers use,
+// from the client address addr (X-Forwarded-For, believed from 127.0.0.1 only).
+func notification(t *testing.T, base, idOp, addr string, shape int) (int, string) {
+	t.Helper()
+	var req *http.Request
+	switch shape % 3 {
+	case 0:
+		req, _ = http.NewRequest(http.MethodGet, base+"/payfip/notify?idop="+url.QueryEscape(idOp), nil)
+	case 1:
+		req, _ = http.NewRequest(http.MethodPost, base+"/payfip/notify", strings.NewReader(url.Values{"idOp": {idOp}, "resultrans": {"P"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	default:
+		req, _ = http.NewRequest(http.MethodGet, base+"/payfip/return?idOp="+url.QueryEscape(idOp), nil)
+		req.Header.Set("Accept", "application/json")
+	}
+	req.Header.Set("X-Forwarded-For", addr)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+// Anyone holding an idOp can call /payfip/notify in a loop. 2,000 notifications at
+// once for one idOp, from 2,000 addresses, spread over two API replicas, wake the
+// cart's workflow once: PayFiP's detail is asked once, the history grows by a few
+// events, and nothing is written per notification. Once the cooldown has passed, a
+// notification wakes it again; the payment is confirmed once. One address sending
+// too fast is refused with 429.
+func TestNotificationFloodAsksPayFiPOnce(t *testing.T) {
+	s := newStack(t, func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} })
+	s.sim.SetFaults(sim.Faults{LoseNotifications: true})
+	clock := &frozenClock{t: time.Now()}
+	trusted := func(c *config.Config) { c.TrustedProxies = []string{"127.0.0.1"} }
+	replicas := []string{s.replica(zap.NewNop(), clock.Now, trusted), s.replica(zap.NewNop(), clock.Now, trusted)}
+
+	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
+	book(fam, "cantine", 2)
+	var co checkoutAnswer
+	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	idOp := idOpOf(co.PaymentURL)
+	before := s.historyLength(co.CartID)
+	var notifiedAt *time.Time
+	if err := s.pool.QueryRow(context.Background(), `SELECT notified_at FROM payment_attempts WHERE id = $1`, co.PaymentID).Scan(&notifiedAt); err != nil || notifiedAt != nil {
+		t.Fatalf("notified_at before any notification: %v %v", notifiedAt, err)
+	}
+
+	const n = 2000
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	answers := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			addr := fmt.Sprintf("10.%d.%d.%d", i>>16, (i>>8)&255, i&255)
+			status, body := notification(t, replicas[i%2], idOp, addr, i)
+			answers <- fmt.Sprintf("%d %s", status, strings.TrimSpace(body))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(answers)
+	counts := map[string]int{}
+	for a := range answers {
+		if strings.HasPrefix(a, "200 OK") || strings.HasPrefix(a, `200 {"cart_id"`) {
+			a = a[:6]
+		}
+		counts[a]++
+	}
+	if counts["200 OK"]+counts[`200 {"`] != n {
+		t.Fatalf("answers to the flood: %v", counts)
+	}
+	// One wake-up, one reading of PayFiP (P5: not paid yet), a few events.
+	eventually(t, "the workflow to read PayFiP", func() bool { _, checks := s.cartHistory(co.CartID); return checks >= 1 })
+	signals, checks := s.cartHistory(co.CartID)
+	p, _ := s.sim.Payment(idOp)
+	if signals != 1 || checks != 1 || p.DetailRequests != 1 {
+		t.Fatalf("after %d notifications: %d signals, %d PayFiP readings (the simulator counted %d)", n, signals, checks, p.DetailRequests)
+	}
+	if grown := s.historyLength(co.CartID) - before; grown > 12 {
+		t.Fatalf("the flood added %d events to the cart's history", grown)
+	}
+	if m := s.moneyState(co.PaymentID); m != (moneyState{AttemptStatus: "pending", Notified: true, CartStatus: "checking_out"}) {
+		t.Fatalf("after the flood: %+v", m)
+	}
+
+	// One address alone: its burst (5 × PAYFIP_NOTIFY_PER_SECOND), then 429.
+	limited := 0
+	for range 5*s.cfg.NotifyPerSecond + 10 {
+		status, body := notification(t, replicas[0], idOp, "192.0.2.1", 0)
+		switch {
+		case status == http.StatusTooManyRequests && strings.Contains(body, "too-many-requests"):
+			limited++
+		case status != http.StatusOK:
+			t.Fatalf("one address: %d %s", status, body)
+		}
+	}
+	if limited != 10 {
+		t.Fatalf("one address over its rate: %d refusals, want 10", limited)
+	}
+
+	// The payer pays; the cooldown passes; PayFiP's notification wakes the
+	// workflow again, which reads the payment and confirms it once.
+	if err := s.sim.Pay(idOp, "P"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(s.cfg.PayFiPNotifyCooldown)
+	if status, body := notification(t, replicas[1], idOp, "203.0.113.9", 0); status != http.StatusOK {
+		t.Fatalf("notify after the cooldown: %d %s", status, body)
+	}
+	if got := s.cartEnds(co.CartID); got != "paid" {
+		t.Fatalf("cart ended %q", got)
+	}
+	signals, checks = s.cartHistory(co.CartID)
+	p, _ = s.sim.Payment(idOp)
+	if signals != 2 || checks != 2 || p.DetailRequests != 2 {
+		t.Fatalf("in all: %d signals, %d PayFiP readings (the simulator counted %d)", signals, checks, p.DetailRequests)
+	}
+	m := s.moneyState(co.PaymentID)
+	if m.AttemptStatus != "paid" || m.CartStatus != "paid" || m.Payments != -300 || m.Reservations != 2 || m.Ledger != 3 {
+		t.Fatalf("money: %+v", m)
+	}
+	if n := s.receipts(); n != 1 {
+		t.Fatalf("%d receipts", n)
+	}
+	s.noLedgerViolation()
+}
+
+// A family that closes the page while its checkout waits for the cart's workflow
+// (here no worker polls the task queue, so the update would wait forever) cancels
+// the API's wait on Temporal: the request ends at once and is logged as abandoned.
+func TestAbandonedCheckoutStopsWaitingOnTemporal(t *testing.T) {
+	s := newStack(t)
+	core, logs := observer.New(zap.InfoLevel)
+	base := s.replica(zap.New(core), nil, func(c *config.Config) { c.TemporalTaskQueue = "nobody-polls-" + uuid.NewString() })
+	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
+	fam.base = base // the cart's workflow starts on that replica's task queue
+	cart := book(fam, "cantine", 1)
+	cartID := workflows.CartWorkflowID(uuid.MustParse(*cart.ID))
+	// Runs before the replica stops (cleanups run last-in first-out), which would
+	// otherwise wait for a request stuck on the workflow.
+	t.Cleanup(func() { _ = s.temporal.TerminateWorkflow(context.Background(), cartID, "", "test over") })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/cart/checkout", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+fam.token)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	// The update has started the cart's workflow and waits for a worker.
+	eventually(t, "the checkout to wait on the cart's workflow", func() bool {
+		_, err := s.temporal.DescribeWorkflowExecution(context.Background(), cartID, "")
+		return err == nil
+	})
+	cancel()
+	<-done
+	eventually(t, "the API to give up the abandoned checkout", func() bool {
+		for _, e := range logs.FilterMessage("http").All() {
+			if e.ContextMap()["path"] == "/api/v1/cart/checkout" {
+				return e.ContextMap()["status"] == int64(499)
+			}
+		}
+		return false
+	})
+}
