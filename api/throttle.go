@@ -16,42 +16,61 @@ import (
 	"github.com/enfance/enfance/db"
 )
 
-// throttlePolicy slows down password guessing for one login or one client address:
-// the first failures are free, each further one doubles the wait before the next
-// attempt (1 s, 2 s, 4 s …), and lockAt failures lock for lock. Failures older than
-// window are forgotten.
+// throttlePolicy slows down password guessing for one account or one client
+// address, without ever locking either out: the first free failures cost nothing,
+// each further one doubles the wait before the next attempt (1 s, 2 s, 4 s …) up to
+// max. Failures are forgiven one every forgive (a leaky bucket), so what counts is
+// the rate of failures, not their total: a school's NAT that mistypes now and then
+// all day never waits, a guesser does.
+//
+// Hand-written rather than golang.org/x/time/rate: the counts live in PostgreSQL
+// (login_throttles), shared by every API replica and surviving restarts, and the
+// answer is a growing wait, not a fixed rate.
 type throttlePolicy struct {
-	free   int
-	lockAt int
-	lock   time.Duration
-	window time.Duration
+	free    int
+	max     time.Duration
+	forgive time.Duration
 }
 
-var (
-	// A person mistypes a few times; a guesser needs thousands of tries.
-	loginThrottle = throttlePolicy{free: 3, lockAt: 10, lock: 15 * time.Minute, window: time.Hour}
-	// An address may be a town hall or a school behind one NAT: more room, same shape.
-	addressThrottle = throttlePolicy{free: 30, lockAt: 100, lock: 15 * time.Minute, window: time.Hour}
-)
+// loginPolicy: a person mistypes a few times; a guesser needs thousands of tries,
+// and at LOGIN_MAX_WAIT between them gets a few hundred a day. The account's owner
+// waits at most that long, and a reset link lets them in at once.
+func (s *Server) loginPolicy() throttlePolicy {
+	return throttlePolicy{free: s.cfg.Login.FreeFailures, max: s.cfg.Login.MaxWait, forgive: 15 * time.Minute}
+}
+
+// addressPolicy: an address may be a town hall, a school or a carrier's NAT. It
+// may fail LOGIN_ADDRESS_FAILURES_PER_HOUR times an hour, sustained, before any wait.
+func (s *Server) addressPolicy() throttlePolicy {
+	n := s.cfg.Login.AddressFailuresPerHour
+	return throttlePolicy{free: n, max: s.cfg.Login.MaxWait, forgive: time.Hour / time.Duration(n)}
+}
 
 // wait is how long the n-th failure in a row makes the next attempt wait.
 func (p throttlePolicy) wait(n int) time.Duration {
 	switch {
-	case n >= p.lockAt:
-		return p.lock
 	case n <= p.free:
 		return 0
-	case n-p.free-1 >= 20:
-		return p.lock
+	case n-p.free-1 >= 30:
+		return p.max
 	}
-	return min(time.Second<<(n-p.free-1), p.lock)
+	return min(time.Second<<(n-p.free-1), p.max)
+}
+
+// failuresAt is how many failures still count at now, some having been forgiven
+// since the last one.
+func (p throttlePolicy) failuresAt(failures int, last *time.Time, now time.Time) int {
+	if last == nil {
+		return 0
+	}
+	return max(failures-int(now.Sub(*last)/p.forgive), 0)
 }
 
 // loginKey is how a login is counted: the way GetUserByLogin matches it.
 func loginKey(login string) string { return truncate(strings.ToLower(strings.TrimSpace(login)), 254) }
 
 // admitAttempt lets a password attempt on login from addr through, or answers how
-// long to wait when the login or the address is slowed down or locked (then
+// long to wait when the login or the address is slowed down (then
 // nothing is counted). An admitted attempt is counted against its login before the
 // password is checked, so that a burst of parallel guesses at one login cannot all
 // pass before the first failure is written; attemptSucceeded takes it back.
@@ -69,7 +88,7 @@ func (s *Server) admitAttempt(ctx context.Context, login, addr string) (time.Dur
 	}
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var err error
-		wait, err = s.countFailure(ctx, s.q.WithTx(tx), "login", loginKey(login), loginThrottle, now)
+		wait, err = s.countFailure(ctx, s.q.WithTx(tx), "login", loginKey(login), s.loginPolicy(), now)
 		return err
 	})
 	return wait, err
@@ -78,7 +97,7 @@ func (s *Server) admitAttempt(ctx context.Context, login, addr string) (time.Dur
 // attemptFailed counts a wrong password against the client's address.
 func (s *Server) attemptFailed(ctx context.Context, addr string) error {
 	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := s.countFailure(ctx, s.q.WithTx(tx), "address", addressKey(addr), addressThrottle, s.now())
+		_, err := s.countFailure(ctx, s.q.WithTx(tx), "address", addressKey(addr), s.addressPolicy(), s.now())
 		return err
 	})
 }
@@ -93,11 +112,7 @@ func (s *Server) countFailure(ctx context.Context, q *db.Queries, scope, key str
 	if row.BlockedUntil != nil && row.BlockedUntil.After(now) {
 		return row.BlockedUntil.Sub(now), nil
 	}
-	n := int(row.Failures)
-	if row.LastFailureAt == nil || now.Sub(*row.LastFailureAt) > p.window {
-		n = 0
-	}
-	n++
+	n := p.failuresAt(int(row.Failures), row.LastFailureAt, now) + 1
 	var until *time.Time
 	if d := p.wait(n); d > 0 {
 		t := now.Add(d)
