@@ -44,6 +44,9 @@ type Activities struct {
 	Mail      mail.Sender
 	Log       *zap.Logger
 	Now       func() time.Time
+	// TestPayments: ENFANCE_ENV is not production, so a test (T) PayFiP payment
+	// counts as paid. False (the zero value) in production: see payfip.Sent.
+	TestPayments bool
 }
 
 func (a *Activities) now() time.Time {
@@ -273,12 +276,8 @@ func (a *Activities) CheckPayment(ctx context.Context, attemptID uuid.UUID) (pay
 	if att.IDOp == nil {
 		return payfip.Outcome{}, temporal.NewNonRetryableApplicationError("attempt has no idOp", ErrTypeNotPaid, nil)
 	}
-	sent := payfip.Sent{
-		IDOp: *att.IDOp, Numcli: att.Numcli, Refdet: att.Refdet, Exer: int(att.Exer),
-		AmountCents: att.AmountCents, Saisie: att.Saisie, CreatedAt: deref(att.PayfipCreatedAt),
-	}
 	detail, callErr := a.PayFiP.PaymentDetail(ctx, *att.IDOp)
-	out := payfip.Evaluate(sent, detail, callErr, a.now())
+	out := payfip.Evaluate(a.sent(att), detail, callErr, a.now())
 	switch out.Status {
 	case payfip.StatusPaid, payfip.StatusRefused, payfip.StatusAbandoned, payfip.StatusExpired:
 		var paidAt *time.Time
@@ -296,6 +295,15 @@ func (a *Activities) CheckPayment(ctx context.Context, attemptID uuid.UUID) (pay
 			zap.String("idop", *att.IDOp), zap.String("reason", out.Reason))
 	}
 	return out, nil
+}
+
+// sent is what the attempt asked PayFiP for, to check its answer against.
+func (a *Activities) sent(att db.PaymentAttempt) payfip.Sent {
+	return payfip.Sent{
+		IDOp: deref(att.IDOp), Numcli: att.Numcli, Refdet: att.Refdet, Exer: int(att.Exer),
+		AmountCents: att.AmountCents, Saisie: att.Saisie, CreatedAt: deref(att.PayfipCreatedAt),
+		TestPayments: a.TestPayments,
+	}
 }
 
 // ConfirmCart settles a checkout in one transaction: the held lines become

@@ -48,7 +48,7 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	f.org = org.ID
-	f.acts = &activities.Activities{Pool: pool, Log: zap.NewNop(), Now: func() time.Time { return f.now }}
+	f.acts = &activities.Activities{Pool: pool, Log: zap.NewNop(), Now: func() time.Time { return f.now }, TestPayments: true}
 	return f
 }
 

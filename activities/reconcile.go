@@ -123,10 +123,7 @@ func (a *Activities) SettleAttempt(ctx context.Context, in SettleInput) (SettleR
 		out = payfip.Outcome{Status: payfip.StatusPaid, PaidAt: deref(att.PaidAt), Numauto: att.Numauto, Resultrans: att.Resultrans}
 	} else {
 		detail, callErr := a.PayFiP.PaymentDetail(ctx, *att.IDOp)
-		out = payfip.Evaluate(payfip.Sent{
-			IDOp: *att.IDOp, Numcli: att.Numcli, Refdet: att.Refdet, Exer: int(att.Exer),
-			AmountCents: att.AmountCents, Saisie: att.Saisie, CreatedAt: deref(att.PayfipCreatedAt),
-		}, detail, callErr, a.now())
+		out = payfip.Evaluate(a.sent(att), detail, callErr, a.now())
 	}
 	res.Status, res.Reason = out.Status, out.Reason
 	log := a.Log.With(zap.String("attempt", att.ID.String()), zap.String("kind", att.Kind), zap.String("idop", *att.IDOp),

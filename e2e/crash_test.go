@@ -58,6 +58,11 @@ type workerProcess struct {
 
 func (s *stack) startWorker(t *testing.T, pauseBefore string) *workerProcess {
 	t.Helper()
+	// The process runs in production, where only real payments count: the demo
+	// org is made a production one (saisie W; the simulator answers in kind).
+	if _, err := s.pool.Exec(context.Background(), `UPDATE orgs SET saisie = 'W'`); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(enfanceBinary(t), "worker")
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+s.dsn, "TEMPORAL_ADDRESS="+s.temporalAddr, "TEMPORAL_TASK_QUEUE="+s.cfg.TemporalTaskQueue,

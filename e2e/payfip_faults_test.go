@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/payfip/sim"
 	"github.com/enfance/enfance/workflows"
 )
@@ -46,15 +47,22 @@ func TestPayFiPSlowOrFailingAtCreation(t *testing.T) {
 }
 
 // An answer that does not match what was sent is never a payment: a tampered
-// montant, or a test (T) result for an org in production (W). The cart waits for
+// montant, or a test (T) result for an org in production (W); nor is a test
+// result in ENFANCE_ENV=production, even for an org set to T. The cart waits for
 // an operator; no reservation is confirmed and no payment is written.
 func TestPayFiPAnswersThatDoNotMatchAreNeverPaid(t *testing.T) {
-	for name, faults := range map[string]sim.Faults{
-		"tampered montant":     {TamperMontant: true},
-		"T result for a W org": {ForceSaisieT: true},
+	production := func(c *config.Config) { c.Env = "production" }
+	for name, tc := range map[string]struct {
+		faults  sim.Faults
+		options []func(*config.Config)
+	}{
+		"tampered montant":                 {faults: sim.Faults{TamperMontant: true}},
+		"T result for a W org":             {faults: sim.Faults{ForceSaisieT: true}},
+		"T result for a T org, production": {options: []func(*config.Config){production}},
 	} {
+		faults := tc.faults
 		t.Run(name, func(t *testing.T) {
-			s := newStack(t)
+			s := newStack(t, tc.options...)
 			if faults.ForceSaisieT {
 				if _, err := s.pool.Exec(context.Background(), `UPDATE orgs SET saisie = 'W'`); err != nil {
 					t.Fatal(err)

@@ -69,8 +69,9 @@ func newPayFiPRig(t *testing.T) *payfipRig {
 	r.org = org.ID
 	r.acts = &activities.Activities{
 		Pool: pool, Log: zaptest.NewLogger(t, zaptest.Level(zap.WarnLevel)), PublicURL: "http://portal.invalid",
-		PayFiP: payfip.NewClient(payfip.Config{Endpoint: srv.URL + "/tpa/services/securite", PaymentURL: srv.URL + "/tpa/paiementws.web"}, nil),
-		Mail:   &mail.Outbox{Dir: r.outbox, From: "Portail famille <no-reply@enfance.test>"},
+		PayFiP:       payfip.NewClient(payfip.Config{Endpoint: srv.URL + "/tpa/services/securite", PaymentURL: srv.URL + "/tpa/paiementws.web"}, nil),
+		Mail:         &mail.Outbox{Dir: r.outbox, From: "Portail famille <no-reply@enfance.test>"},
+		TestPayments: true, // the demo org pays with saisie T
 	}
 	return r
 }

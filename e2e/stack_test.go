@@ -102,7 +102,8 @@ func newStack(t *testing.T, options ...func(*config.Config)) *stack {
 	outbox := t.TempDir()
 	acts := &activities.Activities{
 		Pool: pool, Log: log, PublicURL: base, Mail: &mail.Outbox{Dir: outbox, From: cfg.MailFrom},
-		PayFiP: payfip.NewClient(payfip.Config{Endpoint: cfg.PayFiPEndpoint, PaymentURL: cfg.PayFiPPaymentURL}, nil),
+		PayFiP:       payfip.NewClient(payfip.Config{Endpoint: cfg.PayFiPEndpoint, PaymentURL: cfg.PayFiPPaymentURL}, nil),
+		TestPayments: cfg.Env != "production", // the demo org pays with saisie T
 	}
 	w := worker.New(tc, cfg.TemporalTaskQueue, acts)
 	if err := w.Start(); err != nil {

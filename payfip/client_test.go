@@ -27,7 +27,7 @@ func asFault(t *testing.T, err error) *payfip.Fault {
 }
 
 func sentFor(r payfip.PaymentRequest, idOp string, created time.Time) payfip.Sent {
-	return payfip.Sent{IDOp: idOp, Numcli: r.Numcli, Refdet: r.Refdet, Exer: r.Exer, AmountCents: r.AmountCents, Saisie: r.Saisie, CreatedAt: created}
+	return payfip.Sent{IDOp: idOp, Numcli: r.Numcli, Refdet: r.Refdet, Exer: r.Exer, AmountCents: r.AmountCents, Saisie: r.Saisie, CreatedAt: created, TestPayments: true}
 }
 
 func TestCreatePaymentDetailAndPay(t *testing.T) {

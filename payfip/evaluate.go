@@ -8,13 +8,18 @@ import (
 	"time"
 )
 
-// Sent is what the engine stored when it created the payment.
+// Sent is what the engine stored when it created the payment, and whether test
+// payments count where it runs.
 type Sent struct {
 	IDOp, Numcli, Refdet string
 	Exer                 int
 	AmountCents          int64
 	Saisie               string
 	CreatedAt            time.Time
+	// TestPayments is true outside ENFANCE_ENV=production (dev, tests): there a
+	// test (T) answer to a T request is a (test) payment. In production (false, the
+	// zero value) a T answer is never a payment, whatever was sent.
+	TestPayments bool
 }
 
 // Status is the engine's reading of a payment attempt.
@@ -62,6 +67,8 @@ func mustLoadParis() *time.Location {
 //   - otherwise the detail must match what was sent (idOp, numcli, refdet, exer,
 //     montant, saisie) — whatever resultrans says, a mismatch is an error, and a
 //     T (test) answer to a W (production) request is never a payment;
+//   - a T answer is an error too unless sent.TestPayments: in production no test
+//     payment counts, even for an org (mis)configured with saisie T;
 //   - then resultrans P,V → paid; R,Z → refused; A → abandoned; other → error.
 func Evaluate(sent Sent, d Detail, callErr error, now time.Time) Outcome {
 	if callErr != nil {
@@ -86,6 +93,11 @@ func Evaluate(sent Sent, d Detail, callErr error, now time.Time) Outcome {
 	if reason := mismatch(sent, d); reason != "" {
 		out.Status = StatusError
 		out.Reason = reason
+		return out
+	}
+	if strings.TrimSpace(d.Saisie) == "T" && !sent.TestPayments {
+		out.Status = StatusError
+		out.Reason = "saisie T: PayFiP answered a test payment, and test payments are never payments in production (ENFANCE_ENV=production); check the org's saisie"
 		return out
 	}
 	switch out.Resultrans {
@@ -134,8 +146,8 @@ func mismatch(sent Sent, d Detail) string {
 		return fmt.Sprintf("montant mismatch: PayFiP answered %q cents, we sent %d", truncate(got, 20), sent.AmountCents)
 	}
 	if got := get(d.Saisie); got != sent.Saisie {
-		if got == "T" && sent.Saisie == "W" {
-			return "saisie mismatch: PayFiP answered a test payment (T) for a production request (W); this is not a payment"
+		if got == "T" {
+			return fmt.Sprintf("saisie mismatch: PayFiP answered a test payment (T) for a real request (%s); this is not a payment", sent.Saisie)
 		}
 		return fmt.Sprintf("saisie mismatch: PayFiP answered %q, we sent %q", truncate(got, 4), sent.Saisie)
 	}

@@ -14,7 +14,7 @@ var created = time.Date(2025, 7, 1, 8, 0, 0, 0, time.UTC) // 10:00 in Paris (CES
 
 func baseSent(saisie string) payfip.Sent {
 	return payfip.Sent{IDOp: "cc0cb210-1cd4-11ea-8cca-0213ad91a103", Numcli: "006270", Refdet: "ABC123XYZ", Exer: 2025,
-		AmountCents: 4250, Saisie: saisie, CreatedAt: created}
+		AmountCents: 4250, Saisie: saisie, CreatedAt: created, TestPayments: true}
 }
 
 func detailFor(s payfip.Sent, resultrans string) payfip.Detail {
@@ -124,10 +124,33 @@ func TestEvaluateTestResultInProduction(t *testing.T) {
 			t.Fatalf("%s with saisie T on W: %+v", res, o)
 		}
 	}
-	// T on T is a (test) payment.
+	// T on T is a (test) payment outside production.
 	s := baseSent("T")
 	if o := payfip.Evaluate(s, detailFor(s, "P"), nil, created); o.Status != payfip.StatusPaid {
 		t.Fatalf("T on T: %+v", o)
+	}
+}
+
+// In ENFANCE_ENV=production (TestPayments false, the zero value) a test answer is
+// never a payment, whatever was sent — even T for an org configured with saisie T
+// — and whatever it says; W and X payments are unaffected.
+func TestEvaluateNoTestPaymentInProduction(t *testing.T) {
+	for _, sent := range []string{"T", "W", "X"} {
+		for _, res := range []string{"P", "V", "R", "A"} {
+			s := baseSent(sent)
+			s.TestPayments = false
+			d := detailFor(s, res)
+			d.Saisie = "T"
+			o := payfip.Evaluate(s, d, nil, created)
+			if o.Status != payfip.StatusError || !strings.Contains(o.Reason, "test payment") || !o.PaidAt.IsZero() {
+				t.Errorf("sent %s, answered T %s in production: %+v", sent, res, o)
+			}
+		}
+		s := baseSent(sent)
+		s.TestPayments = false
+		if o := payfip.Evaluate(s, detailFor(s, "P"), nil, created); (sent == "T") == (o.Status == payfip.StatusPaid) {
+			t.Errorf("sent %s answered %s P in production: %+v", sent, sent, o)
+		}
 	}
 }
 

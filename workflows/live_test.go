@@ -102,8 +102,9 @@ func newLive(t *testing.T) *live {
 	t.Cleanup(func() { srv.Close(); l.sim.Close() })
 	acts := &activities.Activities{
 		Pool: pool, Log: zl, Now: l.now, PublicURL: "http://portal.test",
-		PayFiP: payfip.NewClient(payfip.Config{Endpoint: srv.URL + "/tpa/services/securite", PaymentURL: srv.URL + "/tpa/paiementws.web"}, nil),
-		Mail:   &mail.Outbox{Dir: t.TempDir(), From: "Portail famille <no-reply@enfance.test>"},
+		PayFiP:       payfip.NewClient(payfip.Config{Endpoint: srv.URL + "/tpa/services/securite", PaymentURL: srv.URL + "/tpa/paiementws.web"}, nil),
+		Mail:         &mail.Outbox{Dir: t.TempDir(), From: "Portail famille <no-reply@enfance.test>"},
+		TestPayments: true, // the demo org pays with saisie T
 	}
 	w := worker.New(tc, l.queue, acts)
 	if err := w.Start(); err != nil {

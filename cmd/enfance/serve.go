@@ -78,7 +78,8 @@ func newActivities(cfg config.Config, pool *pgxpool.Pool, log *zap.Logger) (*act
 	if err != nil {
 		return nil, err
 	}
-	return &activities.Activities{Pool: pool, PayFiP: payfipClient(cfg), PublicURL: cfg.PublicURL, Log: log, Mail: sender}, nil
+	return &activities.Activities{Pool: pool, PayFiP: payfipClient(cfg), PublicURL: cfg.PublicURL, Log: log, Mail: sender,
+		TestPayments: cfg.Env != "production"}, nil
 }
 
 // serveHTTP runs h on addr until ctx ends, then drains for up to 10 s.

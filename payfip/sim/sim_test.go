@@ -156,7 +156,7 @@ func doJSON(t *testing.T, method, u, body string) (int, map[string]any) {
 }
 
 func sentOf(r payfip.PaymentRequest, idOp string, at time.Time) payfip.Sent {
-	return payfip.Sent{IDOp: idOp, Numcli: r.Numcli, Refdet: r.Refdet, Exer: r.Exer, AmountCents: r.AmountCents, Saisie: r.Saisie, CreatedAt: at}
+	return payfip.Sent{IDOp: idOp, Numcli: r.Numcli, Refdet: r.Refdet, Exer: r.Exer, AmountCents: r.AmountCents, Saisie: r.Saisie, CreatedAt: at, TestPayments: true}
 }
 
 func TestPageFlow(t *testing.T) {
