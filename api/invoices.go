@@ -291,7 +291,7 @@ var exportColumns = []string{
 	"regularisations",   // other adjustments, signed
 	"solde_fin_de_mois", // outstanding balance at the end of the month
 	"reste_a_payer",     // max(solde_fin_de_mois, 0)
-	"montant",           // invoice: reservations; payment: amount received
+	"montant",           // invoice: reservations; payment: the whole amount received (a surplus to the cagnotte included)
 	"facture",           // payment: the invoice that itemizes it, when issued
 }
 
@@ -346,7 +346,7 @@ func (s *Server) exportMonth(c *gin.Context) {
 		}
 		_ = w.Write([]string{
 			"paiement", document.ShortDate(pm.OccurredAt.In(p.Loc)), ref, pm.FamilyName, pm.FamilyID.String(), pm.Label, pm.Method,
-			"", "", "", "", "", "", "", "", euroCell(-pm.OutstandingCents), pm.InvoiceNumber,
+			"", "", "", "", "", "", "", "", euroCell(pm.ReceivedCents), pm.InvoiceNumber,
 		})
 	}
 	attendances, err := s.q.ListMonthAttendanceLines(c, db.ListMonthAttendanceLinesParams{OrgID: who.OrgID, Month: p.Month})

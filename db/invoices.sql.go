@@ -804,7 +804,8 @@ func (q *Queries) ListMonthInvoices(ctx context.Context, arg ListMonthInvoicesPa
 }
 
 const listMonthPayments = `-- name: ListMonthPayments :many
-SELECT le.id, le.family_id, f.name AS family_name, le.kind, le.outstanding_cents, le.occurred_at,
+SELECT le.id, le.family_id, f.name AS family_name, le.kind, le.outstanding_cents,
+       (le.credit_cents - le.outstanding_cents)::bigint AS received_cents, le.occurred_at,
        le.label, le.method, COALESCE(pa.refdet, '')::text AS refdet, COALESCE(i.number, '')::text AS invoice_number
 FROM ledger_entries le
 JOIN families f ON f.id = le.family_id
@@ -828,6 +829,7 @@ type ListMonthPaymentsRow struct {
 	FamilyName       string
 	Kind             string
 	OutstandingCents int64
+	ReceivedCents    int64
 	OccurredAt       time.Time
 	Label            string
 	Method           string
@@ -836,7 +838,9 @@ type ListMonthPaymentsRow struct {
 }
 
 // Money received in the month (online and at the desk), with the invoice that
-// itemizes it when there is one.
+// itemizes it when there is one. received_cents is all the money: what it paid of
+// the balance and what went beyond, to the cagnotte (a desk payment above what
+// the family owed).
 func (q *Queries) ListMonthPayments(ctx context.Context, arg ListMonthPaymentsParams) ([]ListMonthPaymentsRow, error) {
 	rows, err := q.db.Query(ctx, listMonthPayments, arg.OrgID, arg.PeriodStart, arg.PeriodEnd)
 	if err != nil {
@@ -852,6 +856,7 @@ func (q *Queries) ListMonthPayments(ctx context.Context, arg ListMonthPaymentsPa
 			&i.FamilyName,
 			&i.Kind,
 			&i.OutstandingCents,
+			&i.ReceivedCents,
 			&i.OccurredAt,
 			&i.Label,
 			&i.Method,

@@ -158,8 +158,11 @@ ORDER BY i.number;
 
 -- name: ListMonthPayments :many
 -- Money received in the month (online and at the desk), with the invoice that
--- itemizes it when there is one.
-SELECT le.id, le.family_id, f.name AS family_name, le.kind, le.outstanding_cents, le.occurred_at,
+-- itemizes it when there is one. received_cents is all the money: what it paid of
+-- the balance and what went beyond, to the cagnotte (a desk payment above what
+-- the family owed).
+SELECT le.id, le.family_id, f.name AS family_name, le.kind, le.outstanding_cents,
+       (le.credit_cents - le.outstanding_cents)::bigint AS received_cents, le.occurred_at,
        le.label, le.method, COALESCE(pa.refdet, '')::text AS refdet, COALESCE(i.number, '')::text AS invoice_number
 FROM ledger_entries le
 JOIN families f ON f.id = le.family_id
