@@ -168,6 +168,7 @@ func finish(c *gin.Context) { _, _ = io.Copy(io.Discard, c.Request.Body) }
 // tells the org's staff by e-mail.
 func (s *Server) postMessage(c *gin.Context) {
 	who := callerOf(c)
+	s.allowSlowUpload(c)
 	form, err := readMessageForm(c)
 	if err != nil {
 		finish(c)
@@ -195,8 +196,12 @@ func (s *Server) postMessage(c *gin.Context) {
 	err = pgx.BeginFunc(c, s.pool, func(tx pgx.Tx) error {
 		q := s.q.WithTx(tx)
 		var err error
-		if fam, err = q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID}); err != nil {
+		// The family's lock makes its quota hold under parallel uploads.
+		if fam, err = q.LockFamily(c, db.LockFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID}); err != nil {
 			return notFoundOr(err)
+		}
+		if err := s.checkAttachmentQuota(c, q, fam, form.files); err != nil {
+			return err
 		}
 		if org, err = q.GetOrg(c, who.OrgID); err != nil {
 			return err
@@ -233,6 +238,43 @@ func (s *Server) postMessage(c *gin.Context) {
 	c.JSON(http.StatusCreated, threads[0])
 }
 
+// checkAttachmentQuota keeps a family's documents within
+// ATTACHMENT_MESSAGES_PER_DAY messages with attachments in 24 hours and
+// ATTACHMENT_BYTES_PER_MONTH bytes in 30 days. A message without attachments is
+// never refused by it.
+func (s *Server) checkAttachmentQuota(c *gin.Context, q *db.Queries, fam db.Family, files []upload) error {
+	if len(files) == 0 {
+		return nil
+	}
+	used, err := q.FamilyAttachmentUsage(c, db.FamilyAttachmentUsageParams{OrgID: fam.OrgID, FamilyID: fam.ID})
+	if err != nil {
+		return err
+	}
+	var size int64
+	for _, f := range files {
+		size += int64(len(f.data))
+	}
+	maxMessages, maxBytes := s.cfg.AttachmentMessagesPerDay, s.cfg.AttachmentBytesPerMonth
+	switch {
+	case used.MessagesDay >= int64(maxMessages):
+		return errAttachmentQuota("messages_per_day", fmt.Sprintf(
+			"Votre famille a déjà envoyé %d messages avec pièces jointes ces dernières 24 heures, le maximum. "+
+				"Réessayez demain, ou envoyez votre message sans pièce jointe.", used.MessagesDay))
+	case used.BytesMonth+size > maxBytes:
+		return errAttachmentQuota("bytes_per_month", fmt.Sprintf(
+			"Les pièces jointes de votre famille sont limitées à %s sur 30 jours : %s déjà envoyés, %s dans ce message. "+
+				"Réduisez la taille des fichiers (scan en qualité moindre, PDF compressé) ou réessayez plus tard.",
+			sizeFR(maxBytes), sizeFR(used.BytesMonth), sizeFR(size)))
+	}
+	return nil
+}
+
+func errAttachmentQuota(reason, detail string) *Problem {
+	p := problem(http.StatusTooManyRequests, "attachment-quota", "Quota de pièces jointes atteint", detail)
+	p.Errors = []FieldError{{Field: "files[]", Message: detail, Reason: reason}}
+	return p
+}
+
 func insertAttachments(c *gin.Context, q *db.Queries, messageID uuid.UUID, files []upload) error {
 	return contact.Attach(c, q, messageID, contactFiles(files))
 }
@@ -251,6 +293,7 @@ func (s *Server) readReply(c *gin.Context) (string, []upload, bool) {
 	var body string
 	var files []upload
 	if strings.HasPrefix(c.ContentType(), "multipart/") {
+		s.allowSlowUpload(c)
 		form, err := readMessageForm(c)
 		if err != nil {
 			finish(c)

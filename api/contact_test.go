@@ -6,9 +6,12 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
+
+	"github.com/enfance/enfance/config"
 )
 
 type upload struct {
@@ -223,5 +226,74 @@ func TestFamilyRepliesInsideAThread(t *testing.T) {
 	}
 	if n := e.count(`SELECT count(*) FROM messages WHERE family_id = $1`, other); n != 0 {
 		t.Fatalf("%d messages for the other family", n)
+	}
+}
+
+// A family's documents are bounded: ATTACHMENT_MESSAGES_PER_DAY messages with
+// attachments in 24 hours, ATTACHMENT_BYTES_PER_MONTH bytes in 30 days, even when
+// it sends in parallel. Past either, a clear French refusal and nothing stored;
+// a message without attachments still goes, and staff replies never count.
+func TestAttachmentQuotaPerFamily(t *testing.T) {
+	e := newAccountEnv(t, func(c *config.Config) { c.AttachmentMessagesPerDay, c.AttachmentBytesPerMonth = 3, 1000 })
+	org := e.newOrg("")
+	fam, other := e.newFamily(org, "Martin"), e.newFamily(org, "Bernard")
+	parent, neighbour := e.session(org, "family", &fam), e.session(org, "family", &other)
+	agent := e.session(org, "agent", nil)
+	fields := map[string]string{"subject": "Justificatif", "body": "Ci-joint.", "category": "document"}
+	post := func(p *peer, files ...upload) response {
+		body, h := form(fields, files...)
+		return p.send(http.MethodPost, "/api/v1/messages", body, h)
+	}
+	stored := func() int { return e.count(`SELECT count(*) FROM messages WHERE family_id = $1`, fam) }
+
+	// Ten at once: three pass.
+	var wg sync.WaitGroup
+	statuses := make(chan int, 10)
+	for range 10 {
+		wg.Add(1)
+		go func() { defer wg.Done(); statuses <- post(parent, pdfFile).status }()
+	}
+	wg.Wait()
+	close(statuses)
+	counts := map[int]int{}
+	for s := range statuses {
+		counts[s]++
+	}
+	if counts[http.StatusCreated] != 3 || counts[http.StatusTooManyRequests] != 7 || stored() != 3 {
+		t.Fatalf("ten messages with a document at once: %v, %d stored", counts, stored())
+	}
+	body, h := form(fields, pdfFile)
+	p := parent.fails(http.MethodPost, "/api/v1/messages", body, h, http.StatusTooManyRequests, "attachment-quota")
+	if !strings.Contains(p.Detail, "3 messages avec pièces jointes ces dernières 24 heures") || p.Errors[0].Reason != "messages_per_day" {
+		t.Fatalf("%+v", p)
+	}
+	if r := post(parent); r.status != http.StatusCreated {
+		t.Fatalf("a message without attachment: %d %s", r.status, r.body)
+	}
+	if r := post(neighbour, pdfFile); r.status != http.StatusCreated {
+		t.Fatalf("another family: %d %s", r.status, r.body)
+	}
+	var thread threadDoc
+	decode(t, post(parent).body, &thread)
+	if r := agent.send(http.MethodPost, "/api/v1/admin/messages/"+thread.ID.String()+"/reply", body, h); r.status != http.StatusCreated {
+		t.Fatalf("staff reply with a document: %d %s", r.status, r.body)
+	}
+	// A day later, the count starts again; bytes are counted over 30 days.
+	_, err := e.pool.Exec(e.ctx, `UPDATE messages SET created_at = now() - interval '25 hours'`)
+	e.must(err)
+	big := upload{"scan.pdf", "application/pdf", append([]byte("%PDF-1.4\n"), bytes.Repeat([]byte{'x'}, 700)...)}
+	if r := post(parent, big); r.status != http.StatusCreated {
+		t.Fatalf("a day later: %d %s", r.status, r.body)
+	}
+	before := stored()
+	body, h = form(fields, big)
+	p = parent.fails(http.MethodPost, "/api/v1/messages", body, h, http.StatusTooManyRequests, "attachment-quota")
+	if !strings.Contains(p.Detail, "limitées à 1000 octets sur 30 jours") || p.Errors[0].Reason != "bytes_per_month" || stored() != before {
+		t.Fatalf("%+v (%d stored, %d before)", p, stored(), before)
+	}
+	_, err = e.pool.Exec(e.ctx, `UPDATE messages SET created_at = now() - interval '31 days'`)
+	e.must(err)
+	if r := post(parent, big); r.status != http.StatusCreated {
+		t.Fatalf("a month later: %d %s", r.status, r.body)
 	}
 }

@@ -12,6 +12,33 @@ import (
 	"github.com/google/uuid"
 )
 
+const familyAttachmentUsage = `-- name: FamilyAttachmentUsage :one
+SELECT count(DISTINCT m.id) FILTER (WHERE m.created_at > now() - interval '24 hours') AS messages_day,
+       COALESCE(sum(a.size_bytes), 0)::bigint AS bytes_month
+FROM messages m JOIN attachments a ON a.message_id = m.id
+WHERE m.org_id = $1 AND m.family_id = $2 AND NOT m.from_staff
+  AND m.created_at > now() - interval '30 days'
+`
+
+type FamilyAttachmentUsageParams struct {
+	OrgID    uuid.UUID
+	FamilyID uuid.UUID
+}
+
+type FamilyAttachmentUsageRow struct {
+	MessagesDay int64
+	BytesMonth  int64
+}
+
+// What the family's own messages carried in attachments: the messages of the last
+// 24 hours, and the bytes of the last 30 days.
+func (q *Queries) FamilyAttachmentUsage(ctx context.Context, arg FamilyAttachmentUsageParams) (FamilyAttachmentUsageRow, error) {
+	row := q.db.QueryRow(ctx, familyAttachmentUsage, arg.OrgID, arg.FamilyID)
+	var i FamilyAttachmentUsageRow
+	err := row.Scan(&i.MessagesDay, &i.BytesMonth)
+	return i, err
+}
+
 const getFamilyAttachment = `-- name: GetFamilyAttachment :one
 SELECT a.id, a.message_id, a.filename, a.content_type, a.size_bytes, a.content, a.created_at, a.position FROM attachments a JOIN messages m ON m.id = a.message_id
 WHERE m.org_id = $1 AND m.family_id = $2 AND m.id = $3 AND a.id = $4

@@ -62,3 +62,12 @@ WHERE org_id = @org_id AND (id = @thread_id OR parent_id = @thread_id) AND NOT f
 -- name: GetFamilyThread :one
 -- One of the family's threads (its first message), for the family to reply in.
 SELECT * FROM messages WHERE org_id = @org_id AND family_id = @family_id AND id = @id AND parent_id IS NULL;
+
+-- name: FamilyAttachmentUsage :one
+-- What the family's own messages carried in attachments: the messages of the last
+-- 24 hours, and the bytes of the last 30 days.
+SELECT count(DISTINCT m.id) FILTER (WHERE m.created_at > now() - interval '24 hours') AS messages_day,
+       COALESCE(sum(a.size_bytes), 0)::bigint AS bytes_month
+FROM messages m JOIN attachments a ON a.message_id = m.id
+WHERE m.org_id = @org_id AND m.family_id = @family_id AND NOT m.from_staff
+  AND m.created_at > now() - interval '30 days';
