@@ -114,6 +114,12 @@ func checkOperation(t *testing.T, spec map[string]any, key, path string, item, o
 			t.Errorf("%s: authenticated but no 401 response", key)
 		}
 	}
+	// Every body is capped before it is read (limitBody).
+	if _, ok := op["requestBody"]; ok {
+		if _, ok := responses["413"]; !ok {
+			t.Errorf("%s: takes a body but no 413 response", key)
+		}
+	}
 	declared := map[string]bool{}
 	for _, list := range []any{item["parameters"], op["parameters"]} {
 		params, _ := list.([]any)

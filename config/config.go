@@ -121,7 +121,7 @@ func Load(env string) (Config, error) {
 		ClusterLBAddr:        str("CLUSTER_LB_ADDR", "127.0.0.1:8090"),
 		CartTTL:              duration("CART_TTL", 48*time.Hour, &errs),
 		PayFiPNotifyCooldown: duration("PAYFIP_NOTIFY_COOLDOWN", 5*time.Second, &errs),
-		NotifyPerSecond:      integer("PAYFIP_NOTIFY_PER_SECOND", 20, &errs),
+		NotifyPerSecond:      integer("PAYFIP_NOTIFY_PER_SECOND", 100, &errs),
 		HTTP: HTTPLimits{
 			MaxBodyBytes:      int64(integer("HTTP_MAX_BODY_BYTES", 64<<10, &errs)),
 			ReadHeaderTimeout: duration("HTTP_READ_HEADER_TIMEOUT", 10*time.Second, &errs),
