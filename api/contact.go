@@ -257,11 +257,11 @@ func (s *Server) checkAttachmentQuota(c *gin.Context, q *db.Queries, fam db.Fami
 	maxMessages, maxBytes := s.cfg.AttachmentMessagesPerDay, s.cfg.AttachmentBytesPerMonth
 	switch {
 	case used.MessagesDay >= int64(maxMessages):
-		return errAttachmentQuota("messages_per_day", fmt.Sprintf(
-			"Votre famille a déjà envoyé %d messages avec pièces jointes ces dernières 24 heures, le maximum. "+
-				"Réessayez demain, ou envoyez votre message sans pièce jointe.", used.MessagesDay))
+		return errAttachmentQuota("messages_per_day", messagesFR(int64(maxMessages))+" avec pièces jointes par 24 heures au plus", fmt.Sprintf(
+			"Votre famille a déjà envoyé %s avec pièces jointes ces dernières 24 heures, le maximum. "+
+				"Réessayez demain, ou envoyez votre message sans pièce jointe.", messagesFR(used.MessagesDay)))
 	case used.BytesMonth+size > maxBytes:
-		return errAttachmentQuota("bytes_per_month", fmt.Sprintf(
+		return errAttachmentQuota("bytes_per_month", sizeFR(maxBytes)+" de pièces jointes sur 30 jours au plus", fmt.Sprintf(
 			"Les pièces jointes de votre famille sont limitées à %s sur 30 jours : %s déjà envoyés, %s dans ce message. "+
 				"Réduisez la taille des fichiers (scan en qualité moindre, PDF compressé) ou réessayez plus tard.",
 			sizeFR(maxBytes), sizeFR(used.BytesMonth), sizeFR(size)))
@@ -269,9 +269,16 @@ func (s *Server) checkAttachmentQuota(c *gin.Context, q *db.Queries, fam db.Fami
 	return nil
 }
 
-func errAttachmentQuota(reason, detail string) *Problem {
+func messagesFR(n int64) string {
+	if n < 2 {
+		return fmt.Sprintf("%d message", n)
+	}
+	return fmt.Sprintf("%d messages", n)
+}
+
+func errAttachmentQuota(reason, rule, detail string) *Problem {
 	p := problem(http.StatusTooManyRequests, "attachment-quota", "Quota de pièces jointes atteint", detail)
-	p.Errors = []FieldError{{Field: "files[]", Message: detail, Reason: reason}}
+	p.Errors = []FieldError{{Field: "files[]", Message: rule, Reason: reason}}
 	return p
 }
 

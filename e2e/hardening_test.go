@@ -6,11 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.uber.org/zap"
@@ -223,4 +226,36 @@ func TestAbandonedCheckoutStopsWaitingOnTemporal(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// A family over its attachment quota is told so in the portal, in French, with
+// what to do; the message is not sent. Screenshots at desktop and phone width.
+func TestBrowserAttachmentQuota(t *testing.T) {
+	s := newStack(t, func(c *config.Config) { c.AttachmentMessagesPerDay = 1 })
+	png := filepath.Join(t.TempDir(), "justificatif.png")
+	if err := os.WriteFile(png, tinyPNG, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, s.api, "quota")
+	b.login("martin@demo.enfance.test", "demo-martin-2026", "Bonjour, famille Martin")
+	b.click(`nav//a`, "Contact")
+	b.waitText("#page-title", "Nous contacter", 10*time.Second)
+	send := func(subject string) {
+		b.do("write a message", chromedp.SetValue(chromedp.CSS(`select[name="category"]`), "document"),
+			chromedp.SendKeys(chromedp.CSS(`input[name="subject"]`), subject),
+			chromedp.SendKeys(chromedp.CSS(`textarea[name="body"]`), "Bonjour,\nVoici le justificatif."),
+			chromedp.SetUploadFiles(chromedp.CSS(`input[type="file"]`), []string{png}))
+		b.click("button", "Envoyer le message")
+	}
+	send("Attestation d'assurance")
+	b.waitText("#messages", "Votre message est envoyé", 10*time.Second)
+	send("Autre justificatif")
+	b.waitText("#messages", "Quota de pièces jointes atteint", 10*time.Second)
+	b.waitText("#messages", "Réessayez demain, ou envoyez votre message sans pièce jointe", time.Second)
+	b.shot("01-quota-pieces-jointes")
+	b.phoneShot("01-quota-pieces-jointes-telephone")
+	var n int
+	if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM messages`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("%d messages stored (%v)", n, err)
+	}
 }
