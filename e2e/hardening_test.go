@@ -133,8 +133,12 @@ func TestNotificationFloodAsksPayFiPOnce(t *testing.T) {
 	if signals != 1 || checks != 1 || p.DetailRequests != 1 {
 		t.Fatalf("after %d notifications: %d signals, %d PayFiP readings (the simulator counted %d)", n, signals, checks, p.DetailRequests)
 	}
-	if grown := s.historyLength(co.CartID) - before; grown > 12 {
+	// One wake-up's worth (signal, workflow tasks, the reading, the next poll's
+	// timer), where one signal per notification would have added 2,000 and more.
+	if grown := s.historyLength(co.CartID) - before; grown > 30 {
 		t.Fatalf("the flood added %d events to the cart's history", grown)
+	} else {
+		t.Logf("the flood of %d notifications added %d events to the cart's history", n, grown)
 	}
 	if m := s.moneyState(co.PaymentID); m != (moneyState{AttemptStatus: "pending", Notified: true, CartStatus: "checking_out"}) {
 		t.Fatalf("after the flood: %+v", m)
