@@ -149,6 +149,21 @@ func TestClusterStartsEverythingAndStopsEverything(t *testing.T) {
 				}
 			}
 		})
+		// Each API process has its metrics on a port of its own, not on its API port.
+		n := 0
+		for _, line := range strings.Split(banner, "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "API ") && strings.Contains(line, "metrics: http://127.0.0.1:") {
+				n++
+			}
+		}
+		if n != len(r.apis) {
+			t.Errorf("run %d: %d API metrics addresses in the banner:\n%s", run, n, banner)
+		}
+		for _, a := range r.apis {
+			if strings.Contains(banner, a+"/metrics") || strings.Contains(banner, strings.Replace(a, "127.0.0.1", "localhost", 1)+"/metrics") {
+				t.Errorf("run %d: metrics on the API port %s:\n%s", run, a, banner)
+			}
+		}
 		for _, want := range append(r.apis, "API 2", "Temporal UI", "2 × enfance worker", "Temporal server on PostgreSQL", "temporal_visibility", "demo-staff-2026") {
 			want = strings.Replace(want, "127.0.0.1", "localhost", 1)
 			if !strings.Contains(banner, want) {
