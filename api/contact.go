@@ -200,8 +200,8 @@ func (s *Server) postMessage(c *gin.Context) {
 		if fam, err = q.LockFamily(c, db.LockFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID}); err != nil {
 			return notFoundOr(err)
 		}
-		if err := s.checkAttachmentQuota(c, q, fam, form.files); err != nil {
-			return err
+		if err := s.contact.Quota.Check(c, q, who.OrgID, fam.ID, contactFiles(form.files)); err != nil {
+			return contactError(err)
 		}
 		if org, err = q.GetOrg(c, who.OrgID); err != nil {
 			return err
@@ -238,35 +238,32 @@ func (s *Server) postMessage(c *gin.Context) {
 	c.JSON(http.StatusCreated, threads[0])
 }
 
-// checkAttachmentQuota keeps a family's documents within
-// ATTACHMENT_MESSAGES_PER_DAY messages with attachments in 24 hours and
-// ATTACHMENT_BYTES_PER_MONTH bytes in 30 days. A message without attachments is
-// never refused by it.
-func (s *Server) checkAttachmentQuota(c *gin.Context, q *db.Queries, fam db.Family, files []upload) error {
-	if len(files) == 0 {
-		return nil
-	}
-	used, err := q.FamilyAttachmentUsage(c, db.FamilyAttachmentUsageParams{OrgID: fam.OrgID, FamilyID: fam.ID})
-	if err != nil {
-		return err
-	}
-	var size int64
-	for _, f := range files {
-		size += int64(len(f.data))
-	}
-	maxMessages, maxBytes := s.cfg.AttachmentMessagesPerDay, s.cfg.AttachmentBytesPerMonth
-	switch {
-	case used.MessagesDay >= int64(maxMessages):
-		return errAttachmentQuota("messages_per_day", messagesFR(int64(maxMessages))+" avec pièces jointes par 24 heures au plus", fmt.Sprintf(
+// attachmentQuota words a family's quota refusal (contact.QuotaError) for it.
+func attachmentQuota(e *contact.QuotaError) *Problem {
+	rule, detail := sizeFR(e.Quota.BytesPerMonth)+" de pièces jointes sur 30 jours au plus", fmt.Sprintf(
+		"Les pièces jointes de votre famille sont limitées à %s sur 30 jours : %s déjà envoyés, %s dans ce message. "+
+			"Réduisez la taille des fichiers (scan en qualité moindre, PDF compressé) ou réessayez plus tard.",
+		sizeFR(e.Quota.BytesPerMonth), sizeFR(e.BytesMonth), sizeFR(e.Size))
+	if e.Reason == "messages_per_day" {
+		rule, detail = messagesFR(int64(e.Quota.MessagesPerDay))+" avec pièces jointes par 24 heures au plus", fmt.Sprintf(
 			"Votre famille a déjà envoyé %s avec pièces jointes ces dernières 24 heures, le maximum. "+
-				"Réessayez demain, ou envoyez votre message sans pièce jointe.", messagesFR(used.MessagesDay)))
-	case used.BytesMonth+size > maxBytes:
-		return errAttachmentQuota("bytes_per_month", sizeFR(maxBytes)+" de pièces jointes sur 30 jours au plus", fmt.Sprintf(
-			"Les pièces jointes de votre famille sont limitées à %s sur 30 jours : %s déjà envoyés, %s dans ce message. "+
-				"Réduisez la taille des fichiers (scan en qualité moindre, PDF compressé) ou réessayez plus tard.",
-			sizeFR(maxBytes), sizeFR(used.BytesMonth), sizeFR(size)))
+				"Réessayez demain, ou envoyez votre message sans pièce jointe.", messagesFR(e.MessagesDay))
 	}
-	return nil
+	p := problem(http.StatusTooManyRequests, "attachment-quota", "Quota de pièces jointes atteint", detail)
+	p.Errors = []FieldError{{Field: "files[]", Message: rule, Reason: e.Reason}}
+	return p
+}
+
+// contactError maps the contact package's errors to their answers.
+func contactError(err error) error {
+	var quota *contact.QuotaError
+	switch {
+	case errors.As(err, &quota):
+		return attachmentQuota(quota)
+	case errors.Is(err, contact.ErrNotFound):
+		return errNotFound
+	}
+	return err
 }
 
 func messagesFR(n int64) string {
@@ -274,12 +271,6 @@ func messagesFR(n int64) string {
 		return fmt.Sprintf("%d message", n)
 	}
 	return fmt.Sprintf("%d messages", n)
-}
-
-func errAttachmentQuota(reason, rule, detail string) *Problem {
-	p := problem(http.StatusTooManyRequests, "attachment-quota", "Quota de pièces jointes atteint", detail)
-	p.Errors = []FieldError{{Field: "files[]", Message: rule, Reason: reason}}
-	return p
 }
 
 func insertAttachments(c *gin.Context, q *db.Queries, messageID uuid.UUID, files []upload) error {
@@ -340,11 +331,8 @@ func (s *Server) familyReply(c *gin.Context) {
 		return
 	}
 	r, err := s.contact.FamilyReply(c, who.OrgID, *who.FamilyID, who.UserID, id, body, contactFiles(files))
-	if errors.Is(err, contact.ErrNotFound) {
-		err = errNotFound
-	}
 	if err != nil {
-		fail(c, s.log, err)
+		fail(c, s.log, contactError(err))
 		return
 	}
 	if r.Org.Email != "" {

@@ -231,8 +231,9 @@ func TestFamilyRepliesInsideAThread(t *testing.T) {
 
 // A family's documents are bounded: ATTACHMENT_MESSAGES_PER_DAY messages with
 // attachments in 24 hours, ATTACHMENT_BYTES_PER_MONTH bytes in 30 days, even when
-// it sends in parallel. Past either, a clear French refusal and nothing stored;
-// a message without attachments still goes, and staff replies never count.
+// it sends in parallel, new messages and replies in its threads alike. Past
+// either, a clear French refusal and nothing stored; a message without
+// attachments still goes, and staff replies never count.
 func TestAttachmentQuotaPerFamily(t *testing.T) {
 	e := newAccountEnv(t, func(c *config.Config) { c.AttachmentMessagesPerDay, c.AttachmentBytesPerMonth = 3, 1000 })
 	org := e.newOrg("")
@@ -275,6 +276,13 @@ func TestAttachmentQuotaPerFamily(t *testing.T) {
 	}
 	var thread threadDoc
 	decode(t, post(parent).body, &thread)
+	// Replying inside a thread counts the same.
+	replyPath := "/api/v1/messages/" + thread.ID.String() + "/reply"
+	rb, rh := form(map[string]string{"body": "Et ce document."}, pdfFile)
+	if p := parent.fails(http.MethodPost, replyPath, rb, rh, http.StatusTooManyRequests, "attachment-quota"); p.Errors[0].Reason != "messages_per_day" {
+		t.Fatalf("%+v", p)
+	}
+	parent.expect(http.MethodPost, replyPath, map[string]string{"body": "Sans pièce jointe, alors."}, http.StatusCreated, nil)
 	if r := agent.send(http.MethodPost, "/api/v1/admin/messages/"+thread.ID.String()+"/reply", body, h); r.status != http.StatusCreated {
 		t.Fatalf("staff reply with a document: %d %s", r.status, r.body)
 	}

@@ -49,7 +49,7 @@ func (s *Server) callbackAllowed(c *gin.Context) (allowed, relay bool) {
 var errTooManyCallbacks = problem(http.StatusTooManyRequests, "too-many-requests", "Trop de requêtes",
 	"Trop de requêtes depuis cette adresse ; réessayez dans quelques secondes.")
 
-// relay tells the cart's workflow to go and read the result from PayFiP. Nothing in
+// relay tells the attempt's workflow to go and read the result from PayFiP. Nothing in
 // the request is trusted beyond the idOp, and an idOp we did not create changes
 // nothing. Callbacks are coalesced: the first wakes the workflow, and any other
 // for the same attempt within PAYFIP_NOTIFY_COOLDOWN (whichever API replica gets

@@ -94,10 +94,11 @@ func New(o Options) *Server {
 		accounts:   &accounts.Store{Pool: o.Pool, Now: now},
 		families:   &families.Store{Pool: o.Pool, Now: now},
 		closures:   &services.Store{Pool: o.Pool, Now: now},
-		contact:    &contact.Store{Pool: o.Pool},
-		metrics:    newMetrics(reg),
-		mail:       sender,
-		slots:      make(chan struct{}, backgroundSlots),
+		contact: &contact.Store{Pool: o.Pool, Quota: contact.Quota{
+			MessagesPerDay: o.Config.AttachmentMessagesPerDay, BytesPerMonth: o.Config.AttachmentBytesPerMonth}},
+		metrics: newMetrics(reg),
+		mail:    sender,
+		slots:   make(chan struct{}, backgroundSlots),
 
 		callbackAddresses: newKeyedLimiter(rate.Limit(o.Config.NotifyPerSecond), 5*o.Config.NotifyPerSecond),
 		callbackIDOps:     newKeyedLimiter(rate.Every(o.Config.PayFiPNotifyCooldown), 1),
