@@ -24,6 +24,7 @@ import (
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
+	"github.com/enfance/enfance/waitlist"
 )
 
 // Error types the workflows tell apart.
@@ -40,13 +41,29 @@ const (
 type Activities struct {
 	Pool      *pgxpool.Pool
 	PayFiP    *payfip.Client
-	PublicURL string // base of urlnotif and urlredirect
+	PublicURL string // base of urlnotif and urlredirect, and of the links in e-mails
 	Mail      mail.Sender
 	Log       *zap.Logger
 	Now       func() time.Time
 	// TestPayments: ENFANCE_ENV is not production, so a test (T) PayFiP payment
 	// counts as paid. False (the zero value) in production: see payfip.Sent.
 	TestPayments bool
+	// Waitlists runs the waiting lists' transactions; its cart store opens the
+	// carts offers go into (CART_TTL).
+	Waitlists *waitlist.Store
+	// Lists wakes the waiting lists of days whose places a cart's expiry freed.
+	Lists Waker
+	// CartReminderBefore (CART_REMINDER_BEFORE) is given to the workflows of the
+	// carts a waiting list opens.
+	CartReminderBefore time.Duration
+}
+
+// Waker wakes the waiting lists' workflows (workflows.Lists).
+type Waker interface {
+	// Freed: places were freed on these days; the lists with children waiting act.
+	Freed(ctx context.Context, days []uuid.UUID) error
+	// Wake: these days' lists should look at their day again, whatever it holds.
+	Wake(ctx context.Context, days []uuid.UUID) error
 }
 
 func (a *Activities) now() time.Time {
@@ -368,6 +385,10 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 		if err := q.ConfirmCartLines(ctx, cart.ID); err != nil {
 			return fmt.Errorf("confirm lines: %w", err)
 		}
+		// Offers from waiting lists paid with the cart are accepted.
+		if _, err := q.CloseOffersOfCart(ctx, cart.ID); err != nil {
+			return fmt.Errorf("accept offers: %w", err)
+		}
 		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "paid"})
 	})
 }
@@ -433,11 +454,13 @@ func (a *Activities) ReopenCart(ctx context.Context, attemptID uuid.UUID) error 
 }
 
 // ExpireCart ends a cart whose time ran out: its held places are released and its
-// lines dropped. A paid or already expired cart is left alone. A cart in
-// checking_out is refused: its payment attempt must settle first, or the family
-// could pay for places already given back.
+// lines dropped, offers from waiting lists among them expired. A paid or already
+// expired cart is left alone. A cart in checking_out is refused: its payment
+// attempt must settle first, or the family could pay for places already given
+// back. The waiting lists of the days freed are woken, also when a retry finds
+// the cart expired already (the first try may have died before waking them).
 func (a *Activities) ExpireCart(ctx context.Context, cartID uuid.UUID) error {
-	return a.tx(ctx, func(q *db.Queries) error {
+	err := a.tx(ctx, func(q *db.Queries) error {
 		cart, err := q.LockCart(ctx, cartID)
 		if err != nil {
 			return fmt.Errorf("lock cart: %w", err)
@@ -452,6 +475,9 @@ func (a *Activities) ExpireCart(ctx context.Context, cartID uuid.UUID) error {
 		if err != nil {
 			return fmt.Errorf("release lines: %w", err)
 		}
+		if _, err := q.CloseOffersOfCart(ctx, cartID); err != nil {
+			return fmt.Errorf("expire offers: %w", err)
+		}
 		// One lock order for every writer of service_days, so two carts never deadlock.
 		slices.SortFunc(days, func(a, b uuid.UUID) int { return bytes.Compare(a[:], b[:]) })
 		for _, d := range days {
@@ -461,6 +487,29 @@ func (a *Activities) ExpireCart(ctx context.Context, cartID uuid.UUID) error {
 		}
 		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cartID, Status: "expired"})
 	})
+	if err != nil {
+		return err
+	}
+	cart, err := db.New(a.Pool).GetCart(ctx, cartID)
+	if err != nil || cart.Status != "expired" {
+		return err
+	}
+	days, err := db.New(a.Pool).ListReleasedCartDays(ctx, cartID)
+	if err != nil {
+		return fmt.Errorf("released days: %w", err)
+	}
+	return a.wake(ctx, days)
+}
+
+// wake tells the waiting lists of days that places were freed there.
+func (a *Activities) wake(ctx context.Context, days []uuid.UUID) error {
+	if a.Lists == nil || len(days) == 0 {
+		return nil
+	}
+	if err := a.Lists.Freed(ctx, days); err != nil {
+		return fmt.Errorf("wake waiting lists: %w", err)
+	}
+	return nil
 }
 
 func deref[T any](p *T) T {

@@ -20,6 +20,7 @@ import (
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/waitlist"
 )
 
 // The back office's view of services: their rules are data, edited here, and
@@ -60,6 +61,8 @@ type adminServiceJSON struct {
 	CreatedAt            time.Time       `json:"created_at"`
 	// What a child present without a reservation costs (set by finance).
 	UnbookedRule *ruleJSON `json:"unbooked_rule,omitempty"`
+	// How long a place offered from a day's waiting list is held in the family's cart.
+	WaitlistOfferHours float64 `json:"waitlist_offer_hours"`
 }
 
 // withRules fills the services' rules for presences without a reservation.
@@ -89,6 +92,7 @@ func adminServiceOf(sv db.Service, prices []db.ServicePrice) adminServiceJSON {
 			Schools: sv.EligibleSchools, Classes: sv.EligibleClasses, MinAgeMonths: sv.MinAgeMonths, MaxAgeMonths: sv.MaxAgeMonths,
 		},
 		Prices: make([]priceJSON, 0, len(prices)), Active: sv.Active, CreatedAt: sv.CreatedAt,
+		WaitlistOfferHours: waitlist.Hold(sv).Hours(),
 	}
 	for _, p := range prices {
 		if p.ServiceID == sv.ID {
@@ -173,6 +177,7 @@ type serviceRequest struct {
 	Eligibility          *eligibilityJSON `json:"eligibility"`
 	Prices               *[]priceJSON     `json:"prices"`
 	Active               *bool            `json:"active"`
+	WaitlistOfferHours   *int32           `json:"waitlist_offer_hours"`
 }
 
 var serviceCode = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
@@ -265,7 +270,18 @@ func (req serviceRequest) apply(p *db.CreateServiceParams) []FieldError {
 	if req.Active != nil {
 		p.Active = *req.Active
 	}
+	if h := req.WaitlistOfferHours; h != nil && (*h < 1 || *h > 336) {
+		bad("waitlist_offer_hours", "entre 1 et 336 heures (14 jours)")
+	}
 	return fields
+}
+
+// setOfferHold stores the service's offer hold when the request gives one.
+func (req serviceRequest) setOfferHold(c *gin.Context, q *db.Queries, sv db.Service) (db.Service, error) {
+	if req.WaitlistOfferHours == nil {
+		return sv, nil
+	}
+	return q.SetServiceOfferHold(c, db.SetServiceOfferHoldParams{OrgID: sv.OrgID, ID: sv.ID, Hours: *req.WaitlistOfferHours})
 }
 
 func cleanList(in []string) []string {
@@ -313,6 +329,9 @@ func (s *Server) createService(c *gin.Context) {
 		q := db.New(tx)
 		sv, err := q.CreateService(c, p)
 		if err != nil {
+			return err
+		}
+		if sv, err = req.setOfferHold(c, q, sv); err != nil {
 			return err
 		}
 		prices, err := replacePrices(c, q, sv.ID, *req.Prices)
@@ -374,6 +393,9 @@ func (s *Server) patchService(c *gin.Context) {
 		}); err != nil {
 			return err
 		}
+		if sv, err = req.setOfferHold(c, q, sv); err != nil {
+			return err
+		}
 		var prices []db.ServicePrice
 		if req.Prices != nil {
 			prices, err = replacePrices(c, q, sv.ID, *req.Prices)
@@ -424,12 +446,12 @@ type serviceDayJSON struct {
 	Capacity   *int32 `json:"capacity"` // null: unlimited
 	Taken      int32  `json:"taken"`    // held in carts + confirmed
 	PlacesLeft *int32 `json:"places_left"`
+	Waiting    int32  `json:"waiting"` // children on the day's waiting list
 }
 
 func serviceDayOf(d db.ServiceDay) serviceDayJSON {
-	out := serviceDayJSON{Date: d.Day.Format(time.DateOnly), Open: d.Open, Capacity: d.Capacity, Taken: d.Taken}
-	if d.Capacity != nil {
-		left := max(*d.Capacity-d.Taken, 0)
+	out := serviceDayJSON{Date: d.Day.Format(time.DateOnly), Open: d.Open, Capacity: d.Capacity, Taken: d.Taken, Waiting: d.Waiting}
+	if left, limited := booking.PlacesLeft(d.Capacity, d.Taken, d.Waiting); limited {
 		out.PlacesLeft = &left
 	}
 	return out
@@ -524,6 +546,7 @@ func (s *Server) putServiceDays(c *gin.Context) {
 		dates[i] = e.day
 	}
 	var out []serviceDayJSON
+	var edited []uuid.UUID
 	errCapacity := errors.New("capacity below taken")
 	err := pgx.BeginFunc(c, s.pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
@@ -553,6 +576,7 @@ func (s *Server) putServiceDays(c *gin.Context) {
 				return fmt.Errorf("upsert day: %w", err)
 			}
 			out = append(out, serviceDayOf(d))
+			edited = append(edited, d.ID)
 		}
 		if len(fields) > 0 {
 			return errCapacity
@@ -573,6 +597,8 @@ func (s *Server) putServiceDays(c *gin.Context) {
 	case err != nil:
 		fail(c, s.log, err)
 	default:
+		// A day reopened or given more places may free some for its waiting list.
+		s.placesFreed(c, edited...)
 		slices.SortFunc(out, func(a, b serviceDayJSON) int { return strings.Compare(a.Date, b.Date) })
 		c.JSON(http.StatusOK, out)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/payfip"
+	"github.com/enfance/enfance/waitlist"
 	"github.com/enfance/enfance/workflows"
 )
 
@@ -28,6 +29,9 @@ type cartItemJSON struct {
 	ServiceID  uuid.UUID `json:"service_id"`
 	Date       string    `json:"date"`
 	PriceCents int64     `json:"price_cents"`
+	// A place offered from the day's waiting list: held until offer_expires_at.
+	OfferExpiresAt  *time.Time `json:"offer_expires_at,omitempty"`
+	WaitlistEntryID *uuid.UUID `json:"waitlist_entry_id,omitempty"`
 }
 
 type cartJSON struct {
@@ -70,14 +74,23 @@ func (s *Server) cartView(c *gin.Context) (cartJSON, bool) {
 		SubtotalCents: v.Totals.SubtotalCents, CreditAppliedCents: v.Totals.CreditAppliedCents,
 		OutstandingAddedCents: v.Totals.OutstandingAddedCents, TotalDueCents: v.Totals.TotalDueCents,
 	}
+	offers := map[uuid.UUID]waitlist.CartOffer{}
 	if v.Cart != nil {
 		out.ID, out.Status, out.ExpiresAt = &v.Cart.ID, v.Cart.Status, &v.Cart.ExpiresAt
+		if offers, err = s.waitlists.CartOffers(c, v.Cart.ID); err != nil {
+			fail(c, s.log, err)
+			return cartJSON{}, false
+		}
 	}
 	if v.Attempt != nil {
 		out.Payment = s.inProgress(*v.Attempt)
 	}
 	for _, l := range v.Lines {
-		out.Items = append(out.Items, cartItemJSON{ID: l.ID, ChildID: l.ChildID, ServiceID: l.ServiceID, Date: l.Day.Format(time.DateOnly), PriceCents: l.PriceCents})
+		it := cartItemJSON{ID: l.ID, ChildID: l.ChildID, ServiceID: l.ServiceID, Date: l.Day.Format(time.DateOnly), PriceCents: l.PriceCents}
+		if o, ok := offers[l.ID]; ok {
+			it.OfferExpiresAt, it.WaitlistEntryID = &o.ExpiresAt, &o.EntryID
+		}
+		out.Items = append(out.Items, it)
 	}
 	return out, true
 }
@@ -159,7 +172,7 @@ func (s *Server) removeCartItem(c *gin.Context) {
 		fail(c, s.log, errNotFound)
 		return
 	}
-	switch err := s.carts.RemoveItem(c, callerOf(c).family(), id); {
+	switch freed, err := s.carts.RemoveItem(c, callerOf(c).family(), id); {
 	case errors.Is(err, cart.ErrNotFound):
 		fail(c, s.log, errNotFound)
 	case errors.Is(err, cart.ErrNotOpen):
@@ -167,6 +180,7 @@ func (s *Server) removeCartItem(c *gin.Context) {
 	case err != nil:
 		fail(c, s.log, err)
 	default:
+		s.placesFreed(c, freed)
 		c.Status(http.StatusNoContent)
 	}
 }
@@ -201,7 +215,7 @@ func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding
 	if updateID == "" {
 		updateID = uuid.NewString()
 	}
-	start := s.temporal.NewWithStartWorkflowOperation(s.cartStartOptions(crt), workflows.CartWorkflow, cartInput(crt))
+	start := s.temporal.NewWithStartWorkflowOperation(s.cartStartOptions(crt), workflows.CartWorkflow, s.cartInput(crt))
 	handle, err := s.temporal.UpdateWithStartWorkflow(c, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
@@ -238,8 +252,8 @@ func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding
 	c.JSON(http.StatusOK, out)
 }
 
-func cartInput(crt db.Cart) workflows.CartInput {
-	return workflows.CartInput{CartID: crt.ID, OrgID: crt.OrgID, FamilyID: crt.FamilyID, ExpiresAt: crt.ExpiresAt}
+func (s *Server) cartInput(crt db.Cart) workflows.CartInput {
+	return workflows.CartInput{CartID: crt.ID, OrgID: crt.OrgID, FamilyID: crt.FamilyID, ExpiresAt: crt.ExpiresAt, RemindBefore: s.cfg.CartReminderBefore}
 }
 
 func (s *Server) cartStartOptions(crt db.Cart) client.StartWorkflowOptions {
@@ -249,17 +263,12 @@ func (s *Server) cartStartOptions(crt db.Cart) client.StartWorkflowOptions {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		StaticSummary:            "Panier " + crt.ID.String(),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.OrgIDKey.ValueSet(crt.OrgID.String()),
-			workflows.FamilyIDKey.ValueSet(crt.FamilyID.String()),
-			workflows.CartStatusKey.ValueSet(workflows.StatusOpen),
-			workflows.AmountDueCentsKey.ValueSet(0),
-		),
+		TypedSearchAttributes:    workflows.CartSearchAttributes(crt.OrgID, crt.FamilyID),
 	}
 }
 
 func (s *Server) startCart(c *gin.Context, crt db.Cart) error {
-	_, err := s.temporal.ExecuteWorkflow(c, s.cartStartOptions(crt), workflows.CartWorkflow, cartInput(crt))
+	_, err := s.temporal.ExecuteWorkflow(c, s.cartStartOptions(crt), workflows.CartWorkflow, s.cartInput(crt))
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return nil

@@ -81,6 +81,11 @@ func (s *Server) toggleMonth(c *gin.Context) {
 			return
 		}
 	}
+	freed := make([]uuid.UUID, 0, len(res.Removed))
+	for _, l := range res.Removed {
+		freed = append(freed, l.ServiceDayID)
+	}
+	s.placesFreed(c, freed...)
 	out := monthToggleJSON{Selected: *req.Selected, Added: itemsOf(res.Added), Skipped: res.Skipped, Removed: itemsOf(res.Removed)}
 	if out.Skipped == nil {
 		out.Skipped = []cart.Skipped{}

@@ -21,13 +21,14 @@ type victim struct {
 	org, family, child, adult, service, reservation, cartLine, payment    uuid.UUID
 	invoice, run, message, attachment, authorized, user, staffUser, other uuid.UUID
 	closure                                                               uuid.UUID
+	waitlistEntry                                                         uuid.UUID
 	name                                                                  string
 }
 
 // ids lists the victim's identifiers: none may appear in another's answer.
 func (v victim) ids() []string {
 	var out []string
-	for _, id := range []uuid.UUID{v.family, v.child, v.adult, v.reservation, v.cartLine, v.payment, v.invoice, v.message, v.attachment, v.authorized} {
+	for _, id := range []uuid.UUID{v.family, v.child, v.adult, v.reservation, v.cartLine, v.payment, v.invoice, v.message, v.attachment, v.authorized, v.waitlistEntry} {
 		out = append(out, id.String())
 	}
 	return append(out, v.name)
@@ -97,6 +98,11 @@ func (e *accountEnv) newVictim(org uuid.UUID, name string, service, run uuid.UUI
 	ap, err := e.q.InsertAuthorizedPerson(e.ctx, db.InsertAuthorizedPersonParams{ID: uuid.New(), OrgID: org, FamilyID: v.family, FirstName: "Mamie", LastName: name, Phone: "0600000000"})
 	e.must(err)
 	v.authorized = ap.ID
+	// On the waiting list of the day the staff routes name (days/:date).
+	v.waitlistEntry = uuid.New()
+	e.exec(`INSERT INTO waitlist_entries (id, org_id, family_id, child_id, service_id, service_day_id, day, position)
+		SELECT $1, $2, $3, $4, $5, d.id, d.day, 100 + (SELECT count(*) FROM waitlist_entries) FROM service_days d WHERE d.service_id = $5 AND d.day = $6`,
+		v.waitlistEntry, org, v.family, v.child, v.service, time.Now().AddDate(0, 0, 25).Format(time.DateOnly))
 	return v
 }
 
@@ -170,6 +176,12 @@ func isolationBody(method, path string, v victim) any {
 		return map[string]any{"reason": "isolation"}
 	case "POST /api/v1/admin/messages/:id/reply", "POST /api/v1/messages/:id/reply":
 		return map[string]string{"body": "intrus"}
+	case "PATCH /api/v1/admin/services/:id/days/:date/waitlist":
+		return map[string]any{"order": []uuid.UUID{v.waitlistEntry}, "reason": "isolation"}
+	case "POST /api/v1/admin/services/:id/days/:date/waitlist":
+		return map[string]any{"family_id": v.family, "child_id": v.child, "reason": "isolation"}
+	case "POST /api/v1/admin/services/:id/days/:date/waitlist/:entry_id/offer":
+		return map[string]any{"reason": "isolation", "add_place": true}
 	case "PATCH /api/v1/admin/users/:id":
 		return map[string]any{"display_name": "Intrus"}
 	case "PUT /api/v1/admin/services/:id/days/:date/attendance":
@@ -228,6 +240,8 @@ func paramValue(segments []string, i int, v victim) (string, bool) {
 		return v.closure.String(), true
 	case "users/:id":
 		return v.staffUser.String(), true
+	case "waitlist/:id", "waitlist/:entry_id":
+		return v.waitlistEntry.String(), true
 	}
 	return "", false
 }

@@ -147,6 +147,7 @@ func (s *Server) cancelReservation(c *gin.Context) {
 		s.cancelError(c, err)
 		return
 	}
+	s.placesFreed(c, k.Reservation.ServiceDayID)
 	s.cancellationView(c, k)
 }
 
@@ -251,6 +252,7 @@ func (s *Server) staffCancelReservation(c *gin.Context) {
 		s.cancelError(c, err)
 		return
 	}
+	s.placesFreed(c, k.Reservation.ServiceDayID)
 	s.cancellationView(c, k)
 }
 
@@ -258,6 +260,8 @@ type staffBookRequest struct {
 	Items            []cart.Item `json:"items"`
 	Reason           string      `json:"reason"`
 	OverrideDeadline bool        `json:"override_deadline"`
+	// OverrideWaitlist books a free place the day's waiting list would have had.
+	OverrideWaitlist bool `json:"override_waitlist"`
 }
 
 // staffBook: staff book on a family's behalf, charged to its outstanding balance.
@@ -282,12 +286,15 @@ func (s *Server) staffBook(c *gin.Context) {
 	if req.OverrideDeadline && strings.TrimSpace(req.Reason) == "" {
 		fields = append(fields, FieldError{Field: "reason", Message: "motif requis pour passer outre le délai"})
 	}
+	if req.OverrideWaitlist && strings.TrimSpace(req.Reason) == "" {
+		fields = append(fields, FieldError{Field: "reason", Message: "motif requis pour passer outre la liste d'attente"})
+	}
 	if len(fields) > 0 {
 		fail(c, s.log, badRequest("Réservation impossible telle quelle.", fields...))
 		return
 	}
 	res, err := s.carts.BookOnBehalf(c, callerOf(c).staff(), familyID, cart.StaffBooking{
-		Items: req.Items, Reason: req.Reason, OverrideDeadline: req.OverrideDeadline,
+		Items: req.Items, Reason: req.Reason, OverrideDeadline: req.OverrideDeadline, OverrideWaitlist: req.OverrideWaitlist,
 	})
 	var refused *cart.RefusedError
 	switch {

@@ -32,7 +32,9 @@ import (
 	"github.com/enfance/enfance/families"
 	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/services"
+	"github.com/enfance/enfance/waitlist"
 	"github.com/enfance/enfance/web"
+	"github.com/enfance/enfance/workflows"
 )
 
 // Server holds what the handlers need.
@@ -48,12 +50,15 @@ type Server struct {
 	families   *families.Store
 	closures   *services.Store
 	contact    *contact.Store
-	log        *zap.Logger
-	now        func() time.Time
-	metrics    *metrics
-	mail       mail.Sender    // password links, contact notifications
-	bg         sync.WaitGroup // e-mails being sent; see Wait
-	slots      chan struct{}  // see backgroundSlot
+	// waitlists runs the waiting lists' transactions; lists wakes their workflows.
+	waitlists *waitlist.Store
+	lists     *workflows.Lists
+	log       *zap.Logger
+	now       func() time.Time
+	metrics   *metrics
+	mail      mail.Sender    // password links, contact notifications
+	bg        sync.WaitGroup // e-mails being sent; see Wait
+	slots     chan struct{}  // see backgroundSlot
 
 	callbackAddresses, callbackIDOps *keyedLimiter // see callbackAllowed
 }
@@ -87,18 +92,21 @@ func New(o Options) *Server {
 			sender = brokenMailer{err}
 		}
 	}
+	carts := &cart.Store{Pool: o.Pool, TTL: o.Config.CartTTL, Now: now}
 	return &Server{
 		cfg: o.Config, pool: o.Pool, q: db.New(o.Pool), temporal: o.Temporal, log: o.Logger, now: now,
-		carts:      &cart.Store{Pool: o.Pool, TTL: o.Config.CartTTL, Now: now},
+		carts:      carts,
 		attendance: &attendance.Store{Pool: o.Pool, Now: now},
 		accounts:   &accounts.Store{Pool: o.Pool, Now: now},
 		families:   &families.Store{Pool: o.Pool, Now: now},
 		closures:   &services.Store{Pool: o.Pool, Now: now},
 		contact: &contact.Store{Pool: o.Pool, Quota: contact.Quota{
 			MessagesPerDay: o.Config.AttachmentMessagesPerDay, BytesPerMonth: o.Config.AttachmentBytesPerMonth}},
-		metrics: newMetrics(reg),
-		mail:    sender,
-		slots:   make(chan struct{}, backgroundSlots),
+		waitlists: &waitlist.Store{Pool: o.Pool, Carts: carts, Now: now},
+		lists:     &workflows.Lists{Temporal: o.Temporal, TaskQueue: o.Config.TemporalTaskQueue, Pool: o.Pool},
+		metrics:   newMetrics(reg),
+		mail:      sender,
+		slots:     make(chan struct{}, backgroundSlots),
 
 		callbackAddresses: newKeyedLimiter(rate.Limit(o.Config.NotifyPerSecond), 5*o.Config.NotifyPerSecond),
 		callbackIDOps:     newKeyedLimiter(rate.Every(o.Config.PayFiPNotifyCooldown), 1),
@@ -168,6 +176,10 @@ func (s *Server) Handler() http.Handler {
 	fam.POST("/cart/checkout", s.checkout)
 	fam.GET("/balance", s.getBalance)
 	fam.POST("/balance/checkout", s.balanceCheckout)
+	fam.POST("/waitlist", s.joinWaitlist)
+	fam.POST("/waitlist/month", s.joinWaitlistMonth)
+	fam.GET("/waitlist", s.familyWaitlist)
+	fam.DELETE("/waitlist/:id", s.leaveWaitlist)
 	fam.GET("/payments", s.payments)
 	fam.GET("/payments/:id", s.getPayment)
 	fam.POST("/payments/:id/abandon", s.abandonPayment)
@@ -186,6 +198,11 @@ func (s *Server) Handler() http.Handler {
 	staff.GET("/services/:id", s.getAdminService)
 	staff.GET("/services/:id/days", s.serviceDays)
 	staff.PUT("/services/:id/days", s.putServiceDays)
+	// Waiting lists (issue 18): a day's list, reordered, joined for a family, offered by hand.
+	staff.GET("/services/:id/days/:date/waitlist", s.getDayWaitlist)
+	staff.PATCH("/services/:id/days/:date/waitlist", s.patchDayWaitlist)
+	staff.POST("/services/:id/days/:date/waitlist", s.staffJoinWaitlist)
+	staff.POST("/services/:id/days/:date/waitlist/:entry_id/offer", s.offerByHand)
 	admin.GET("/org", s.getOrg)
 	admin.PATCH("/org", s.patchOrg)
 	admin.POST("/services", s.createService)

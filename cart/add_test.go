@@ -115,11 +115,11 @@ func TestRemovingALineFreesItsPlace(t *testing.T) {
 	if r := refusedWith(t, err); r != cart.ReasonFull {
 		t.Fatalf("refused with %q, want full", r)
 	}
-	if err := f.store.RemoveItem(f.ctx, other, added.Lines[0].ID); !errors.Is(err, cart.ErrNotFound) {
+	if _, err := f.store.RemoveItem(f.ctx, other, added.Lines[0].ID); !errors.Is(err, cart.ErrNotFound) {
 		t.Errorf("another family removing the line: %v, want ErrNotFound", err)
 	}
-	if err := f.store.RemoveItem(f.ctx, fam, added.Lines[0].ID); err != nil {
-		t.Fatal(err)
+	if freed, err := f.store.RemoveItem(f.ctx, fam, added.Lines[0].ID); err != nil || freed != f.serviceDay(f.canteen, day).ID {
+		t.Fatalf("removed: day %s, %v; want the line's day freed", freed, err)
 	}
 	f.checkTaken(f.canteen, day, 0)
 	if _, err := f.store.AddItems(f.ctx, other, []cart.Item{item(otherKids[0], f.canteen, day)}); err != nil {

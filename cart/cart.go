@@ -53,6 +53,7 @@ const (
 	ReasonUnknownService  = "unknown_service"
 	ReasonNoPrice         = "no_price"
 	ReasonInvalidDate     = "invalid_date"
+	ReasonWaitlist        = "waitlist" // staff: the day's free places belong to its waiting list
 )
 
 // Messages in French for the family.
@@ -67,6 +68,7 @@ var reasonText = map[string]string{
 	ReasonUnknownService:  "ce service n'existe pas",
 	ReasonNoPrice:         "aucun tarif ne correspond à votre quotient familial",
 	ReasonInvalidDate:     "date invalide (format AAAA-MM-JJ attendu)",
+	ReasonWaitlist:        "des enfants attendent une place ce jour-là sur la liste d'attente",
 }
 
 // Message is the French explanation of a refusal reason.
@@ -272,6 +274,12 @@ func (s *Store) openCart(ctx context.Context, q *db.Queries, f Family) (db.Cart,
 	return c, created, r, nil
 }
 
+// LockLiveCart is liveCart for another package's transaction (a waiting list's
+// offer going into the family's cart).
+func (s *Store) LockLiveCart(ctx context.Context, q *db.Queries, f Family) (db.Cart, bool, error) {
+	return s.liveCart(ctx, q, f)
+}
+
 // liveCart returns the family's open or checking-out cart, opening one if none,
 // locked for the rest of the transaction.
 func (s *Store) liveCart(ctx context.Context, q *db.Queries, f Family) (db.Cart, bool, error) {
@@ -294,9 +302,12 @@ func (s *Store) liveCart(ctx context.Context, q *db.Queries, f Family) (db.Cart,
 	return c, created, nil
 }
 
-// RemoveItem drops one held line from the family's open cart and frees its place.
-func (s *Store) RemoveItem(ctx context.Context, f Family, lineID uuid.UUID) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+// RemoveItem drops one held line from the family's open cart and frees its place;
+// it returns the service day freed. A line offered from the day's waiting list is
+// the offer declined: its entry leaves the list in the same transaction.
+func (s *Store) RemoveItem(ctx context.Context, f Family, lineID uuid.UUID) (uuid.UUID, error) {
+	var freed uuid.UUID
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
 		c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -315,12 +326,24 @@ func (s *Store) RemoveItem(ctx context.Context, f Family, lineID uuid.UUID) erro
 		} else if err != nil {
 			return fmt.Errorf("read line: %w", err)
 		}
-		day, err := q.ReleaseCartLine(ctx, lineID)
-		if err != nil {
+		if freed, err = q.ReleaseCartLine(ctx, lineID); err != nil {
 			return fmt.Errorf("release line: %w", err)
 		}
-		return q.ReleasePlace(ctx, day)
+		if err := declineOffers(ctx, q, lineID); err != nil {
+			return err
+		}
+		return q.ReleasePlace(ctx, freed)
 	})
+	return freed, err
+}
+
+// declineOffers closes the waiting-list offers held by lines the family removed
+// (status left): an offer lives and dies with its line.
+func declineOffers(ctx context.Context, q *db.Queries, lineIDs ...uuid.UUID) error {
+	if _, err := q.EndOffersOfLines(ctx, db.EndOffersOfLinesParams{Status: "left", LineIds: lineIDs}); err != nil {
+		return fmt.Errorf("decline offers: %w", err)
+	}
+	return nil
 }
 
 // View is the cart as the family sees it, with its totals.
@@ -380,6 +403,17 @@ type CalendarDay struct {
 	// service, charged to the balance: cancelling it first reverses what is unpaid).
 	Source     string     `json:"source,omitempty"`
 	CartItemID *uuid.UUID `json:"cart_item_id,omitempty"`
+	// Waitlist is the child's place on the day's waiting list, while it waits or
+	// holds an offer (the offer is also the cart line of CartItemID).
+	Waitlist *WaitlistMark `json:"waitlist,omitempty"`
+}
+
+// WaitlistMark is a child's live entry on a day's waiting list.
+type WaitlistMark struct {
+	ID             uuid.UUID  `json:"id"`
+	Status         string     `json:"status"`           // waiting or offered
+	Rank           *int32     `json:"rank"`             // among the waiting, 1 = next; null once offered
+	OfferExpiresAt *time.Time `json:"offer_expires_at"` // when the offer stops holding the place
 }
 
 // Calendar returns every day of month for one child and service.
@@ -429,6 +463,18 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 	for _, l := range held {
 		heldByDay[l.Day] = l
 	}
+	waits, err := q.ListChildWaitlist(ctx, db.ListChildWaitlistParams{FamilyID: f.ID, ChildID: childID, ServiceID: serviceID, FirstDay: first, LastDay: last})
+	if err != nil {
+		return nil, fmt.Errorf("waiting lists: %w", err)
+	}
+	waitByDay := map[time.Time]*WaitlistMark{}
+	for _, w := range waits {
+		m := &WaitlistMark{ID: w.ID, Status: w.Status, OfferExpiresAt: w.OfferExpiresAt}
+		if w.Status == "waiting" {
+			m.Rank = &w.Rank
+		}
+		waitByDay[w.Day] = m
+	}
 	now := s.now()
 	eligible := Eligibility(svc.Service)
 	out := make([]CalendarDay, 0, 31)
@@ -440,9 +486,9 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 		bookBy := BookingRule(svc.Service).Deadline(d, r.loc)
 		facts := booking.DayFacts{
 			Open: open, Reserved: reserved, InCart: inCart, BookingAllowed: now.Before(bookBy),
-			Full: open && sd.Capacity != nil && sd.Taken >= *sd.Capacity,
+			Full: open && booking.Full(sd.Capacity, sd.Taken, sd.Waiting),
 		}
-		cd := CalendarDay{Date: d.Format(time.DateOnly), State: string(booking.State(facts))}
+		cd := CalendarDay{Date: d.Format(time.DateOnly), State: string(booking.State(facts)), Waitlist: waitByDay[d]}
 		switch {
 		case reserved:
 			cd.PriceCents, cd.ReservationID, cd.Source = res.PriceCents, &res.ID, res.Source
@@ -456,8 +502,7 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 		case open:
 			cd.PriceCents = price
 			cd.BookableUntil = &bookBy
-			if sd.Capacity != nil {
-				left := *sd.Capacity - sd.Taken
+			if left, limited := booking.PlacesLeft(sd.Capacity, sd.Taken, sd.Waiting); limited {
 				cd.PlacesLeft = &left
 			}
 		}

@@ -113,8 +113,12 @@ func (s *Store) untickMonth(ctx context.Context, f Family, childID, serviceID uu
 		}
 		out.Removed = lines
 		days := make([]uuid.UUID, len(lines))
+		ids := make([]uuid.UUID, len(lines))
 		for i, l := range lines {
-			days[i] = l.ServiceDayID
+			days[i], ids[i] = l.ServiceDayID, l.ID
+		}
+		if err := declineOffers(ctx, q, ids...); err != nil {
+			return err
 		}
 		lockOrder(days)
 		for _, d := range days {

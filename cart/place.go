@@ -20,9 +20,12 @@ import (
 // month at a time, staff booking on a family's behalf — goes through place: the same
 // checks, the same guarded counter, the same lock order.
 
-// checkOptions relax the checks for staff.
+// checkOptions relax the checks for staff, or for a waiting list.
 type checkOptions struct {
-	ignoreDeadline bool // staff booking past the deadline, with a reason
+	ignoreDeadline   bool // staff booking past the deadline, with a reason
+	overrideWaitlist bool // staff booking a place the day's waiting list would have had, with a reason
+	staff            bool // refusals are worded for the back office
+	joining          bool // joining the day's waiting list: a full day is the point
 }
 
 // mode says what a refusal does to the other items.
@@ -94,11 +97,28 @@ func (r *rules) check(ctx context.Context, index int, it Item, now time.Time, o 
 	if err != nil {
 		return candidate{}, ReasonNoPrice, nil
 	}
-	// Only a hint, to report every refusal at once; the guarded UPDATE decides.
-	if sd.Capacity != nil && sd.Taken >= *sd.Capacity {
-		return candidate{}, ReasonFull, nil
+	if !o.joining {
+		// Only a hint, to report every refusal at once; the guarded UPDATE decides.
+		if reason := capacityHint(sd, o); reason != "" {
+			return candidate{}, reason, nil
+		}
 	}
 	return candidate{index: index, item: it, child: child, svc: svc, day: day, sd: sd, price: price}, "", nil
+}
+
+// capacityHint tells why the day has no place for this booking, if it has none: it
+// is full, or its free places belong to the children waiting on its list (a family
+// reads that as full; staff may override it with a reason).
+func capacityHint(sd db.ServiceDay, o checkOptions) string {
+	switch {
+	case sd.Capacity != nil && sd.Taken >= *sd.Capacity:
+		return ReasonFull
+	case sd.Waiting > 0 && o.staff && !o.overrideWaitlist:
+		return ReasonWaitlist
+	case sd.Waiting > 0 && !o.staff:
+		return ReasonFull
+	}
+	return ""
 }
 
 // takeFunc takes the place of one candidate once its day may be locked; a non-empty
@@ -201,6 +221,33 @@ func holdLine(r *rules, cart db.Cart) takeFunc[db.CartLine] {
 		}
 		return line, "", nil
 	}
+}
+
+// Checked is an item that passed every rule of its day but capacity, for a
+// transaction of another package that takes the day its own way (joining the
+// day's waiting list). Day is the service day as read before any lock.
+type Checked struct {
+	Index      int
+	Item       Item
+	Child      db.Member
+	Service    db.Service
+	Day        db.ServiceDay
+	PriceCents int64
+}
+
+// JoinEach runs, in tx, the family's checks on every item — child, service,
+// eligibility, open day, booking deadline, not reserved nor held already, a
+// price — leaving capacity to join, which is called for each item that passed, in
+// the order of their service days' IDs (the lock order), each in a savepoint: a
+// refusal (a reason) or an item that fails the checks is skipped and reported.
+func JoinEach[T any](ctx context.Context, tx pgx.Tx, f Family, items []Item, now time.Time, join func(ctx context.Context, q *db.Queries, c Checked) (T, string, error)) ([]T, []Refusal, error) {
+	r, err := newRules(ctx, db.New(tx), f)
+	if err != nil {
+		return nil, nil, err
+	}
+	return place(ctx, tx, r, items, now, checkOptions{joining: true}, skipRefused, func(ctx context.Context, q *db.Queries, c candidate) (T, string, error) {
+		return join(ctx, q, Checked{Index: c.index, Item: c.item, Child: *c.child, Service: c.svc.Service, Day: c.sd, PriceCents: c.price})
+	})
 }
 
 // lockOrder sorts service day IDs in the order every writer of service_days locks them.

@@ -1,6 +1,7 @@
 package cart
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +20,9 @@ type StaffBooking struct {
 	Items            []Item
 	Reason           string
 	OverrideDeadline bool // book past the booking deadline; needs a reason
+	// OverrideWaitlist books a free place that children waiting on the day's list
+	// would have been offered; needs a reason.
+	OverrideWaitlist bool
 }
 
 // staffText words the refusals for the back office, where "your family" is wrong.
@@ -27,6 +31,7 @@ var staffText = map[string]string{
 	ReasonAlreadyInCart:  "ce jour est dans le panier en cours de la famille",
 	ReasonNoPrice:        "aucun tarif ne correspond au quotient familial de la famille",
 	ReasonDeadlinePassed: "le délai de réservation est dépassé : passez outre avec un motif pour réserver quand même",
+	ReasonWaitlist:       "des enfants attendent une place ce jour-là sur la liste d'attente : proposez-leur la place depuis la liste, ou passez outre avec un motif",
 }
 
 // BookOnBehalf books every item for a family of the staff member's org, or none.
@@ -36,7 +41,7 @@ var staffText = map[string]string{
 // balance, which its next cart includes.
 func (s *Store) BookOnBehalf(ctx context.Context, st Staff, familyID uuid.UUID, b StaffBooking) ([]db.Reservation, error) {
 	b.Reason = strings.TrimSpace(b.Reason)
-	if b.OverrideDeadline && b.Reason == "" {
+	if (b.OverrideDeadline || b.OverrideWaitlist) && b.Reason == "" {
 		return nil, ErrReasonRequired
 	}
 	var out []db.Reservation
@@ -47,7 +52,8 @@ func (s *Store) BookOnBehalf(ctx context.Context, st Staff, familyID uuid.UUID, 
 			return err
 		}
 		now := s.now()
-		res, refusals, err := place(ctx, tx, r, b.Items, now, checkOptions{ignoreDeadline: b.OverrideDeadline}, allOrNothing, reserveFor(r, st, b.Reason, now))
+		o := checkOptions{ignoreDeadline: b.OverrideDeadline, overrideWaitlist: b.OverrideWaitlist, staff: true}
+		res, refusals, err := place(ctx, tx, r, b.Items, now, o, allOrNothing, reserveFor(r, st, b.Reason, b.OverrideWaitlist, now))
 		if err != nil {
 			return err
 		}
@@ -63,6 +69,7 @@ func (s *Store) BookOnBehalf(ctx context.Context, st Staff, familyID uuid.UUID, 
 			if err := audit(ctx, q, st, "reservation.book_on_behalf", rv.ID, nil, map[string]any{
 				"child_id": rv.ChildID, "service_id": rv.ServiceID, "date": rv.Day.Format(time.DateOnly),
 				"price_cents": rv.PriceCents, "reason": b.Reason, "override_deadline": b.OverrideDeadline,
+				"override_waitlist": b.OverrideWaitlist,
 			}); err != nil {
 				return err
 			}
@@ -73,13 +80,29 @@ func (s *Store) BookOnBehalf(ctx context.Context, st Staff, familyID uuid.UUID, 
 	return out, err
 }
 
-// reserveFor confirms a candidate as a staff reservation and charges it.
-func reserveFor(r *rules, st Staff, reason string, now time.Time) takeFunc[db.Reservation] {
+// reserveFor confirms a candidate as a staff reservation and charges it. A child
+// waiting on the day's list leaves it, booked.
+func reserveFor(r *rules, st Staff, reason string, overrideWaitlist bool, now time.Time) takeFunc[db.Reservation] {
 	return func(ctx context.Context, q *db.Queries, c candidate) (db.Reservation, string, error) {
-		// The day's row first: once it is locked, a cart line or reservation made
+		// A waiting-list entry of the child locks before the day's row, the order of
+		// the lists' writers.
+		waiting, err := q.LockChildWaitingEntry(ctx, db.LockChildWaitingEntryParams{ChildID: c.child.ID, ServiceDayID: c.sd.ID})
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return db.Reservation{}, "", fmt.Errorf("lock waitlist entry: %w", err)
+		}
+		onList := err == nil
+		// The day's row next: once it is locked, a cart line or reservation made
 		// since the checks is visible, since those writers lock it too.
-		if _, err := q.TakePlace(ctx, c.sd.ID); errors.Is(err, pgx.ErrNoRows) {
-			return db.Reservation{}, ReasonFull, nil
+		take := q.TakePlace
+		if overrideWaitlist {
+			take = q.TakePlaceOverList
+		}
+		if _, err := take(ctx, c.sd.ID); errors.Is(err, pgx.ErrNoRows) {
+			sd, err := q.GetServiceDayByID(ctx, c.sd.ID)
+			if err != nil {
+				return db.Reservation{}, "", fmt.Errorf("read service day: %w", err)
+			}
+			return db.Reservation{}, cmp.Or(capacityHint(sd, checkOptions{staff: true}), ReasonFull), nil
 		} else if err != nil {
 			return db.Reservation{}, "", fmt.Errorf("take place: %w", err)
 		}
@@ -98,6 +121,14 @@ func reserveFor(r *rules, st Staff, reason string, now time.Time) takeFunc[db.Re
 			return db.Reservation{}, ReasonAlreadyReserved, nil
 		} else if err != nil {
 			return db.Reservation{}, "", fmt.Errorf("insert reservation: %w", err)
+		}
+		if onList {
+			if err := q.AcceptWaitingEntry(ctx, waiting.ID); err != nil {
+				return db.Reservation{}, "", fmt.Errorf("close waitlist entry: %w", err)
+			}
+			if _, err := q.LeaveDayList(ctx, c.sd.ID); err != nil {
+				return db.Reservation{}, "", fmt.Errorf("leave list: %w", err)
+			}
 		}
 		if res.PriceCents > 0 {
 			if err := ledger(ctx, q, db.InsertLedgerEntryParams{

@@ -58,6 +58,9 @@ type Config struct {
 	ClusterPublicURL string
 
 	CartTTL time.Duration
+	// CartReminderBefore: how long before its expiry a cart's family is e-mailed a
+	// reminder; 0 sends none.
+	CartReminderBefore time.Duration
 
 	// PayFiP callbacks: one wake-up of the cart's workflow per attempt and cooldown;
 	// each client address gets NotifyPerSecond callbacks a second (bursts of 5×).
@@ -120,6 +123,7 @@ func Load(env string) (Config, error) {
 		ClusterWorkers:       integer("CLUSTER_WORKERS", 2, &errs),
 		ClusterLBAddr:        str("CLUSTER_LB_ADDR", "127.0.0.1:8090"),
 		CartTTL:              duration("CART_TTL", 48*time.Hour, &errs),
+		CartReminderBefore:   durationOrOff("CART_REMINDER_BEFORE", 6*time.Hour, &errs),
 		PayFiPNotifyCooldown: duration("PAYFIP_NOTIFY_COOLDOWN", 5*time.Second, &errs),
 		NotifyPerSecond:      integer("PAYFIP_NOTIFY_PER_SECOND", 100, &errs),
 		HTTP: HTTPLimits{
@@ -280,6 +284,14 @@ func boolean(key string, def bool, errs *[]error) bool {
 		return def
 	}
 	return b
+}
+
+// durationOrOff is duration, where "0" turns the feature off.
+func durationOrOff(key string, def time.Duration, errs *[]error) time.Duration {
+	if v := os.Getenv(key); v == "0" {
+		return 0
+	}
+	return duration(key, def, errs)
 }
 
 func duration(key string, def time.Duration, errs *[]error) time.Duration {

@@ -111,3 +111,20 @@ func TestDevListensOnLoopbackOnly(t *testing.T) {
 		t.Fatalf("production on all interfaces: %v", err)
 	}
 }
+
+func TestCartReminderBefore(t *testing.T) {
+	for _, tc := range []struct {
+		env  string
+		want time.Duration
+		bad  bool
+	}{{"", 6 * time.Hour, false}, {"2h30m", 150 * time.Minute, false}, {"0", 0, false}, {"six hours", 0, true}, {"-1h", 0, true}} {
+		t.Setenv("CART_REMINDER_BEFORE", tc.env)
+		c, err := config.Load("dev")
+		switch {
+		case tc.bad && (err == nil || !strings.Contains(err.Error(), "CART_REMINDER_BEFORE")):
+			t.Errorf("%q: want CART_REMINDER_BEFORE refused, got %v", tc.env, err)
+		case !tc.bad && (err != nil || c.CartReminderBefore != tc.want):
+			t.Errorf("%q: %v, %v; want %v", tc.env, c.CartReminderBefore, err, tc.want)
+		}
+	}
+}

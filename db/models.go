@@ -332,6 +332,7 @@ type Service struct {
 	MaxAgeMonths      *int32
 	Active            bool
 	CreatedAt         time.Time
+	WaitlistOfferHold pgtype.Interval
 }
 
 type ServiceAttendanceRule struct {
@@ -344,14 +345,16 @@ type ServiceAttendanceRule struct {
 }
 
 type ServiceDay struct {
-	ID        uuid.UUID
-	OrgID     uuid.UUID
-	ServiceID uuid.UUID
-	Day       time.Time
-	Open      bool
-	Capacity  *int32
-	Taken     int32
-	Note      string
+	ID              uuid.UUID
+	OrgID           uuid.UUID
+	ServiceID       uuid.UUID
+	Day             time.Time
+	Open            bool
+	Capacity        *int32
+	Taken           int32
+	Note            string
+	Waiting         int32
+	WaitlistVersion int64
 }
 
 type ServicePrice struct {
@@ -384,4 +387,24 @@ type User struct {
 	Disabled     bool
 	CreatedAt    time.Time
 	ResetMailAt  *time.Time
+}
+
+type WaitlistEntry struct {
+	ID             uuid.UUID
+	OrgID          uuid.UUID
+	FamilyID       uuid.UUID
+	ChildID        uuid.UUID
+	ServiceID      uuid.UUID
+	ServiceDayID   uuid.UUID
+	Day            time.Time
+	Position       int64
+	Status         string
+	OfferLineID    *uuid.UUID
+	OfferedAt      *time.Time
+	OfferExpiresAt *time.Time
+	OfferedBy      *uuid.UUID
+	OfferReason    string
+	CreatedBy      *uuid.UUID
+	CreatedAt      time.Time
+	ClosedAt       *time.Time
 }

@@ -20,7 +20,7 @@ INSERT INTO services (id, org_id, code, name, description, weekdays, booking_day
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
     $9, $10, $11, $12, $13,
     $14, $15, $16)
-RETURNING id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at
+RETURNING id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at, waitlist_offer_hold
 `
 
 type CreateServiceParams struct {
@@ -80,6 +80,7 @@ func (q *Queries) CreateService(ctx context.Context, arg CreateServiceParams) (S
 		&i.MaxAgeMonths,
 		&i.Active,
 		&i.CreatedAt,
+		&i.WaitlistOfferHold,
 	)
 	return i, err
 }
@@ -95,7 +96,7 @@ func (q *Queries) DeleteServicePrices(ctx context.Context, serviceID uuid.UUID) 
 }
 
 const getService = `-- name: GetService :one
-SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at FROM services WHERE org_id = $1 AND id = $2
+SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at, waitlist_offer_hold FROM services WHERE org_id = $1 AND id = $2
 `
 
 type GetServiceParams struct {
@@ -124,12 +125,13 @@ func (q *Queries) GetService(ctx context.Context, arg GetServiceParams) (Service
 		&i.MaxAgeMonths,
 		&i.Active,
 		&i.CreatedAt,
+		&i.WaitlistOfferHold,
 	)
 	return i, err
 }
 
 const getServiceDay = `-- name: GetServiceDay :one
-SELECT id, org_id, service_id, day, open, capacity, taken, note FROM service_days WHERE org_id = $1 AND service_id = $2 AND day = $3
+SELECT id, org_id, service_id, day, open, capacity, taken, note, waiting, waitlist_version FROM service_days WHERE org_id = $1 AND service_id = $2 AND day = $3
 `
 
 type GetServiceDayParams struct {
@@ -150,12 +152,14 @@ func (q *Queries) GetServiceDay(ctx context.Context, arg GetServiceDayParams) (S
 		&i.Capacity,
 		&i.Taken,
 		&i.Note,
+		&i.Waiting,
+		&i.WaitlistVersion,
 	)
 	return i, err
 }
 
 const listAllServices = `-- name: ListAllServices :many
-SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at FROM services WHERE org_id = $1 ORDER BY active DESC, name
+SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at, waitlist_offer_hold FROM services WHERE org_id = $1 ORDER BY active DESC, name
 `
 
 // Every service of the org, inactive ones included (for the back office).
@@ -186,6 +190,7 @@ func (q *Queries) ListAllServices(ctx context.Context, orgID uuid.UUID) ([]Servi
 			&i.MaxAgeMonths,
 			&i.Active,
 			&i.CreatedAt,
+			&i.WaitlistOfferHold,
 		); err != nil {
 			return nil, err
 		}
@@ -236,7 +241,7 @@ func (q *Queries) ListClosures(ctx context.Context, arg ListClosuresParams) ([]C
 }
 
 const listServiceDays = `-- name: ListServiceDays :many
-SELECT id, org_id, service_id, day, open, capacity, taken, note FROM service_days
+SELECT id, org_id, service_id, day, open, capacity, taken, note, waiting, waitlist_version FROM service_days
 WHERE service_id = $1 AND day BETWEEN $2 AND $3
 ORDER BY day
 `
@@ -265,6 +270,8 @@ func (q *Queries) ListServiceDays(ctx context.Context, arg ListServiceDaysParams
 			&i.Capacity,
 			&i.Taken,
 			&i.Note,
+			&i.Waiting,
+			&i.WaitlistVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -307,7 +314,7 @@ func (q *Queries) ListServicePrices(ctx context.Context, serviceIds []uuid.UUID)
 }
 
 const listServices = `-- name: ListServices :many
-SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at FROM services WHERE org_id = $1 AND active ORDER BY name
+SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at, waitlist_offer_hold FROM services WHERE org_id = $1 AND active ORDER BY name
 `
 
 func (q *Queries) ListServices(ctx context.Context, orgID uuid.UUID) ([]Service, error) {
@@ -337,6 +344,7 @@ func (q *Queries) ListServices(ctx context.Context, orgID uuid.UUID) ([]Service,
 			&i.MaxAgeMonths,
 			&i.Active,
 			&i.CreatedAt,
+			&i.WaitlistOfferHold,
 		); err != nil {
 			return nil, err
 		}
@@ -349,7 +357,7 @@ func (q *Queries) ListServices(ctx context.Context, orgID uuid.UUID) ([]Service,
 }
 
 const lockService = `-- name: LockService :one
-SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at FROM services WHERE org_id = $1 AND id = $2 FOR UPDATE
+SELECT id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at, waitlist_offer_hold FROM services WHERE org_id = $1 AND id = $2 FOR UPDATE
 `
 
 type LockServiceParams struct {
@@ -378,12 +386,13 @@ func (q *Queries) LockService(ctx context.Context, arg LockServiceParams) (Servi
 		&i.MaxAgeMonths,
 		&i.Active,
 		&i.CreatedAt,
+		&i.WaitlistOfferHold,
 	)
 	return i, err
 }
 
 const lockServiceDays = `-- name: LockServiceDays :many
-SELECT id, org_id, service_id, day, open, capacity, taken, note FROM service_days
+SELECT id, org_id, service_id, day, open, capacity, taken, note, waiting, waitlist_version FROM service_days
 WHERE service_id = $1 AND day = ANY($2::date[])
 ORDER BY id
 FOR UPDATE
@@ -413,6 +422,8 @@ func (q *Queries) LockServiceDays(ctx context.Context, arg LockServiceDaysParams
 			&i.Capacity,
 			&i.Taken,
 			&i.Note,
+			&i.Waiting,
+			&i.WaitlistVersion,
 		); err != nil {
 			return nil, err
 		}
@@ -435,11 +446,12 @@ func (q *Queries) ReleasePlace(ctx context.Context, id uuid.UUID) error {
 
 const takePlace = `-- name: TakePlace :one
 UPDATE service_days SET taken = taken + 1
-WHERE id = $1 AND open AND (capacity IS NULL OR taken < capacity)
+WHERE id = $1 AND open AND (capacity IS NULL OR taken < capacity) AND waiting = 0
 RETURNING taken
 `
 
-// The guard is in the WHERE clause: no row comes back when the day is full or closed.
+// The guard is in the WHERE clause: no row comes back when the day is full or closed,
+// or when children wait on its list (a freed place is theirs: see waitlist.sql).
 func (q *Queries) TakePlace(ctx context.Context, id uuid.UUID) (int32, error) {
 	row := q.db.QueryRow(ctx, takePlace, id)
 	var taken int32
@@ -455,7 +467,7 @@ UPDATE services SET code = $1, name = $2, description = $3, weekdays = $4,
     eligible_classes = $11, min_age_months = $12,
     max_age_months = $13, active = $14
 WHERE org_id = $15 AND id = $16
-RETURNING id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at
+RETURNING id, org_id, code, name, description, weekdays, booking_days_before, booking_time, cancel_days_before, cancel_time, working_days_only, eligible_schools, eligible_classes, min_age_months, max_age_months, active, created_at, waitlist_offer_hold
 `
 
 type UpdateServiceParams struct {
@@ -515,6 +527,7 @@ func (q *Queries) UpdateService(ctx context.Context, arg UpdateServiceParams) (S
 		&i.MaxAgeMonths,
 		&i.Active,
 		&i.CreatedAt,
+		&i.WaitlistOfferHold,
 	)
 	return i, err
 }
@@ -524,7 +537,7 @@ INSERT INTO service_days (id, org_id, service_id, day, open, capacity)
 VALUES ($1, $2, $3, $4, $5, $6::integer)
 ON CONFLICT (service_id, day) DO UPDATE SET open = EXCLUDED.open, capacity = EXCLUDED.capacity
 WHERE EXCLUDED.capacity IS NULL OR service_days.taken <= EXCLUDED.capacity
-RETURNING id, org_id, service_id, day, open, capacity, taken, note
+RETURNING id, org_id, service_id, day, open, capacity, taken, note, waiting, waitlist_version
 `
 
 type UpsertServiceDayParams struct {
@@ -556,6 +569,8 @@ func (q *Queries) UpsertServiceDay(ctx context.Context, arg UpsertServiceDayPara
 		&i.Capacity,
 		&i.Taken,
 		&i.Note,
+		&i.Waiting,
+		&i.WaitlistVersion,
 	)
 	return i, err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/api"
 	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/demo"
@@ -26,7 +27,9 @@ import (
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/payfip/sim"
 	"github.com/enfance/enfance/testenv"
+	"github.com/enfance/enfance/waitlist"
 	"github.com/enfance/enfance/worker"
+	"github.com/enfance/enfance/workflows"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -102,8 +105,11 @@ func newStack(t *testing.T, options ...func(*config.Config)) *stack {
 	outbox := t.TempDir()
 	acts := &activities.Activities{
 		Pool: pool, Log: log, PublicURL: base, Mail: &mail.Outbox{Dir: outbox, From: cfg.MailFrom},
-		PayFiP:       payfip.NewClient(payfip.Config{Endpoint: cfg.PayFiPEndpoint, PaymentURL: cfg.PayFiPPaymentURL}, nil),
-		TestPayments: cfg.Env != "production", // the demo org pays with saisie T
+		PayFiP:             payfip.NewClient(payfip.Config{Endpoint: cfg.PayFiPEndpoint, PaymentURL: cfg.PayFiPPaymentURL}, nil),
+		TestPayments:       cfg.Env != "production", // the demo org pays with saisie T
+		Waitlists:          &waitlist.Store{Pool: pool, Carts: &cart.Store{Pool: pool, TTL: cfg.CartTTL}},
+		Lists:              &workflows.Lists{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Pool: pool},
+		CartReminderBefore: cfg.CartReminderBefore,
 	}
 	w := worker.New(tc, cfg.TemporalTaskQueue, acts)
 	if err := w.Start(); err != nil {

@@ -31,6 +31,9 @@ var TemporalSearchAttributes = map[string]string{
 	"Month":          "Keyword",
 	"RunStatus":      "Keyword",
 	"PaymentStatus":  "Keyword",
+	"ServiceId":      "Keyword",
+	"ServiceDate":    "Keyword",
+	"WaitlistLength": "Int",
 }
 
 var (

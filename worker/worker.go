@@ -35,5 +35,6 @@ func Register(r interface {
 	r.RegisterWorkflowWithOptions(workflows.InvoiceRun, workflow.RegisterOptions{Name: workflows.InvoiceRunWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.InvoiceRunScheduled, workflow.RegisterOptions{Name: workflows.InvoiceRunScheduledWorkflow})
 	r.RegisterWorkflowWithOptions(workflows.Reconcile, workflow.RegisterOptions{Name: workflows.ReconcileWorkflow})
+	r.RegisterWorkflowWithOptions(workflows.Waitlist, workflow.RegisterOptions{Name: workflows.WaitlistWorkflow})
 	r.RegisterActivity(acts)
 }

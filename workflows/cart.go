@@ -39,19 +39,22 @@ var (
 var SearchAttributes = map[string]string{
 	"OrgId": "Keyword", "FamilyId": "Keyword", "CartStatus": "Keyword", "AmountDueCents": "Int",
 	"Month": "Keyword", "RunStatus": "Keyword", "PaymentStatus": "Keyword",
+	"ServiceId": "Keyword", "ServiceDate": "Keyword", "WaitlistLength": "Int",
 }
 
 // CartWorkflowID is the workflow ID of a cart.
 func CartWorkflowID(cartID uuid.UUID) string { return "cart:" + cartID.String() }
 
 // CartInput starts a cart workflow. ExpiresAt is carts.expires_at, which the API
-// set from CART_TTL when it created the cart.
+// set from CART_TTL when it created the cart; RemindBefore is CART_REMINDER_BEFORE
+// (zero: no reminder).
 type CartInput struct {
-	CartID    uuid.UUID
-	OrgID     uuid.UUID
-	FamilyID  uuid.UUID
-	ExpiresAt time.Time
-	Timing    Timing `json:",omitzero"`
+	CartID       uuid.UUID
+	OrgID        uuid.UUID
+	FamilyID     uuid.UUID
+	ExpiresAt    time.Time
+	Timing       Timing        `json:",omitzero"`
+	RemindBefore time.Duration `json:",omitzero"`
 }
 
 // CheckoutRequest carries what the API read from PostgreSQL just before, so the
@@ -200,14 +203,51 @@ func (c *cart) listen(ctx workflow.Context) error {
 	return nil
 }
 
+// reminderChange versions the reminder: carts started before it have a single
+// expiry timer, which their histories replay.
+const reminderChange = "cart-reminder"
+
+// startExpiryTimer runs the cart's clock: the expiry at ExpiresAt and, before it,
+// the reminder e-mail RemindBefore ahead. The reminder costs no timer of its own:
+// the wait until expiry is cut in two at the reminder's time, so a cart paid
+// before then never has more than one timer, and a cart younger than
+// RemindBefore (or a cart of the code before the reminder) has just the expiry.
 func (c *cart) startExpiryTimer(ctx workflow.Context) {
-	ttl := c.in.ExpiresAt.Sub(workflow.Now(ctx))
+	now := workflow.Now(ctx)
+	ttl := c.in.ExpiresAt.Sub(now)
+	remindIn, remind := booking.ReminderAfter(now, c.in.ExpiresAt, c.in.RemindBefore)
+	if remind && workflow.GetVersion(ctx, reminderChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		remind = false
+	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
-		if ttl > 0 {
-			_ = workflow.NewTimerWithOptions(ctx, ttl, workflow.TimerOptions{Summary: "cart expiry (CART_TTL)"}).Get(ctx, nil)
+		if remind {
+			_ = workflow.NewTimerWithOptions(ctx, remindIn, workflow.TimerOptions{Summary: "reminder e-mail (CART_REMINDER_BEFORE)"}).Get(ctx, nil)
+			ttl = c.in.ExpiresAt.Sub(workflow.Now(ctx))
+			expiry := c.expiryTimer(ctx, ttl)
+			c.remind(ctx)
+			_ = expiry.Get(ctx, nil)
+		} else if ttl > 0 {
+			_ = c.expiryTimer(ctx, ttl).Get(ctx, nil)
 		}
 		c.ttlElapsed = true
 	})
+}
+
+func (c *cart) expiryTimer(ctx workflow.Context, ttl time.Duration) workflow.Future {
+	return workflow.NewTimerWithOptions(ctx, ttl, workflow.TimerOptions{Summary: "cart expiry (CART_TTL)"})
+}
+
+// remind e-mails the family what its cart holds, once, unless the cart is being
+// paid or closed (the activity checks PostgreSQL too: not for an empty cart).
+// Its failure never holds up the expiry.
+func (c *cart) remind(ctx workflow.Context) {
+	if c.status != StatusOpen {
+		return
+	}
+	if err := workflow.ExecuteActivity(mailCtx(ctx, "e-mail the reminder: the cart expires at "+parisTime(c.in.ExpiresAt)),
+		(*activities.Activities).SendCartReminder, c.in.CartID).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("cart reminder not sent", "error", err)
+	}
 }
 
 func (c *cart) validateCheckout(_ workflow.Context, req CheckoutRequest) error {

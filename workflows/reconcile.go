@@ -73,7 +73,9 @@ type ReconcileResult struct {
 	Waiting   int // PayFiP does not know yet, or the cart's workflow is on it
 	Attention int // unusable answers, failures, stuck carts: see the worker's log
 	Restarted int // live carts past their TTL whose workflow was missing, started again
-	Details   string
+	// ListsWoken: waiting lists with a free place or a lapsed offer, told to act.
+	ListsWoken int
+	Details    string
 }
 
 type reconcile struct {
@@ -122,6 +124,7 @@ func Reconcile(ctx workflow.Context, in ReconcileInput) (ReconcileResult, error)
 	}
 	wg.Wait(ctx)
 	r.sweepCarts(ctx)
+	r.sweepWaitlists(ctx)
 	r.describe(ctx, r.details())
 	return r.res, nil
 }
@@ -139,27 +142,32 @@ func (r *reconcile) sweepCarts(ctx workflow.Context) {
 		return
 	}
 	for _, c := range carts {
-		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-			WorkflowID:            CartWorkflowID(c.CartID),
-			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-			StaticSummary:         "Panier " + c.CartID.String() + " (relancé par la réconciliation)",
-			TypedSearchAttributes: temporal.NewSearchAttributes(OrgIDKey.ValueSet(c.OrgID.String()), FamilyIDKey.ValueSet(c.FamilyID.String())),
-		})
-		err := workflow.ExecuteChildWorkflow(cctx, CartWorkflow, CartInput{
-			CartID: c.CartID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt,
-		}).GetChildWorkflowExecution().Get(ctx, nil)
+		started, err := startCart(ctx, CartInput{CartID: c.CartID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt},
+			"Panier "+c.CartID.String()+" (relancé par la réconciliation)")
 		switch {
-		case err == nil:
-			r.res.Restarted++
-			workflow.GetLogger(ctx).Warn("reconciliation: restarted the workflow of an overdue cart", "cart", c.CartID.String())
-		case temporal.IsWorkflowExecutionAlreadyStartedError(err):
-			// Its workflow runs (a payment still settling): nothing to do.
-		default:
+		case err != nil:
 			r.res.Attention++
 			workflow.GetLogger(ctx).Error("reconciliation: overdue cart not restarted", "cart", c.CartID.String(), "error", err)
+		case started:
+			r.res.Restarted++
+			workflow.GetLogger(ctx).Warn("reconciliation: restarted the workflow of an overdue cart", "cart", c.CartID.String())
 		}
+		// Otherwise its workflow runs (a payment still settling): nothing to do.
 	}
+}
+
+// sweepWaitlists wakes the waiting lists that should be acting and may not know
+// it: a place free while children wait, or an offer well past its expiry (a
+// signal lost with an API process, a list's workflow terminated by an operator).
+func (r *reconcile) sweepWaitlists(ctx workflow.Context) {
+	var woken int
+	if err := workflow.ExecuteActivity(dbCtx(ctx, "wake the waiting lists with a free place or a lapsed offer"),
+		(*activities.Activities).WakeStarvedWaitlists, r.in.BatchSize).Get(ctx, &woken); err != nil {
+		r.res.Attention++
+		workflow.GetLogger(ctx).Error("reconciliation: waiting lists not swept", "error", err)
+		return
+	}
+	r.res.ListsWoken = woken
 }
 
 // one handles an attempt: wake its cart, or settle it.
@@ -281,6 +289,7 @@ func (r *reconcile) breakdown() string {
 	}{
 		{r.res.Woken, "carts woken"}, {r.res.Credited, "late payments credited"}, {r.res.Confirmed, "carts confirmed"},
 		{r.res.Closed, "closed unpaid"}, {r.res.Waiting, "still waiting"}, {r.res.Restarted, "overdue carts restarted"},
+		{r.res.ListsWoken, "waiting lists woken"},
 	} {
 		if p.n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", p.n, p.what))

@@ -100,7 +100,7 @@ func runDev(ctx context.Context) error {
 		return err
 	}
 	defer tc.Close()
-	acts, err := newActivities(cfg, pool, log)
+	acts, err := newActivities(cfg, pool, tc, log)
 	if err != nil {
 		return err
 	}

@@ -16,12 +16,14 @@ import (
 
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/api"
+	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/logging"
 	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/payfip/sim"
+	"github.com/enfance/enfance/waitlist"
 	"github.com/enfance/enfance/worker"
 	"github.com/enfance/enfance/workflows"
 )
@@ -73,13 +75,18 @@ func payfipClient(cfg config.Config) *payfip.Client {
 	}, nil)
 }
 
-func newActivities(cfg config.Config, pool *pgxpool.Pool, log *zap.Logger) (*activities.Activities, error) {
+func newActivities(cfg config.Config, pool *pgxpool.Pool, tc client.Client, log *zap.Logger) (*activities.Activities, error) {
 	sender, err := mail.New(cfg.SMTPURL, cfg.MailFrom, cfg.MailOutboxDir)
 	if err != nil {
 		return nil, err
 	}
-	return &activities.Activities{Pool: pool, PayFiP: payfipClient(cfg), PublicURL: cfg.PublicURL, Log: log, Mail: sender,
-		TestPayments: cfg.Env != "production"}, nil
+	return &activities.Activities{
+		Pool: pool, PayFiP: payfipClient(cfg), PublicURL: cfg.PublicURL, Log: log, Mail: sender,
+		TestPayments:       cfg.Env != "production",
+		Waitlists:          &waitlist.Store{Pool: pool, Carts: &cart.Store{Pool: pool, TTL: cfg.CartTTL}},
+		Lists:              &workflows.Lists{Temporal: tc, TaskQueue: cfg.TemporalTaskQueue, Pool: pool},
+		CartReminderBefore: cfg.CartReminderBefore,
+	}, nil
 }
 
 // serveHTTP runs h on addr until ctx ends, then drains for up to 10 s.
@@ -187,7 +194,7 @@ func runWorker(ctx context.Context) error {
 		return err
 	}
 	defer c.Close()
-	acts, err := newActivities(c.cfg, c.pool, c.log)
+	acts, err := newActivities(c.cfg, c.pool, c.temporal, c.log)
 	if err != nil {
 		return err
 	}

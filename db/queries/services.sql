@@ -21,9 +21,10 @@ WHERE org_id = $1 AND last_day >= @first_day AND first_day <= @last_day
 ORDER BY first_day;
 
 -- name: TakePlace :one
--- The guard is in the WHERE clause: no row comes back when the day is full or closed.
+-- The guard is in the WHERE clause: no row comes back when the day is full or closed,
+-- or when children wait on its list (a freed place is theirs: see waitlist.sql).
 UPDATE service_days SET taken = taken + 1
-WHERE id = $1 AND open AND (capacity IS NULL OR taken < capacity)
+WHERE id = $1 AND open AND (capacity IS NULL OR taken < capacity) AND waiting = 0
 RETURNING taken;
 
 -- name: ReleasePlace :exec
