@@ -272,6 +272,13 @@ func (h *harness) mockActivities() {
 			}
 			return nil
 		})
+	h.env.OnActivity(acts.SendCartReminder, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, id uuid.UUID) error {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.record("SendCartReminder", h.dbStatus)
+			return nil
+		})
 	h.env.OnActivity(acts.SendReceipt, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, id uuid.UUID) error {
 			h.mu.Lock()

@@ -67,6 +67,7 @@ type live struct {
 	offset atomic.Int64 // added to the PayFiP clock (activities and simulator)
 	cart   db.Cart
 	wfID   string
+	remind time.Duration // CART_REMINDER_BEFORE of the carts start opens
 }
 
 func newLive(t *testing.T) *live {
@@ -153,7 +154,7 @@ func (l *live) start(familyName, code string, n int, ttl time.Duration, timing w
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.OrgIDKey.ValueSet(c.OrgID.String()), workflows.FamilyIDKey.ValueSet(c.FamilyID.String()),
 			workflows.CartStatusKey.ValueSet(workflows.StatusOpen), workflows.AmountDueCentsKey.ValueSet(0)),
-	}, workflows.CartWorkflow, workflows.CartInput{CartID: c.ID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt, Timing: timing})
+	}, workflows.CartWorkflow, workflows.CartInput{CartID: c.ID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt, Timing: timing, RemindBefore: l.remind})
 	if err != nil {
 		l.t.Fatal(err)
 	}
@@ -390,6 +391,7 @@ var lifecyclePaths = []string{
 	"abandoned_by_family_then_paid",
 	"balance_alone_paid",
 	"balance_alone_abandoned_by_family",
+	"reminded_then_expired",
 }
 
 var (
@@ -609,6 +611,17 @@ func TestLifecycle(t *testing.T) {
 		l.end("abandoned_by_family_then_paid", "paid")
 		l.wantAttempts("error", "paid")
 		l.wantMoney(0, 0, 3)
+	})
+
+	t.Run("reminded_then_expired", func(t *testing.T) {
+		l := newLive(t)
+		l.remind = 2 * time.Second
+		l.start("Martin", "cantine", 2, 4*time.Second, signalOnly)
+		l.end("reminded_then_expired", "expired")
+		if n := l.count(`SELECT count(*) FROM outbound_emails WHERE sent_at IS NOT NULL AND idempotency_key = 'cart-reminder:' || $1`, l.cart.ID); n != 1 {
+			t.Fatalf("%d reminders sent", n)
+		}
+		l.wantPlacesReleased()
 	})
 
 	t.Run("checkout_rejected_then_ttl", func(t *testing.T) {

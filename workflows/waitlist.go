@@ -289,9 +289,9 @@ func (w *list) offerFree(ctx workflow.Context) error {
 // truth (an offer this workflow was told of but that already ended is dropped);
 // the times already set for known ones are kept.
 func (w *list) learn(ctx workflow.Context, s waitlist.DayState) {
+	w.count(ctx, s.Version, s.Waiting)
 	w.known = true
 	w.deadline = s.Deadline
-	w.count(ctx, s.Version, s.Waiting)
 	var offers []pending
 	for _, o := range s.Offers {
 		p := pending{entry: o.EntryID, at: o.ExpiresAt}
