@@ -180,7 +180,7 @@ func (q *Queries) CloseWaitlistEntry(ctx context.Context, arg CloseWaitlistEntry
 }
 
 const countWaitlistMismatches = `-- name: CountWaitlistMismatches :one
-SELECT
+SELECT (
   (SELECT count(*) FROM service_days d WHERE d.org_id = $1
      AND d.waiting <> (SELECT count(*) FROM waitlist_entries e WHERE e.service_day_id = d.id AND e.status = 'waiting'))
 + (SELECT count(*) FROM waitlist_entries e LEFT JOIN cart_lines l ON l.id = e.offer_line_id
@@ -191,7 +191,7 @@ SELECT
      AND NOT EXISTS (SELECT 1 FROM cart_lines l WHERE l.id = e.offer_line_id AND l.state = 'confirmed'))
 + (SELECT count(*) FROM waitlist_entries e WHERE e.org_id = $1 AND e.status = 'waiting'
      AND (EXISTS (SELECT 1 FROM cart_lines l WHERE l.child_id = e.child_id AND l.service_day_id = e.service_day_id AND l.state = 'held')
-       OR EXISTS (SELECT 1 FROM reservations r WHERE r.child_id = e.child_id AND r.service_day_id = e.service_day_id AND r.status = 'confirmed')))
+       OR EXISTS (SELECT 1 FROM reservations r WHERE r.child_id = e.child_id AND r.service_day_id = e.service_day_id AND r.status = 'confirmed'))))::bigint
   AS mismatches
 `
 
@@ -199,9 +199,9 @@ SELECT
 // each open offer is a held cart line of its family for its day; each accepted
 // entry is a confirmed line or a confirmed reservation of the child on the day; no
 // child waits for a day it holds or has.
-func (q *Queries) CountWaitlistMismatches(ctx context.Context, orgID uuid.UUID) (int32, error) {
+func (q *Queries) CountWaitlistMismatches(ctx context.Context, orgID uuid.UUID) (int64, error) {
 	row := q.db.QueryRow(ctx, countWaitlistMismatches, orgID)
-	var mismatches int32
+	var mismatches int64
 	err := row.Scan(&mismatches)
 	return mismatches, err
 }

@@ -224,7 +224,7 @@ func (c *cart) startExpiryTimer(ctx workflow.Context) {
 			_ = workflow.NewTimerWithOptions(ctx, remindIn, workflow.TimerOptions{Summary: "reminder e-mail (CART_REMINDER_BEFORE)"}).Get(ctx, nil)
 			ttl = c.in.ExpiresAt.Sub(workflow.Now(ctx))
 			expiry := c.expiryTimer(ctx, ttl)
-			c.remind(ctx)
+			workflow.Go(ctx, c.remind) // never holds up the expiry
 			_ = expiry.Get(ctx, nil)
 		} else if ttl > 0 {
 			_ = c.expiryTimer(ctx, ttl).Get(ctx, nil)
@@ -238,14 +238,20 @@ func (c *cart) expiryTimer(ctx workflow.Context, ttl time.Duration) workflow.Fut
 }
 
 // remind e-mails the family what its cart holds, once, unless the cart is being
-// paid or closed (the activity checks PostgreSQL too: not for an empty cart).
-// Its failure never holds up the expiry.
+// paid or closed (the activity checks PostgreSQL too: not for an empty cart). A
+// mail outage is retried until the cart expires, after which a reminder has no
+// point (and the workflow ends without waiting for it).
 func (c *cart) remind(ctx workflow.Context) {
 	if c.status != StatusOpen {
 		return
 	}
-	if err := workflow.ExecuteActivity(mailCtx(ctx, "e-mail the reminder: the cart expires at "+parisTime(c.in.ExpiresAt)),
-		(*activities.Activities).SendCartReminder, c.in.CartID).Get(ctx, nil); err != nil {
+	rctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout:    30 * time.Second, // mail.SMTP gives up after 30 s too
+		ScheduleToCloseTimeout: c.in.ExpiresAt.Sub(workflow.Now(ctx)),
+		Summary:                "e-mail the reminder: the cart expires at " + parisTime(c.in.ExpiresAt),
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: time.Minute},
+	})
+	if err := workflow.ExecuteActivity(rctx, (*activities.Activities).SendCartReminder, c.in.CartID).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("cart reminder not sent", "error", err)
 	}
 }
