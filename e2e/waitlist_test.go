@@ -250,3 +250,84 @@ func (s *stack) assertWaitlistInvariants(dayID uuid.UUID, taken, waiting int32) 
 		}
 	}
 }
+
+// The back office with the real Temporal server: staff add a child to a full
+// day's list for its family, reorder the list, offer a place by hand (one place
+// more), and a capacity raised on the day goes to the list by itself.
+func TestStaffRunTheWaitingList(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	holder, holderKid := s.newFamily("Lefebvre")
+	mercredi := serviceByCode(holder, "mercredi")
+	full := availableDays(holder, holderKid, mercredi.ID, 2)[1]
+	var dayID uuid.UUID
+	if err := s.pool.QueryRow(ctx, `UPDATE service_days SET capacity = 1 WHERE service_id = $1 AND day = $2 RETURNING id`, mercredi.ID, full.Date).Scan(&dayID); err != nil {
+		t.Fatal(err)
+	}
+	holder.do(http.MethodPost, "/api/v1/cart/items", map[string]any{"items": []map[string]string{{"child_id": holderKid, "service_id": mercredi.ID, "date": full.Date}}}, http.StatusCreated, nil)
+
+	agent := s.login("agent@demo.enfance.test", "demo-staff-2026")
+	base := "/api/v1/admin/services/" + mercredi.ID + "/days/" + full.Date + "/waitlist"
+	a, aKid := s.newFamily("Garnier")
+	b, bKid := s.newFamily("Moreau")
+	a.do(http.MethodPost, "/api/v1/waitlist", map[string]string{"child_id": aKid, "service_id": mercredi.ID, "date": full.Date}, http.StatusCreated, nil)
+	var famB struct {
+		Family struct {
+			ID string `json:"id"`
+		} `json:"family"`
+	}
+	b.do(http.MethodGet, "/api/v1/me", nil, http.StatusOK, &famB)
+	var joined waitlistView
+	agent.do(http.MethodPost, base, map[string]string{"family_id": famB.Family.ID, "child_id": bKid, "reason": "demande au guichet"}, http.StatusCreated, &joined)
+	if *joined.Rank != 2 {
+		t.Fatalf("joined by staff at rank %v", joined.Rank)
+	}
+	type staffList struct {
+		Capacity *int `json:"capacity"`
+		Taken    int  `json:"taken"`
+		Waiting  int  `json:"waiting"`
+		Entries  []struct {
+			ID     string `json:"id"`
+			Rank   *int   `json:"rank"`
+			Status string `json:"status"`
+		} `json:"entries"`
+	}
+	var l staffList
+	agent.do(http.MethodGet, base, nil, http.StatusOK, &l)
+	if l.Waiting != 2 || len(l.Entries) != 2 {
+		t.Fatalf("day's list %+v", l)
+	}
+	// B first: a priority of the municipality.
+	agent.do(http.MethodPatch, base, map[string]any{"order": []string{l.Entries[1].ID, l.Entries[0].ID}, "reason": "parents qui travaillent"}, http.StatusOK, &l)
+	if e := entryOf(b, full.Date); *e.Rank != 1 {
+		t.Fatalf("B's rank after the reorder: %v", *e.Rank)
+	}
+	// By hand, to A (second now), one place more.
+	aEntry := entryOf(a, full.Date)
+	var p problemView
+	agent.do(http.MethodPost, base+"/"+aEntry.ID+"/offer", map[string]any{"reason": "urgence"}, http.StatusConflict, &p)
+	if !strings.HasSuffix(p.Type, "/offer-refused") || !strings.Contains(p.Detail, "ajoutez une place") {
+		t.Fatalf("offer without a free place: %+v", p)
+	}
+	agent.do(http.MethodPost, base+"/"+aEntry.ID+"/offer", map[string]any{"reason": "situation d'urgence", "add_place": true}, http.StatusOK, &l)
+	if *l.Capacity != 2 || l.Taken != 2 || l.Waiting != 1 {
+		t.Fatalf("after the offer by hand: %+v", l)
+	}
+	var cart offerCartView
+	a.do(http.MethodGet, "/api/v1/cart", nil, http.StatusOK, &cart)
+	if len(cart.Items) != 1 || cart.Items[0].OfferExpiresAt == nil {
+		t.Fatalf("A's cart %+v", cart)
+	}
+	eventually(t, "the e-mail of the offer by hand", func() bool {
+		mails, _ := filepath.Glob(filepath.Join(s.outbox, "waitlist-offer_"+aEntry.ID+".eml"))
+		return len(mails) == 1
+	})
+	// A place more on the day (PUT days): it goes to B by itself.
+	agent.do(http.MethodPut, "/api/v1/admin/services/"+mercredi.ID+"/days", map[string]any{"days": []map[string]any{{"date": full.Date, "open": true, "capacity": 3}}}, http.StatusOK, nil)
+	eventually(t, "B's offer", func() bool { return entryOf(b, full.Date).Status == "offered" })
+	s.assertWaitlistInvariants(dayID, 3, 0)
+	var audits int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action IN ('waitlist.join_on_behalf', 'waitlist.reorder', 'waitlist.offer_by_hand')`).Scan(&audits); err != nil || audits != 3 {
+		t.Fatalf("%d audit rows (%v), want 3", audits, err)
+	}
+}
