@@ -115,8 +115,15 @@ func (r joinWaitlistRequest) check(month bool) *Problem {
 	return nil
 }
 
-// joinWaitlist: « M'inscrire sur liste d'attente » for one child and day.
+// joinWaitlist: « M'inscrire sur liste d'attente » for one child and day. A
+// request sent again with its Idempotency-Key (its answer was lost) gets the
+// entry it made.
 func (s *Server) joinWaitlist(c *gin.Context) {
+	key, ok := optionalIdempotencyKey(c)
+	if !ok {
+		fail(c, s.log, errIdempotencyKeyInvalid)
+		return
+	}
 	var req joinWaitlistRequest
 	if err := c.ShouldBindJSON(&req); err != nil {
 		fail(c, s.log, badRequest(`Le corps doit être {"child_id", "service_id", "date": "AAAA-MM-JJ"}.`))
@@ -127,7 +134,12 @@ func (s *Server) joinWaitlist(c *gin.Context) {
 		return
 	}
 	who := callerOf(c)
-	e, err := s.waitlists.Join(c, who.family(), who.UserID, cart.Item{ChildID: req.ChildID, ServiceID: req.ServiceID, Date: req.Date})
+	item := cart.Item{ChildID: req.ChildID, ServiceID: req.ServiceID, Date: req.Date}
+	e, err := s.waitlists.Join(c, who.family(), who.UserID, item)
+	var refused *cart.RefusedError
+	if errors.As(err, &refused) && key != "" && refused.Refusals[0].Reason == waitlist.ReasonAlreadyWaiting {
+		e, err = s.waitlists.LiveEntry(c, who.family(), item)
+	}
 	if err != nil {
 		s.waitlistError(c, err)
 		return

@@ -1,6 +1,9 @@
 package api_test
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -61,6 +64,12 @@ func TestFamilyWaitlistRoutes(t *testing.T) {
 	p = parent.problem(http.MethodPost, "/api/v1/waitlist", join(full), http.StatusConflict, "waitlist-refused")
 	if len(p.Errors) != 1 || p.Errors[0].Reason != "already_waiting" || !strings.HasPrefix(p.Errors[0].Message, "Le "+document.WeekdayDate(full)) {
 		t.Errorf("joining twice: %+v", p)
+	}
+	// The same request retried with its Idempotency-Key (the answer was lost): its entry.
+	var again waitlistDoc
+	parent.expectWith(http.MethodPost, "/api/v1/waitlist", join(full), map[string]string{"Idempotency-Key": "join-1"}, http.StatusCreated, &again)
+	if again.ID != entry.ID || *again.Rank != 1 {
+		t.Errorf("retried join: %+v", again)
 	}
 	p = parent.problem(http.MethodPost, "/api/v1/waitlist", join(e.day(1)), http.StatusConflict, "waitlist-refused")
 	if p.Errors[0].Reason != "deadline_passed" {
@@ -199,5 +208,35 @@ func TestStaffWaitlistRoutesWithoutAWorker(t *testing.T) {
 	admin.expect(http.MethodPatch, urlf("/api/v1/admin/services/%s", e.svc), map[string]any{"waitlist_offer_hours": 48}, http.StatusOK, &svc)
 	if svc.WaitlistOfferHours != 48 {
 		t.Errorf("offer hold %v h", svc.WaitlistOfferHours)
+	}
+}
+
+// expectWith is expect with extra headers.
+func (a *apiCaller) expectWith(method, path string, body any, headers map[string]string, want int, out any) {
+	a.t.Helper()
+	b, err := json.Marshal(body)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req, err := http.NewRequest(method, a.base+path, bytes.NewReader(b))
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != want {
+		a.t.Fatalf("%s %s: %d, want %d: %s", method, path, resp.StatusCode, want, raw)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		a.t.Fatal(err)
 	}
 }

@@ -25,6 +25,7 @@ func checkInvariants(ctx context.Context, pool *pgxpool.Pool, fx *fixture, r *Re
 	get(&r.StuckCarts, func() (int64, error) { return q.CountStuckCarts(ctx, fx.orgID) })
 	get(&r.LedgerViolations, func() (int64, error) { return q.CountLedgerViolations(ctx, fx.orgID) })
 	get(&r.Reservations, func() (int64, error) { return q.CountConfirmedReservations(ctx, fx.orgID) })
+	get(&r.WaitlistBroken, func() (int64, error) { return q.CountWaitlistMismatches(ctx, fx.orgID) })
 	if err != nil {
 		return fmt.Errorf("invariants: %w", err)
 	}

@@ -26,6 +26,10 @@ type Options struct {
 	Days        int // days booked per family, one of them on the capacity-limited service
 	Concurrency int
 	Timeout     time.Duration // per family, checkout to paid
+	// Cancellations: after the rush, this many families holding the limited day
+	// cancel it; the families who found it full joined its waiting list and the
+	// first ones get the freed places as offers, which they pay.
+	Cancellations int
 }
 
 // Latency summarises one kind of call, in milliseconds.
@@ -52,6 +56,9 @@ type Report struct {
 	CountMismatches  int                `json:"capacity_count_mismatches"`
 	StuckCarts       int                `json:"carts_neither_paid_nor_open"`
 	LedgerViolations int                `json:"ledger_invariant_violations"`
+	WaitlistJoined   int                `json:"waitlist_joined"`      // families that found the limited day full
+	OffersPaid       int                `json:"waitlist_offers_paid"` // freed places offered and paid
+	WaitlistBroken   int                `json:"waitlist_invariant_violations"`
 	Processes        map[string]Usage   `json:"processes"`
 	Limit            *LimitReport       `json:"limit,omitempty"`
 	EngineVsLimit    float64            `json:"engine_over_limit_booking_writes"`
@@ -102,6 +109,7 @@ func Rush(ctx context.Context, o Options) (*Report, error) {
 
 	jobs := make(chan benchFamily)
 	var wg sync.WaitGroup
+	var holders, waiters []*parent // of the limited day, for the offers that follow
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency}}
 	start := time.Now()
 	for i := range o.Concurrency {
@@ -111,13 +119,18 @@ func Rush(ctx context.Context, o Options) (*Report, error) {
 			for fam := range jobs {
 				// Parents are spread over the API processes; one whose API fails
 				// moves to the next.
-				p := &parent{hc: hc, apis: apis, home: i % len(apis), record: record, retried: retried}
+				p := &parent{hc: hc, apis: apis, home: i % len(apis), record: record, retried: retried, fam: fam}
 				if kind, err := p.book(ctx, fx, fam, o); err != nil {
 					fail(kind)
 					continue
 				}
 				mu.Lock()
 				r.ConfirmedCarts++
+				if p.waiting != "" {
+					waiters = append(waiters, p)
+				} else {
+					holders = append(holders, p)
+				}
 				mu.Unlock()
 			}
 		}()
@@ -132,6 +145,14 @@ func Rush(ctx context.Context, o Options) (*Report, error) {
 	wg.Wait()
 	r.WallSeconds = time.Since(start).Seconds()
 	r.CartsPerSecond = float64(r.ConfirmedCarts) / r.WallSeconds
+	r.WaitlistJoined = len(waiters)
+	if o.Cancellations > 0 {
+		paid, err := offersPhase(ctx, fx, o, holders, waiters)
+		r.OffersPaid = paid
+		if err != nil {
+			fail("offers")
+		}
+	}
 	r.Processes = usageSince(before, sampleProcesses(), r.ConfirmedCarts)
 	for call, ds := range samples {
 		r.Calls[call] = summarise(ds)
@@ -155,6 +176,8 @@ func APIs(list string) []string {
 
 // parent is one family's browser session.
 type parent struct {
+	fam     benchFamily
+	waiting string // the waiting-list entry of the limited day, when it was full
 	hc      *http.Client
 	apis    []string
 	home    int // index in apis of the process this parent talks to
@@ -256,15 +279,26 @@ func (p *parent) book(ctx context.Context, fx *fixture, fam benchFamily, o Optio
 		items = append(items, map[string]string{"child_id": fam.child.String(), "service_id": fx.cantine.String(), "date": d.Format(time.DateOnly)})
 	}
 	st, err := p.call(ctx, "add_items", http.MethodPost, "/api/v1/cart/items", map[string]any{"items": items}, nil)
-	if err == nil && st == http.StatusConflict { // the limited day is full: book the rest
+	if err == nil && st == http.StatusConflict { // the limited day is full: join its list, book the rest
+		var entry struct{ ID string }
+		if st, err := p.call(ctx, "join_waitlist", http.MethodPost, "/api/v1/waitlist", items[0], &entry); err != nil || st != http.StatusCreated {
+			return fmt.Sprintf("join_waitlist_%d", st), errOr(err)
+		}
+		p.waiting = entry.ID
 		st, err = p.call(ctx, "add_items", http.MethodPost, "/api/v1/cart/items", map[string]any{"items": items[1:]}, nil)
 	}
 	if err != nil || st != http.StatusCreated {
 		return fmt.Sprintf("add_items_%d", st), errOr(err)
 	}
+	return p.pay(ctx, o)
+}
+
+// pay checks the cart out (PayFiP's simulator pays at once) and waits until it is
+// paid.
+func (p *parent) pay(ctx context.Context, o Options) (string, error) {
 	var co struct{ Status string }
 	t0 := time.Now()
-	st, err = p.call(ctx, "checkout", http.MethodPost, "/api/v1/cart/checkout", nil, &co)
+	st, err := p.call(ctx, "checkout", http.MethodPost, "/api/v1/cart/checkout", nil, &co)
 	// A checkout retried after its first try went through finds the cart paid
 	// already (nothing left to check out): the polling below tells.
 	paidMeanwhile := p.tries > 1 && st == http.StatusConflict

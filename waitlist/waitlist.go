@@ -327,6 +327,22 @@ func (s *Store) FamilyEntries(ctx context.Context, f cart.Family) ([]Entry, erro
 	return out, nil
 }
 
+// LiveEntry is the child's entry on the item's day while it waits or holds an
+// offer (ErrNotFound otherwise).
+func (s *Store) LiveEntry(ctx context.Context, f cart.Family, it cart.Item) (Entry, error) {
+	entries, err := s.FamilyEntries(ctx, f)
+	if err != nil {
+		return Entry{}, err
+	}
+	for _, e := range entries {
+		live := e.Status == StatusWaiting || e.Status == StatusOffered
+		if live && e.ChildID == it.ChildID && e.ServiceID == it.ServiceID && e.Day.Format(time.DateOnly) == it.Date {
+			return e, nil
+		}
+	}
+	return Entry{}, ErrNotFound
+}
+
 // CartOffer is an offer held as a line of the family's cart.
 type CartOffer struct {
 	EntryID   uuid.UUID

@@ -82,6 +82,7 @@ type list struct {
 	freed    bool      // a place may be free: offer it
 	busy     time.Time // the next family's cart was being paid: ask again then
 	sending  int       // offer e-mails on their way
+	counted  bool      // waiting changed since the search attribute was set
 	details  string
 }
 
@@ -182,20 +183,30 @@ func (w *list) listen(ctx workflow.Context) error {
 		for {
 			var c ListChanged
 			changed.Receive(ctx, &c)
-			w.count(ctx, c.Version, c.Waiting)
+			w.count(c.Version, c.Waiting)
+		}
+	})
+	// The length's search attribute, set once for all the counts a workflow task
+	// brings (a rush of joins is a batch of signals).
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			if err := workflow.Await(ctx, func() bool { return w.counted }); err != nil {
+				return
+			}
+			w.counted = false
+			w.upsert(ctx, WaitlistLengthKey.ValueSet(int64(w.waiting)))
 		}
 	})
 	return nil
 }
 
 // count records the list's size if it is newer than what the workflow knows.
-func (w *list) count(ctx workflow.Context, version int64, waiting int32) {
+func (w *list) count(version int64, waiting int32) {
 	if version < w.version {
 		return
 	}
 	if version > w.version || !w.known {
-		w.version, w.waiting = version, waiting
-		w.upsert(ctx, WaitlistLengthKey.ValueSet(int64(waiting)))
+		w.version, w.waiting, w.counted = version, waiting, true
 	}
 }
 
@@ -289,7 +300,7 @@ func (w *list) offerFree(ctx workflow.Context) error {
 // truth (an offer this workflow was told of but that already ended is dropped);
 // the times already set for known ones are kept.
 func (w *list) learn(ctx workflow.Context, s waitlist.DayState) {
-	w.count(ctx, s.Version, s.Waiting)
+	w.count(s.Version, s.Waiting)
 	w.known = true
 	w.deadline = s.Deadline
 	var offers []pending
@@ -344,7 +355,7 @@ func (w *list) offerByHand(ctx workflow.Context, in activities.OfferByHandInput)
 	w.rev++
 	if w.waiting > 0 {
 		w.waiting-- // one fewer waiting; the next count from PostgreSQL confirms it
-		w.upsert(ctx, WaitlistLengthKey.ValueSet(int64(w.waiting)))
+		w.counted = true
 	}
 	if err := w.follow(ctx, m); err != nil {
 		return m, err
@@ -368,6 +379,7 @@ func (w *list) close(ctx workflow.Context) error {
 	}
 	w.waiting = 0
 	w.upsert(ctx, WaitlistLengthKey.ValueSet(0))
+	w.counted = false
 	w.describe(ctx, fmt.Sprintf("closed at the booking deadline (%s); %d still waiting told", parisTime(w.deadline), len(closed)))
 	return nil
 }

@@ -28,6 +28,7 @@ func runBench(ctx context.Context, args []string) error {
 	fs.IntVar(&o.Days, "days", 8, "days K booked per family (one on a capacity-limited service)")
 	fs.IntVar(&o.Concurrency, "concurrency", 64, "families C at a time")
 	fs.DurationVar(&o.Timeout, "timeout", 2*time.Minute, "longest wait from checkout to paid")
+	fs.IntVar(&o.Cancellations, "cancel", 0, "after the rush, this many families cancel the limited day: its waiting list offers the places, which are paid")
 	out := fs.String("out", filepath.Join(".data", "bench-rush.json"), "where to write the JSON report")
 	skipLimit := fs.Bool("no-limit", false, "skip the bare PostgreSQL limit run")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -56,9 +57,9 @@ func runBench(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Println("report written to", *out)
-	if r.OverbookedDays > 0 || r.StuckCarts > 0 || r.LedgerViolations > 0 || r.CountMismatches > 0 {
-		return fmt.Errorf("invariants broken: %d overbooked days, %d stuck carts, %d ledger violations, %d capacity mismatches",
-			r.OverbookedDays, r.StuckCarts, r.LedgerViolations, r.CountMismatches)
+	if r.OverbookedDays > 0 || r.StuckCarts > 0 || r.LedgerViolations > 0 || r.CountMismatches > 0 || r.WaitlistBroken > 0 {
+		return fmt.Errorf("invariants broken: %d overbooked days, %d stuck carts, %d ledger violations, %d capacity mismatches, %d waiting-list violations",
+			r.OverbookedDays, r.StuckCarts, r.LedgerViolations, r.CountMismatches, r.WaitlistBroken)
 	}
 	return nil
 }
@@ -77,6 +78,7 @@ func printReport(r *bench.Report) {
 	}
 	fmt.Printf("overbooked days: %d   capacity count mismatches: %d   carts neither paid nor open: %d   ledger violations: %d\n",
 		r.OverbookedDays, r.CountMismatches, r.StuckCarts, r.LedgerViolations)
+	fmt.Printf("waiting list: %d joined, %d offers paid, %d invariant violations\n", r.WaitlistJoined, r.OffersPaid, r.WaitlistBroken)
 	fmt.Printf("errors by kind: %v   retries by call (on another API process): %v\n", r.Errors, r.Retries)
 	groups := make([]string, 0, len(r.Processes))
 	for g := range r.Processes {

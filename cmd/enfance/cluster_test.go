@@ -233,9 +233,12 @@ func TestClusterRushSurvivesLosingOneOfEach(t *testing.T) {
 		if rep.ConfirmedCarts != families || len(rep.Errors) > 0 {
 			t.Errorf("%d of %d carts paid; errors %v", rep.ConfirmedCarts, families, rep.Errors)
 		}
-		if rep.OverbookedDays+rep.CountMismatches+rep.StuckCarts+rep.LedgerViolations > 0 {
-			t.Errorf("invariants: %d overbooked days, %d capacity mismatches, %d carts neither paid nor open, %d ledger violations",
-				rep.OverbookedDays, rep.CountMismatches, rep.StuckCarts, rep.LedgerViolations)
+		if rep.OverbookedDays+rep.CountMismatches+rep.StuckCarts+rep.LedgerViolations+rep.WaitlistBroken > 0 {
+			t.Errorf("invariants: %d overbooked days, %d capacity mismatches, %d carts neither paid nor open, %d ledger violations, %d waiting-list violations",
+				rep.OverbookedDays, rep.CountMismatches, rep.StuckCarts, rep.LedgerViolations, rep.WaitlistBroken)
+		}
+		if rep.WaitlistJoined == 0 {
+			t.Error("nobody joined the limited day's waiting list: the rush did not fill it")
 		}
 		retries := 0
 		for _, n := range rep.Retries {
