@@ -197,11 +197,14 @@ func (s *Server) cancelReservations(c *gin.Context) {
 		CreditCents      int64           `json:"credit_cents"`
 		OutstandingCents int64           `json:"outstanding_cents"`
 	}{Cancelled: make([]cancelledJSON, 0, len(ks))}
+	freed := make([]uuid.UUID, 0, len(ks))
 	for _, k := range ks {
 		out.Cancelled = append(out.Cancelled, cancelledJSON{Reservation: reservationOf(k.Reservation), CreditedCents: k.CreditedCents, ReversedCents: k.ReversedCents})
 		out.CreditedCents += k.CreditedCents
 		out.ReversedCents += k.ReversedCents
+		freed = append(freed, k.Reservation.ServiceDayID)
 	}
+	s.placesFreed(c, freed...)
 	bal, err := s.q.FamilyBalances(c, f.ID)
 	if err != nil {
 		fail(c, s.log, err)

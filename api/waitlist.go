@@ -15,7 +15,6 @@ import (
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
-	"github.com/enfance/enfance/document"
 	"github.com/enfance/enfance/waitlist"
 )
 
@@ -56,11 +55,11 @@ func (s *Server) waitlistError(c *gin.Context, err error) {
 	switch {
 	case errors.As(err, &refused) && len(refused.Refusals) == 1 && refused.Refusals[0].Reason == waitlist.ReasonNotFull:
 		fail(c, s.log, problem(http.StatusConflict, "not-full", "Il reste des places",
-			onDay(refused.Refusals[0].Item.Date, waitlist.Message(waitlist.ReasonNotFull))+"."))
+			cart.DayMessage(refused.Refusals[0].Item.Date, waitlist.Message(waitlist.ReasonNotFull))+"."))
 	case errors.As(err, &refused):
 		p := problem(http.StatusConflict, "waitlist-refused", "Inscription sur liste d'attente impossible", "")
 		for _, r := range refused.Refusals {
-			p.Errors = append(p.Errors, FieldError{Field: "date", Message: onDay(r.Item.Date, r.Message), Reason: r.Reason})
+			p.Errors = append(p.Errors, FieldError{Field: "date", Message: cart.DayMessage(r.Item.Date, r.Message), Reason: r.Reason})
 		}
 		p.Detail = p.Errors[0].Message + "."
 		fail(c, s.log, p)
@@ -427,13 +426,4 @@ func (s *Server) offerByHand(c *gin.Context) {
 		return
 	}
 	s.staffDayWaitlist(c, id, day, http.StatusOK)
-}
-
-// onDay names the day (YYYY-MM-DD) a message is about: « Le jeudi 3 décembre 2026 : … ».
-func onDay(date, message string) string {
-	d, err := booking.ParseDay(date)
-	if err != nil {
-		return message
-	}
-	return "Le " + document.WeekdayDate(d) + " : " + message
 }

@@ -53,7 +53,7 @@ func TestFamilyWaitlistRoutes(t *testing.T) {
 		t.Errorf("bad request errors %+v", bad.Errors)
 	}
 	p := parent.problem(http.MethodPost, "/api/v1/waitlist", join(open), http.StatusConflict, "not-full")
-	if want := "Le " + document.WeekdayDate(open) + " : il reste des places ce jour-là : réservez-le directement."; p.Detail != want {
+	if want := "Le " + document.DayMonth(open) + " : il reste des places ce jour-là : réservez-le directement."; p.Detail != want {
 		t.Errorf("not-full detail %q, want %q", p.Detail, want)
 	}
 	var entry waitlistDoc
@@ -62,7 +62,7 @@ func TestFamilyWaitlistRoutes(t *testing.T) {
 		t.Fatalf("joined %+v", entry)
 	}
 	p = parent.problem(http.MethodPost, "/api/v1/waitlist", join(full), http.StatusConflict, "waitlist-refused")
-	if len(p.Errors) != 1 || p.Errors[0].Reason != "already_waiting" || !strings.HasPrefix(p.Errors[0].Message, "Le "+document.WeekdayDate(full)) {
+	if len(p.Errors) != 1 || p.Errors[0].Reason != "already_waiting" || !strings.HasPrefix(p.Errors[0].Message, "Le "+document.DayMonth(full)) {
 		t.Errorf("joining twice: %+v", p)
 	}
 	// The same request retried with its Idempotency-Key (the answer was lost): its entry.

@@ -2,12 +2,7 @@ package e2e_test
 
 import (
 	"context"
-	"io"
-	"mime"
-	"mime/quotedprintable"
 	"net/http"
-	"net/mail"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,28 +55,6 @@ func TestCartReminderArrivesOnceInTheOutbox(t *testing.T) {
 			t.Errorf("the reminder lacks %q:\n%s", want, text)
 		}
 	}
-}
-
-// readMail decodes an .eml of the outbox: its subject and its text.
-func readMail(t *testing.T, path string) (subject, text string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	m, err := mail.ReadMessage(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if subject, err = new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject")); err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(quotedprintable.NewReader(m.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return subject, string(body)
 }
 
 // A worker dies in front of the reminder; the next worker sends it, once, after
