@@ -58,6 +58,7 @@ const routes = [
   ['/admin/services/nouveau', admin.newService, { staff: true }],
   ['/admin/services/:id', admin.serviceDays, { staff: true }],
   ['/admin/services/:id/modifier', admin.editService, { staff: true }],
+  ['/admin/services/:id/jours/:date/attente', admin.waitlist, { staff: true }],
   ['/admin/fermetures', admin.closures, { staff: true }],
   ['/admin/messages', admin.inbox, { staff: true }],
   ['/admin/messages/:id', admin.thread, { staff: true }],

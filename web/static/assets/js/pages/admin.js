@@ -4,6 +4,7 @@
 export { families, newFamily, familyPage } from './admin/families.js';
 export { services, newService, editService, serviceDays, closures } from './admin/services.js';
 export { day, week } from './admin/day.js';
+export { waitlist } from './admin/waitlist.js';
 export { inbox, thread } from './admin/messages.js';
 export { invoicing } from './admin/invoicing.js';
 export { users } from './admin/users.js';

@@ -8,6 +8,7 @@ import {
   thisMonth, addMonths, monthLabel, ofMonth, dayLabel, instantLabel, parseDay, isoDay, WEEKDAY_SHORT,
 } from '../ui.js';
 import { session, refreshCart, updateCartCount, setCancellations, go, flashNext } from '../app.js';
+import { monthPanel, familyBlock, cartOffersNotice, rankLabel } from './waitlist.js';
 
 export const childName = (members, id) => {
   const m = members.find((x) => x.id === id);
@@ -200,7 +201,8 @@ const STATES = {
   in_cart: ['Panier', 'dans votre panier, à payer'],
   reserved: ['Réservé', 'réservé et payé'],
   to_cancel: ['À annuler', 'décoché : sera annulé et remboursé quand vous validerez les annulations'],
-  full: ['Complet', 'complet'],
+  full: ['Complet', 'complet : inscrivez-vous sur la liste d\'attente sous le calendrier'],
+  waitlist: ['Attente', 'complet, votre enfant est sur la liste d\'attente'],
   deadline_passed: ['Délai', 'date limite de réservation dépassée'],
   closed: ['Fermé', 'fermé'],
 };
@@ -229,7 +231,7 @@ function childCalendar(child, service, month, toCancel, cancellationsChanged) {
       mount(body, h('div', { class: 'notice notice-error' }, problemView(err)));
       return;
     }
-    mount(body, grid(child, month, days, onToggle, toCancel));
+    mount(body, grid(child, month, days, onToggle, toCancel), monthPanel(child, service, month, days, () => draw()));
     const open = days.filter((d) => d.state === 'available' && d.bookable_until).sort((a, b) => a.bookable_until.localeCompare(b.bookable_until));
     info.textContent = open.length
       ? `Prochaine date limite : ${instantLabel(open[0].bookable_until)} pour le ${dayLabel(open[0].date, false)}.`
@@ -343,9 +345,14 @@ function dayCell(day, child, onToggle, toCancel) {
     return h('td', { class: cls }, h('div', { class: 'cell' }, h('span', { class: 'num', 'aria-hidden': 'true' }, d.getDate()),
       h('span', { class: 'state', 'aria-hidden': 'true' }, short), h('span', { class: 'sr-only' }, `${dayLabel(day.date, false)} : ${long}`)));
   }
-  let [short, long] = STATES[day.state] || [day.state, day.state];
+  const waiting = day.state === 'full' && day.waitlist && day.waitlist.status === 'waiting';
+  let [short, long] = STATES[waiting ? 'waitlist' : day.state] || [day.state, day.state];
   let enabled = day.state === 'available' || day.state === 'in_cart';
   if (day.state === 'available' && day.bookable_until) long += `, réservable jusqu'au ${instantLabel(day.bookable_until)}`;
+  if (waiting) long = `complet, ${child.first_name} est au ${rankLabel(day.waitlist.rank)}`;
+  if (day.state === 'in_cart' && day.waitlist && day.waitlist.offer_expires_at) {
+    long += `, place libérée par la liste d'attente et gardée jusqu'au ${instantLabel(day.waitlist.offer_expires_at)} : décochez pour la refuser`;
+  }
   if (day.state === 'reserved') {
     enabled = !!day.cancellable_until;
     long += enabled
@@ -363,7 +370,7 @@ function dayCell(day, child, onToggle, toCancel) {
   const id = `d-${child.id.slice(0, 8)}-${day.date}`;
   input.id = id;
   const sr = h('span', { class: 'sr-only', dataset: { base: label } }, label);
-  const cell = h('td', { class: `${cls}${day.state === 'reserved' && !enabled ? ' day-locked' : ''}`, title: capitalize(label) },
+  const cell = h('td', { class: `${cls}${day.state === 'reserved' && !enabled ? ' day-locked' : ''}${waiting ? ' day-waitlist' : ''}`, title: capitalize(label) },
     h('label', { for: id },
       h('span', { class: 'num', 'aria-hidden': 'true' }, d.getDate()),
       input,
@@ -434,6 +441,7 @@ export async function cart(ctx) {
   else if (due > 0) what = carriedNotice(due);
   else what = 'Votre cagnotte couvre le montant : aucun paiement n\'est demandé, vos réservations seront confirmées.';
   mount(ctx.root, title,
+    cartOffersNotice(c.items, (id) => childName(members, id), (id) => serviceName(list, id)),
     linesTable(c, members, list, true),
     h('section', { class: 'card totals', 'aria-labelledby': 'totals-title' },
       h('h2', { id: 'totals-title' }, 'Montant à payer'),
@@ -491,14 +499,19 @@ export async function balanceBlock() {
 function linesTable(c, members, list, removable) {
   const items = [...c.items].sort((a, b) => a.date.localeCompare(b.date) || a.child_id.localeCompare(b.child_id));
   return table('Jours dans votre panier', ['Date', 'Enfant', 'Service', 'Prix', removable ? 'Retirer' : null].filter(Boolean), items.map((it) => {
-    const row = [dayLabel(it.date), childName(members, it.child_id), serviceName(list, it.service_id), euros(it.price_cents)];
+    const when = it.offer_expires_at
+      ? h('span', {}, dayLabel(it.date), h('span', { class: 'tag tag-offer' }, `Place libérée, gardée jusqu'au ${instantLabel(it.offer_expires_at)}`))
+      : dayLabel(it.date);
+    const row = [when, childName(members, it.child_id), serviceName(list, it.service_id), euros(it.price_cents)];
     if (removable) {
-      const b = h('button', { type: 'button', class: 'button button-tertiary button-small' }, 'Retirer',
+      const b = h('button', { type: 'button', class: 'button button-tertiary button-small' }, it.offer_expires_at ? 'Refuser la place' : 'Retirer',
         h('span', { class: 'sr-only' }, ` ${dayLabel(it.date)}, ${childName(members, it.child_id)}, ${serviceName(list, it.service_id)}`));
       b.addEventListener('click', () => busy(b, async () => {
         try {
           await del(`/cart/items/${it.id}`);
-          flashNext(`${capitalize(dayLabel(it.date))} retiré du panier.`, 'info');
+          flashNext(it.offer_expires_at
+            ? `Place du ${dayLabel(it.date)} refusée : elle est proposée à la famille suivante sur la liste d'attente.`
+            : `${capitalize(dayLabel(it.date))} retiré du panier.`, 'info');
           go('#/panier');
         } catch (err) { showError(err); }
       }));
@@ -656,11 +669,18 @@ export async function familyCalendar(ctx) {
   next.addEventListener('click', () => setMonth(addMonths(month, 1)));
   today.addEventListener('click', () => setMonth(thisMonth()));
   today.hidden = month === thisMonth();
+  const waits = h('div', {});
+  const drawWaits = async () => {
+    const entries = await get('/waitlist').catch(() => []);
+    mount(waits, entries.length ? h('section', { class: 'card', id: 'my-waitlists', 'aria-labelledby': 'my-waitlists-title' },
+      h('h2', { id: 'my-waitlists-title' }, 'Mes listes d\'attente'), familyBlock(entries, drawWaits)) : null);
+  };
   mount(ctx.root, pageTitle('Mon calendrier'),
     h('p', { class: 'lead' }, 'Vos réservations du mois. Une réservation annulée dans les délais est remboursée sur votre cagnotte.'),
+    waits,
     h('div', { class: 'month-nav', role: 'group', 'aria-label': 'Changer de mois' }, prev, heading, next, today),
     body);
-  await draw();
+  await Promise.all([draw(), drawWaits()]);
 }
 
 function reservationItem(r, members, list, todayIso, redraw) {

@@ -8,6 +8,7 @@ import {
 } from '../ui.js';
 import { session, refreshCart } from '../app.js';
 import { childName, serviceName, balanceBlock } from './booking.js';
+import { familyBlock } from './waitlist.js';
 
 /** An element filled once promise settles (a loading line until then). */
 function later(promise) {
@@ -18,8 +19,8 @@ function later(promise) {
 
 export async function home(ctx) {
   const me = await session.refreshMe();
-  const [cart, members, services] = await Promise.all([
-    refreshCart().catch(() => null), session.once('/family/members'), session.once('/services'),
+  const [cart, members, services, waits] = await Promise.all([
+    refreshCart().catch(() => null), session.once('/family/members'), session.once('/services'), get('/waitlist').catch(() => []),
   ]);
   const fam = me.family;
   const pending = cart ? cart.items.length : 0;
@@ -44,7 +45,9 @@ export async function home(ctx) {
       box('home-cart', 'Mon panier', cartSummary(cart)),
       box('home-next', 'Prochaines réservations', nextReservations(members, services)),
       box('home-deadlines', 'Prochaines dates limites de réservation', nextDeadlines(members, services)),
-      box('home-invoices', 'Factures à régler', invoicesToPay())),
+      box('home-invoices', 'Factures à régler', invoicesToPay()),
+      waits.some((e) => e.status === 'waiting' || e.status === 'offered')
+        ? box('home-waitlist', 'Listes d\'attente', familyBlock(waits, () => home(ctx))) : null),
     h('section', { 'aria-labelledby': 'shortcuts-title' },
       h('h2', { id: 'shortcuts-title' }, 'Raccourcis'),
       h('ul', { class: 'shortcuts' },

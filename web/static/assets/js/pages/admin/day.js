@@ -60,7 +60,8 @@ function sheet(svc, d, redraw) {
     !d.scheduled ? ' — le service ne fonctionne pas ce jour-là' : !d.open ? ' — jour fermé aux réservations' : '');
   const downloads = h('p', { class: 'row-actions' },
     h('a', { class: 'button button-secondary button-small', href: `/api/v1/admin/services/${d.service_id}/days/${d.date}/children.pdf`, download: '' }, 'Imprimer la liste (PDF)'),
-    h('a', { class: 'button button-secondary button-small', href: `/api/v1/admin/services/${d.service_id}/days/${d.date}/children.csv`, download: '' }, 'Télécharger (CSV)'));
+    h('a', { class: 'button button-secondary button-small', href: `/api/v1/admin/services/${d.service_id}/days/${d.date}/children.csv`, download: '' }, 'Télécharger (CSV)'),
+    h('a', { class: 'button button-tertiary button-small', href: `#/admin/services/${d.service_id}/jours/${d.date}/attente` }, 'Liste d\'attente'));
   const boxes = new Map();
   const rows = d.children.map((c) => {
     const box = h('input', { type: 'checkbox', name: 'present', 'data-child': c.child_id, checked: c.attendance === 'present', id: `p-${c.child_id}`, disabled: !canTick });

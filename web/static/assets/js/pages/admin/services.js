@@ -134,7 +134,7 @@ function serviceForm(svc, done) {
   const s = svc || {
     code: '', name: '', description: '', weekdays: [1, 2, 4, 5], booking_deadline: { days_before: 2, time: '10:00' },
     cancellation_deadline: { days_before: 2, time: '10:00' }, working_days_only: true, active: true,
-    eligibility: { schools: [], classes: [], min_age_months: null, max_age_months: null }, prices: [],
+    eligibility: { schools: [], classes: [], min_age_months: null, max_age_months: null }, prices: [], waitlist_offer_hours: 24,
   };
   const code = h('input', { name: 'code', type: 'text', required: true, maxlength: '40', value: s.code, pattern: '[a-z0-9][a-z0-9_-]*', class: 'short' });
   const name = h('input', { name: 'name', type: 'text', required: true, maxlength: '100', value: s.name });
@@ -153,6 +153,7 @@ function serviceForm(svc, done) {
   const minAge = h('input', { name: 'eligibility.min_age_months', type: 'number', min: '0', max: '300', class: 'tiny', value: s.eligibility.min_age_months ?? '' });
   const maxAge = h('input', { name: 'eligibility.max_age_months', type: 'number', min: '0', max: '300', class: 'tiny', value: s.eligibility.max_age_months ?? '' });
   const active = h('input', { type: 'checkbox', id: 'svc-active', checked: s.active });
+  const hold = h('input', { name: 'waitlist_offer_hours', type: 'number', min: '1', max: '336', class: 'tiny', value: String(Math.max(1, Math.round(s.waitlist_offer_hours || 24))) });
   const grid = priceGrid(s.prices);
   const submit = h('button', { type: 'submit', class: 'button' }, svc ? 'Enregistrer le service' : 'Créer le service');
   const deadlineRow = (label, d, hint) => h('div', { class: 'field' }, h('span', { class: 'label' }, label),
@@ -175,6 +176,8 @@ function serviceForm(svc, done) {
         field('Âge minimum (mois)', minAge, '36 pour 3 ans ; vide : pas de minimum.'),
         field('Âge maximum (mois)', maxAge, 'Vide : pas de maximum.'))),
     grid.node,
+    h('fieldset', {}, h('legend', {}, 'Liste d\'attente'),
+      field('Place proposée gardée (heures)', hold, 'Quand une place se libère un jour complet, elle est mise dans le panier du premier enfant de la liste d\'attente et gardée ce temps-là (jamais au-delà de la date limite de réservation) ; ensuite elle passe au suivant. 24 heures par défaut.')),
     h('div', { class: 'check' }, active, h('label', { for: active.id }, 'Ouvert aux réservations')),
     h('div', { class: 'actions' }, submit, h('a', { href: svc ? `#/admin/services/${svc.id}` : '#/admin/services' }, 'Annuler')));
   const list = (input) => input.value.split(',').map((x) => x.trim()).filter(Boolean);
@@ -192,7 +195,7 @@ function serviceForm(svc, done) {
       cancellation_deadline: { days_before: Number(cancel.days.value), time: cancel.time.value.trim() },
       working_days_only: working.checked,
       eligibility: { schools: list(schools), classes: list(classes), min_age_months: num(minAge), max_age_months: num(maxAge) },
-      prices, active: active.checked,
+      prices, active: active.checked, waitlist_offer_hours: Number(hold.value),
     };
     busy(submit, async () => {
       try {
@@ -268,7 +271,11 @@ export async function serviceDays(ctx) {
       stackTable(`Jours de ${svc.name} en ${monthLabel(month)}`, ['Date', 'Ouvert', 'Capacité', 'Places prises', 'Places restantes', ''], edits.map((e) => [
         dayLabel(e.d.date), e.open, e.cap, String(e.d.taken),
         e.d.places_left === null || e.d.places_left === undefined ? 'illimité' : String(e.d.places_left),
-        h('a', { href: `#/admin/journee?service=${id}&date=${e.d.date}` }, 'Liste et pointage', h('span', { class: 'sr-only' }, ` du ${dayLabel(e.d.date)}`)),
+        h('span', { class: 'row-actions' },
+          h('a', { href: `#/admin/journee?service=${id}&date=${e.d.date}` }, 'Liste et pointage', h('span', { class: 'sr-only' }, ` du ${dayLabel(e.d.date)}`)),
+          e.d.waiting || (e.d.capacity !== null && e.d.capacity !== undefined && e.d.places_left === 0)
+            ? h('a', { href: `#/admin/services/${id}/jours/${e.d.date}/attente` }, e.d.waiting ? `Liste d'attente (${e.d.waiting})` : 'Liste d\'attente',
+              h('span', { class: 'sr-only' }, ` du ${dayLabel(e.d.date)}`)) : null),
       ]), { rowHeaders: true, class: 'days-table' }),
       h('p', { class: 'hint' }, 'Fermer un jour garde ses réservations (annulez-les pour les familles si le service n\'a pas lieu) et arrête les nouvelles. Une capacité vide est illimitée.'),
       h('div', { class: 'actions' }, save));
@@ -288,7 +295,7 @@ export async function serviceDays(ctx) {
     h('div', { class: 'grid2 cards' },
       h('section', { class: 'card', 'aria-labelledby': 'svc-rules' }, h('h2', { id: 'svc-rules' }, 'Règles'),
         dl([['Jours', weekdays(svc)], ['Réservation', svc.booking_deadline.label], ['Annulation', svc.cancellation_deadline.label],
-          ['Enfants', eligibilityLabel(svc.eligibility)], ['Tarifs', h('ul', { class: 'plain prices' }, svc.prices.map((p) => h('li', {}, bracketLabel(p))))],
+          ['Enfants', eligibilityLabel(svc.eligibility)], ['Place proposée (liste d\'attente)', `gardée ${svc.waitlist_offer_hours} h`], ['Tarifs', h('ul', { class: 'plain prices' }, svc.prices.map((p) => h('li', {}, bracketLabel(p))))],
           ['État', svc.active ? 'ouvert aux réservations' : 'fermé aux réservations']])),
       unbookedRuleCard(svc)),
     can('generateServiceDays') ? generateCard(svc, () => draw()) : null,
