@@ -632,9 +632,7 @@ func (q *Queries) ListCartOffers(ctx context.Context, cartID uuid.UUID) ([]ListC
 
 const listChildWaitlist = `-- name: ListChildWaitlist :many
 SELECT e.id, e.day, e.status, e.offer_expires_at,
-    (CASE WHEN e.status = 'waiting' THEN
-        (SELECT count(*) FROM waitlist_entries w WHERE w.service_day_id = e.service_day_id AND w.status = 'waiting' AND w.position <= e.position)
-     ELSE 0 END)::int AS rank
+    (CASE WHEN e.status = 'waiting' THEN waitlist_rank(e.service_day_id, e.position) ELSE 0 END)::int AS rank
 FROM waitlist_entries e
 WHERE e.family_id = $1 AND e.child_id = $2 AND e.service_id = $3
   AND e.status IN ('waiting', 'offered') AND e.day BETWEEN $4 AND $5
@@ -723,9 +721,7 @@ func (q *Queries) ListDayOffers(ctx context.Context, serviceDayID uuid.UUID) ([]
 const listDayWaitlist = `-- name: ListDayWaitlist :many
 SELECT e.id, e.org_id, e.family_id, e.child_id, e.service_id, e.service_day_id, e.day, e.position, e.status, e.offer_line_id, e.offered_at, e.offer_expires_at, e.offered_by, e.offer_reason, e.created_by, e.created_at, e.closed_at, m.first_name, m.last_name, m.school, m.class_name, f.name AS family_name,
     f.email AS family_email, f.phone AS family_phone,
-    (CASE WHEN e.status = 'waiting' THEN
-        (SELECT count(*) FROM waitlist_entries w WHERE w.service_day_id = e.service_day_id AND w.status = 'waiting' AND w.position <= e.position)
-     ELSE 0 END)::int AS rank
+    (CASE WHEN e.status = 'waiting' THEN waitlist_rank(e.service_day_id, e.position) ELSE 0 END)::int AS rank
 FROM waitlist_entries e
 JOIN members m ON m.id = e.child_id
 JOIN families f ON f.id = e.family_id
@@ -799,9 +795,7 @@ func (q *Queries) ListDayWaitlist(ctx context.Context, arg ListDayWaitlistParams
 
 const listFamilyWaitlist = `-- name: ListFamilyWaitlist :many
 SELECT e.id, e.org_id, e.family_id, e.child_id, e.service_id, e.service_day_id, e.day, e.position, e.status, e.offer_line_id, e.offered_at, e.offer_expires_at, e.offered_by, e.offer_reason, e.created_by, e.created_at, e.closed_at, s.name AS service_name, m.first_name AS child_first_name,
-    (CASE WHEN e.status = 'waiting' THEN
-        (SELECT count(*) FROM waitlist_entries w WHERE w.service_day_id = e.service_day_id AND w.status = 'waiting' AND w.position <= e.position)
-     ELSE 0 END)::int AS rank
+    (CASE WHEN e.status = 'waiting' THEN waitlist_rank(e.service_day_id, e.position) ELSE 0 END)::int AS rank
 FROM waitlist_entries e
 JOIN services s ON s.id = e.service_id
 JOIN members m ON m.id = e.child_id
@@ -1259,8 +1253,7 @@ func (q *Queries) TakePlaceOverList(ctx context.Context, id uuid.UUID) (int32, e
 }
 
 const waitlistRank = `-- name: WaitlistRank :one
-SELECT count(*)::int FROM waitlist_entries w
-WHERE w.service_day_id = $1 AND w.status = 'waiting' AND w.position <= $2
+SELECT waitlist_rank($1::uuid, $2::bigint)::int
 `
 
 type WaitlistRankParams struct {

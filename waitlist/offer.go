@@ -326,13 +326,9 @@ func (s *Store) Lapse(ctx context.Context, entryID uuid.UUID) (LapseResult, erro
 			out.Outcome, out.ExpiresAt = LapseNotDue, *e.OfferExpiresAt
 			return nil
 		}
-		line, err := q.GetCartLineByID(ctx, *e.OfferLineID)
+		c, line, err := lockOfferCart(ctx, q, e)
 		if err != nil {
-			return fmt.Errorf("read offer line: %w", err)
-		}
-		c, err := q.LockCart(ctx, line.CartID)
-		if err != nil {
-			return fmt.Errorf("lock cart: %w", err)
+			return err
 		}
 		if c.Status == "checking_out" {
 			out.Outcome = LapseBusy

@@ -259,14 +259,9 @@ func (s *Store) Leave(ctx context.Context, f cart.Family, id uuid.UUID) (Left, e
 		case StatusAccepted, StatusExpired:
 			return ErrClosed
 		case StatusOffered:
-			// The cart first, as every writer of the cart's lines.
-			line, err := q.GetCartLineByID(ctx, *e.OfferLineID)
+			c, _, err := lockOfferCart(ctx, q, e)
 			if err != nil {
-				return fmt.Errorf("read offer line: %w", err)
-			}
-			c, err := q.LockCart(ctx, line.CartID)
-			if err != nil {
-				return fmt.Errorf("lock cart: %w", err)
+				return err
 			}
 			if c.Status != "open" {
 				return cart.ErrNotOpen
@@ -360,6 +355,20 @@ func (s *Store) CartOffers(ctx context.Context, cartID uuid.UUID) (map[uuid.UUID
 		out[*r.OfferLineID] = CartOffer{EntryID: r.ID, ExpiresAt: *r.OfferExpiresAt}
 	}
 	return out, nil
+}
+
+// lockOfferCart locks the cart an offer's line sits in: the cart first, as every
+// writer of the cart's lines, then the entry, then the day.
+func lockOfferCart(ctx context.Context, q *db.Queries, e db.WaitlistEntry) (db.Cart, db.CartLine, error) {
+	line, err := q.GetCartLineByID(ctx, *e.OfferLineID)
+	if err != nil {
+		return db.Cart{}, db.CartLine{}, fmt.Errorf("read offer line: %w", err)
+	}
+	c, err := q.LockCart(ctx, line.CartID)
+	if err != nil {
+		return db.Cart{}, db.CartLine{}, fmt.Errorf("lock cart: %w", err)
+	}
+	return c, line, nil
 }
 
 func orgZone(ctx context.Context, q *db.Queries, orgID uuid.UUID) (*time.Location, error) {

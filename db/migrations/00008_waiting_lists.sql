@@ -55,7 +55,17 @@ CREATE INDEX waitlist_entries_family_idx ON waitlist_entries (family_id, day);
 -- Offers that lapse, found by the list's workflow and by reconciliation.
 CREATE INDEX waitlist_entries_offers_idx ON waitlist_entries (offer_expires_at) WHERE status = 'offered';
 
+-- The rank a family sees: its place among the day's entries still waiting (1 =
+-- the next to be offered a place). One definition for every query that shows it.
+-- +goose StatementBegin
+CREATE FUNCTION waitlist_rank(service_day uuid, upto bigint) RETURNS integer LANGUAGE sql STABLE AS $$
+    SELECT count(*)::integer FROM waitlist_entries
+    WHERE service_day_id = $1 AND status = 'waiting' AND position <= $2
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP FUNCTION waitlist_rank(uuid, bigint);
 DROP TABLE waitlist_entries;
 ALTER TABLE service_days DROP COLUMN waiting, DROP COLUMN waitlist_version;
 ALTER TABLE services DROP COLUMN waitlist_offer_hold;

@@ -25,8 +25,7 @@ SELECT EXISTS (SELECT 1 FROM waitlist_entries WHERE child_id = $1 AND service_da
 
 -- name: WaitlistRank :one
 -- The entry's place among its day's waiting entries (1 = next to be offered).
-SELECT count(*)::int FROM waitlist_entries w
-WHERE w.service_day_id = @service_day_id AND w.status = 'waiting' AND w.position <= @position;
+SELECT waitlist_rank(@service_day_id::uuid, @position::bigint)::int;
 
 -- name: GetWaitlistEntry :one
 SELECT * FROM waitlist_entries WHERE id = $1;
@@ -120,9 +119,7 @@ SELECT * FROM service_days WHERE org_id = $1 AND id = $2;
 -- name: ListFamilyWaitlist :many
 -- The family's entries from a day on, with their rank among the waiting ones.
 SELECT sqlc.embed(e), s.name AS service_name, m.first_name AS child_first_name,
-    (CASE WHEN e.status = 'waiting' THEN
-        (SELECT count(*) FROM waitlist_entries w WHERE w.service_day_id = e.service_day_id AND w.status = 'waiting' AND w.position <= e.position)
-     ELSE 0 END)::int AS rank
+    (CASE WHEN e.status = 'waiting' THEN waitlist_rank(e.service_day_id, e.position) ELSE 0 END)::int AS rank
 FROM waitlist_entries e
 JOIN services s ON s.id = e.service_id
 JOIN members m ON m.id = e.child_id
@@ -132,9 +129,7 @@ ORDER BY e.day, m.first_name, s.name, e.created_at;
 -- name: ListChildWaitlist :many
 -- A child's live entries for a service in a month (the booking calendar).
 SELECT e.id, e.day, e.status, e.offer_expires_at,
-    (CASE WHEN e.status = 'waiting' THEN
-        (SELECT count(*) FROM waitlist_entries w WHERE w.service_day_id = e.service_day_id AND w.status = 'waiting' AND w.position <= e.position)
-     ELSE 0 END)::int AS rank
+    (CASE WHEN e.status = 'waiting' THEN waitlist_rank(e.service_day_id, e.position) ELSE 0 END)::int AS rank
 FROM waitlist_entries e
 WHERE e.family_id = @family_id AND e.child_id = @child_id AND e.service_id = @service_id
   AND e.status IN ('waiting', 'offered') AND e.day BETWEEN @first_day AND @last_day;
@@ -149,9 +144,7 @@ WHERE l.cart_id = $1 AND e.status = 'offered';
 -- A day's list for staff: waiting entries in order, then offers, then the closed ones.
 SELECT sqlc.embed(e), m.first_name, m.last_name, m.school, m.class_name, f.name AS family_name,
     f.email AS family_email, f.phone AS family_phone,
-    (CASE WHEN e.status = 'waiting' THEN
-        (SELECT count(*) FROM waitlist_entries w WHERE w.service_day_id = e.service_day_id AND w.status = 'waiting' AND w.position <= e.position)
-     ELSE 0 END)::int AS rank
+    (CASE WHEN e.status = 'waiting' THEN waitlist_rank(e.service_day_id, e.position) ELSE 0 END)::int AS rank
 FROM waitlist_entries e
 JOIN members m ON m.id = e.child_id
 JOIN families f ON f.id = e.family_id
