@@ -19,6 +19,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -158,6 +159,8 @@ func (s *Store) JoinMonth(ctx context.Context, f cart.Family, by, childID, servi
 		if err != nil {
 			return err
 		}
+		// Joined in the lock order of their days; told in the calendar's.
+		slices.SortFunc(joined, func(a, b Entry) int { return a.Day.Compare(b.Day) })
 		out.Joined = append(out.Joined, joined...)
 		for _, r := range refusals {
 			out.Skipped = append(out.Skipped, cart.Skipped{Date: r.Item.Date, Reason: r.Reason, Message: Message(r.Reason)})

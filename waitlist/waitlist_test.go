@@ -2,6 +2,9 @@ package waitlist_test
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/waitlist"
 )
 
@@ -494,4 +498,51 @@ func TestOfferByHandRefusalsForTheBackOffice(t *testing.T) {
 func errorsHasType(err error, typ string) bool {
 	var appErr *temporal.ApplicationError
 	return errors.As(err, &appErr) && appErr.Type() == typ && appErr.NonRetryable() && appErr.Message() != ""
+}
+
+// The families told: the offer's e-mail (what, until when, the link), and at the
+// deadline the families still waiting; each once.
+func TestOfferAndClosingEmails(t *testing.T) {
+	f := newFixture(t, 1)
+	outbox := t.TempDir()
+	f.acts.Mail = &mail.Outbox{Dir: outbox, From: "Portail <no-reply@enfance.test>"}
+	f.acts.PublicURL = "https://portail.ville.test"
+	booked := f.fill(f.day)
+	ks := f.families(2)
+	first, second := f.join(ks[0], f.day), f.join(ks[1], f.day)
+	if _, err := f.carts.CancelOnBehalf(f.ctx, f.staff, booked[0].ID, cart.StaffCancel{}); err != nil {
+		t.Fatal(err)
+	}
+	day := f.serviceDay(f.day).ID
+	if _, err := f.lists.OfferFreePlaces(f.ctx, day); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		f.must(f.acts.SendWaitlistOffer(f.ctx, first.ID))
+	}
+	f.clock.Set(at(2026, 12, 14, 10, 0))
+	closed, err := f.lists.Close(f.ctx, day)
+	f.must(err)
+	for range 2 {
+		f.must(f.acts.SendWaitlistClosed(f.ctx, closed))
+	}
+	files, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	if len(files) != 2 {
+		t.Fatalf("e-mails %v, want the offer and the closing", files)
+	}
+	read := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join(outbox, name))
+		f.must(err)
+		return strings.ReplaceAll(string(raw), "=\r\n", "")
+	}
+	offer := read("waitlist-offer_" + first.ID.String() + ".eml")
+	for _, want := range []string{"mercredi 16 d=C3=A9cembre 2026", "12,00", "mardi 1er d=C3=A9cembre 2026 =C3=A0 09h00", "https://portail.ville.test/#/panier", "famille suivante"} {
+		if !strings.Contains(offer, want) {
+			t.Errorf("offer e-mail lacks %q:\n%s", want, offer)
+		}
+	}
+	closing := read("waitlist-closed_" + second.ID.String() + ".eml")
+	if !strings.Contains(closing, "Aucune place ne s'est lib=C3=A9r=C3=A9e") || !strings.Contains(closing, "rien ne vous est factur=C3=A9") {
+		t.Errorf("closing e-mail:\n%s", closing)
+	}
 }

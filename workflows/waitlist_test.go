@@ -47,7 +47,8 @@ type listModel struct {
 	hold     time.Duration
 	version  int64
 	calls    []string
-	lengths  []int64 // WaitlistLength upserts
+	mails    []string // offer e-mails, apart: they go out beside the list's work, in no set order
+	lengths  []int64  // WaitlistLength upserts
 	carts    []string
 }
 
@@ -190,7 +191,7 @@ func (m *listModel) mock() {
 		func(_ context.Context, id uuid.UUID) error {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			m.record("SendWaitlistOffer(" + m.childOf(id) + ")")
+			m.mails = append(m.mails, "SendWaitlistOffer("+m.childOf(id)+")@"+m.at())
 			return nil
 		})
 	m.env.OnActivity(acts.CloseWaitlist, mock.Anything, mock.Anything).Return(
@@ -255,12 +256,19 @@ func (m *listModel) run() {
 	}
 }
 
-func (m *listModel) want(seq string) {
+// want checks the list's activities in order, and the offer e-mails (in any order).
+func (m *listModel) want(seq string, mails ...string) {
 	m.t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if got := strings.Join(m.calls, " "); got != seq {
 		m.t.Errorf("activities:\n got %s\nwant %s", got, seq)
+	}
+	got := slices.Clone(m.mails)
+	slices.Sort(got)
+	slices.Sort(mails)
+	if !slices.Equal(got, mails) {
+		m.t.Errorf("offer e-mails %v, want %v", got, mails)
 	}
 }
 
@@ -272,10 +280,7 @@ func TestWaitlistOffersAFreedPlaceAndPassesItOn(t *testing.T) {
 	m.free(2 * time.Hour)
 	m.after(30*time.Hour, func() { m.paid["B"] = true }) // B pays its cart
 	m.run()
-	m.want("OfferFreePlaces@0s OfferFreePlaces@2h0m0s SendWaitlistOffer(A)@2h0m0s " +
-		"LapseOffer(A)=expired@26h0m0s OfferFreePlaces@26h0m0s SendWaitlistOffer(B)@26h0m0s " +
-		"LapseOffer(B)=accepted@50h0m0s " +
-		"CloseWaitlist@240h0m0s SendWaitlistClosed(C)@240h0m0s")
+	m.want("OfferFreePlaces@0s OfferFreePlaces@2h0m0s LapseOffer(A)=expired@26h0m0s OfferFreePlaces@26h0m0s LapseOffer(B)=accepted@50h0m0s CloseWaitlist@240h0m0s SendWaitlistClosed(C)@240h0m0s", "SendWaitlistOffer(A)@2h0m0s", "SendWaitlistOffer(B)@26h0m0s")
 	if strings.Join(m.carts, ",") != "A,B" || m.taken != 1 {
 		t.Errorf("carts opened for %v, %d taken", m.carts, m.taken)
 	}
@@ -294,10 +299,7 @@ func TestWaitlistTwoPlacesFreedWhileAnOfferIsOpen(t *testing.T) {
 	m.free(3 * time.Hour)
 	m.after(4*time.Hour, func() { m.paid["A"], m.paid["B"], m.paid["C"] = true, true, true })
 	m.run()
-	m.want("OfferFreePlaces@0s OfferFreePlaces@1h0m0s SendWaitlistOffer(A)@1h0m0s " +
-		"OfferFreePlaces@3h0m0s SendWaitlistOffer(B)@3h0m0s SendWaitlistOffer(C)@3h0m0s OfferFreePlaces@3h0m0s " +
-		"LapseOffer(A)=accepted@25h0m0s LapseOffer(B)=accepted@27h0m0s LapseOffer(C)=accepted@27h0m0s " +
-		"CloseWaitlist@240h0m0s SendWaitlistClosed(D)@240h0m0s")
+	m.want("OfferFreePlaces@0s OfferFreePlaces@1h0m0s OfferFreePlaces@3h0m0s OfferFreePlaces@3h0m0s LapseOffer(A)=accepted@25h0m0s LapseOffer(B)=accepted@27h0m0s LapseOffer(C)=accepted@27h0m0s CloseWaitlist@240h0m0s SendWaitlistClosed(D)@240h0m0s", "SendWaitlistOffer(A)@1h0m0s", "SendWaitlistOffer(B)@3h0m0s", "SendWaitlistOffer(C)@3h0m0s")
 }
 
 // An offer paid at the second its timer fires: the lapse finds the cart being
@@ -308,9 +310,7 @@ func TestWaitlistOfferBeingPaidWhenItLapses(t *testing.T) {
 	m.after(25*time.Hour, func() { m.paying["A"] = true })
 	m.after(25*time.Hour+3*time.Minute, func() { m.paid["A"] = true })
 	m.run()
-	m.want("OfferFreePlaces@0s OfferFreePlaces@1h0m0s SendWaitlistOffer(A)@1h0m0s " +
-		"LapseOffer(A)=busy@25h0m0s LapseOffer(A)=busy@25h2m0s LapseOffer(A)=accepted@25h4m0s " +
-		"CloseWaitlist@240h0m0s SendWaitlistClosed(B)@240h0m0s")
+	m.want("OfferFreePlaces@0s OfferFreePlaces@1h0m0s LapseOffer(A)=busy@25h0m0s LapseOffer(A)=busy@25h2m0s LapseOffer(A)=accepted@25h4m0s CloseWaitlist@240h0m0s SendWaitlistClosed(B)@240h0m0s", "SendWaitlistOffer(A)@1h0m0s")
 }
 
 // The next family's cart is being paid: the place waits for it, asked again
@@ -322,8 +322,7 @@ func TestWaitlistWaitsForTheFirstFamilysPayment(t *testing.T) {
 	m.after(time.Hour+3*time.Minute, func() { m.busy["A"] = false })
 	m.after(2*time.Hour, func() { m.paid["A"] = true })
 	m.run()
-	m.want("OfferFreePlaces@0s OfferFreePlaces@1h0m0s OfferFreePlaces@1h2m0s OfferFreePlaces@1h4m0s SendWaitlistOffer(A)@1h4m0s " +
-		"LapseOffer(A)=accepted@25h4m0s CloseWaitlist@240h0m0s SendWaitlistClosed(B)@240h0m0s")
+	m.want("OfferFreePlaces@0s OfferFreePlaces@1h0m0s OfferFreePlaces@1h2m0s OfferFreePlaces@1h4m0s LapseOffer(A)=accepted@25h4m0s CloseWaitlist@240h0m0s SendWaitlistClosed(B)@240h0m0s", "SendWaitlistOffer(A)@1h4m0s")
 }
 
 // Staff offer by hand to the second child, adding a place; the offer is followed
@@ -348,9 +347,7 @@ func TestWaitlistOfferByHand(t *testing.T) {
 	if updErr != nil || res.EntryID != entryOf("B") {
 		t.Fatalf("update: %+v %v", res, updErr)
 	}
-	m.want("OfferFreePlaces@0s OfferPlaceByHand(B)@5h0m0s SendWaitlistOffer(B)@5h0m0s " +
-		"LapseOffer(B)=expired@29h0m0s OfferFreePlaces@29h0m0s SendWaitlistOffer(A)@29h0m0s " +
-		"LapseOffer(A)=expired@53h0m0s OfferFreePlaces@53h0m0s")
+	m.want("OfferFreePlaces@0s OfferPlaceByHand(B)@5h0m0s LapseOffer(B)=expired@29h0m0s OfferFreePlaces@29h0m0s LapseOffer(A)=expired@53h0m0s OfferFreePlaces@53h0m0s", "SendWaitlistOffer(B)@5h0m0s", "SendWaitlistOffer(A)@29h0m0s")
 	if m.capacity != 2 || m.taken != 1 {
 		t.Errorf("capacity %d taken %d", m.capacity, m.taken)
 	}
@@ -370,8 +367,7 @@ func TestWaitlistOfferEndsAtTheDeadline(t *testing.T) {
 	m := newListModel(t, 1, 1, "A", "B")
 	m.free(listDeadline - 3*time.Hour)
 	m.run()
-	m.want("OfferFreePlaces@0s OfferFreePlaces@237h0m0s SendWaitlistOffer(A)@237h0m0s " +
-		"LapseOffer(A)=expired@240h0m0s CloseWaitlist@240h0m0s SendWaitlistClosed(B)@240h0m0s")
+	m.want("OfferFreePlaces@0s OfferFreePlaces@237h0m0s LapseOffer(A)=expired@240h0m0s CloseWaitlist@240h0m0s SendWaitlistClosed(B)@240h0m0s", "SendWaitlistOffer(A)@237h0m0s")
 }
 
 // Joins and leaves tell the list its length; an older count arriving late is
