@@ -54,7 +54,7 @@ func offersPhase(ctx context.Context, fx *fixture, o Options, holders, waiters [
 					if e.ID != w.waiting || e.Status != "offered" {
 						continue
 					}
-					kind, err := w.pay(ctx, o)
+					_, kind, err := w.pay(ctx, o)
 					mu.Lock()
 					if err != nil {
 						errs = append(errs, fmt.Errorf("paying an offer: %s: %w", kind, err))

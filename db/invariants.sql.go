@@ -74,6 +74,21 @@ func (q *Queries) CountOverbookedDays(ctx context.Context, orgID uuid.UUID) (int
 	return count, err
 }
 
+const countPaidCartsWithoutReceipt = `-- name: CountPaidCartsWithoutReceipt :one
+SELECT count(*) FROM carts c
+JOIN payment_attempts a ON a.cart_id = c.id AND a.status IN ('paid', 'settled_without_payfip')
+LEFT JOIN outbound_emails e ON e.idempotency_key = 'receipt:' || a.id::text
+WHERE c.org_id = $1 AND c.status = 'paid' AND e.sent_at IS NULL
+`
+
+// A paid cart's receipt has left once its attempt's outbound e-mail is sent.
+func (q *Queries) CountPaidCartsWithoutReceipt(ctx context.Context, orgID uuid.UUID) (int64, error) {
+	row := q.db.QueryRow(ctx, countPaidCartsWithoutReceipt, orgID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countStuckCarts = `-- name: CountStuckCarts :one
 SELECT count(*) FROM carts WHERE org_id = $1 AND status NOT IN ('open', 'paid', 'expired')
 `

@@ -31,3 +31,10 @@ WHERE f.org_id = $1 AND (
 
 -- name: CountConfirmedReservations :one
 SELECT count(*) FROM reservations WHERE org_id = $1 AND status = 'confirmed';
+
+-- name: CountPaidCartsWithoutReceipt :one
+-- A paid cart's receipt has left once its attempt's outbound e-mail is sent.
+SELECT count(*) FROM carts c
+JOIN payment_attempts a ON a.cart_id = c.id AND a.status IN ('paid', 'settled_without_payfip')
+LEFT JOIN outbound_emails e ON e.idempotency_key = 'receipt:' || a.id::text
+WHERE c.org_id = $1 AND c.status = 'paid' AND e.sent_at IS NULL;
