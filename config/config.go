@@ -41,8 +41,12 @@ type Config struct {
 	TemporalTaskQueue string
 	TemporalAPIKey    string
 	TemporalTLS       bool
-	TemporalUIPort    int
-	DevTemporalPort   int
+	// TemporalGzip compresses the gRPC requests to Temporal (the SDK's default):
+	// worth it over a WAN (Temporal Cloud), CPU spent for nothing on a local
+	// network, where it is off (docs/performance.md).
+	TemporalGzip    bool
+	TemporalUIPort  int
+	DevTemporalPort int
 
 	PayFiPEndpoint       string
 	PayFiPPaymentURL     string
@@ -115,6 +119,7 @@ func Load(env string) (Config, error) {
 		TemporalTaskQueue:    str("TEMPORAL_TASK_QUEUE", "enfance"),
 		TemporalAPIKey:       os.Getenv("TEMPORAL_API_KEY"),
 		TemporalTLS:          boolean("TEMPORAL_TLS", false, &errs),
+		TemporalGzip:         boolean("TEMPORAL_GRPC_GZIP", false, &errs),
 		TemporalUIPort:       integer("TEMPORAL_UI_PORT", 8233, &errs),
 		DevTemporalPort:      integer("DEV_TEMPORAL_PORT", 7233, &errs),
 		PayFiPTimeout:        duration("PAYFIP_TIMEOUT", 15*time.Second, &errs),

@@ -55,6 +55,9 @@ func dialTemporal(cfg config.Config, log *zap.Logger) (client.Client, error) {
 		Namespace: cfg.TemporalNamespace,
 		Logger:    logging.Temporal(log),
 	}
+	if !cfg.TemporalGzip {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}
 	if cfg.TemporalTLS || cfg.TemporalAPIKey != "" {
 		opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
