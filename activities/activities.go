@@ -56,6 +56,16 @@ type Activities struct {
 	// CartReminderBefore (CART_REMINDER_BEFORE) is given to the workflows of the
 	// carts a waiting list opens.
 	CartReminderBefore time.Duration
+	// Pause, when set, is called at the named steps inside the activities (and
+	// the e-mail queue) where fault-injection tests kill a worker: "ConfirmCart",
+	// "SendReceipt" (worker.PauseBeforeEnv).
+	Pause func(step string)
+}
+
+func (a *Activities) pause(step string) {
+	if a.Pause != nil {
+		a.Pause(step)
+	}
 }
 
 // Waker wakes the waiting lists' workflows (workflows.Lists).
@@ -324,8 +334,9 @@ func (a *Activities) sent(att db.PaymentAttempt) payfip.Sent {
 }
 
 // ConfirmCart settles a checkout in one transaction: the held lines become
-// reservations, the ledger records the charges, the credit used and the payment, and
-// the cart is paid. Replayed, it finds the cart paid and stops.
+// reservations, the ledger records the charges, the credit used and the payment,
+// the receipt is queued, and the cart is paid. Replayed, it finds the cart paid
+// and stops.
 func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error {
 	return a.tx(ctx, func(q *db.Queries) error {
 		att, err := q.LockPaymentAttempt(ctx, attemptID)
@@ -388,6 +399,10 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 		// Offers from waiting lists paid with the cart are accepted.
 		if _, err := q.CloseOffersOfCart(ctx, cart.ID); err != nil {
 			return fmt.Errorf("accept offers: %w", err)
+		}
+		// The receipt leaves with the confirmation or not at all: the e-mail queue sends it.
+		if err := queueDocument(ctx, q, att, mailReceipt); err != nil {
+			return err
 		}
 		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "paid"})
 	})

@@ -315,7 +315,7 @@ func (a *Activities) settleUnpaid(ctx context.Context, in SettleInput, att db.Pa
 // attestation attached. The outbound_emails row keyed "late_payment:<attempt>"
 // records that it left.
 func (a *Activities) SendLatePaymentNotice(ctx context.Context, attemptID uuid.UUID) error {
-	return a.sendDocument(ctx, attemptID, "late_payment:")
+	return a.sendDocument(ctx, attemptID, mailLatePayment)
 }
 
 func ptr[T any](v T) *T { return &v }

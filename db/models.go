@@ -245,13 +245,18 @@ type Org struct {
 }
 
 type OutboundEmail struct {
-	ID             uuid.UUID
-	OrgID          uuid.UUID
-	IdempotencyKey string
-	ToAddress      string
-	Subject        string
-	SentAt         *time.Time
-	CreatedAt      time.Time
+	ID               uuid.UUID
+	OrgID            uuid.UUID
+	IdempotencyKey   string
+	ToAddress        string
+	Subject          string
+	SentAt           *time.Time
+	CreatedAt        time.Time
+	Kind             *string
+	PaymentAttemptID *uuid.UUID
+	Tries            int32
+	NextTryAt        *time.Time
+	LastError        string
 }
 
 type PasswordResetToken struct {

@@ -16,7 +16,7 @@ const claimEmail = `-- name: ClaimEmail :one
 INSERT INTO outbound_emails (id, org_id, idempotency_key, to_address, subject)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (idempotency_key) DO UPDATE SET idempotency_key = EXCLUDED.idempotency_key
-RETURNING id, org_id, idempotency_key, to_address, subject, sent_at, created_at
+RETURNING id, org_id, idempotency_key, to_address, subject, sent_at, created_at, kind, payment_attempt_id, tries, next_try_at, last_error
 `
 
 type ClaimEmailParams struct {
@@ -45,6 +45,35 @@ func (q *Queries) ClaimEmail(ctx context.Context, arg ClaimEmailParams) (Outboun
 		&i.Subject,
 		&i.SentAt,
 		&i.CreatedAt,
+		&i.Kind,
+		&i.PaymentAttemptID,
+		&i.Tries,
+		&i.NextTryAt,
+		&i.LastError,
+	)
+	return i, err
+}
+
+const getEmailByKey = `-- name: GetEmailByKey :one
+SELECT id, org_id, idempotency_key, to_address, subject, sent_at, created_at, kind, payment_attempt_id, tries, next_try_at, last_error FROM outbound_emails WHERE idempotency_key = $1
+`
+
+func (q *Queries) GetEmailByKey(ctx context.Context, idempotencyKey string) (OutboundEmail, error) {
+	row := q.db.QueryRow(ctx, getEmailByKey, idempotencyKey)
+	var i OutboundEmail
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.IdempotencyKey,
+		&i.ToAddress,
+		&i.Subject,
+		&i.SentAt,
+		&i.CreatedAt,
+		&i.Kind,
+		&i.PaymentAttemptID,
+		&i.Tries,
+		&i.NextTryAt,
+		&i.LastError,
 	)
 	return i, err
 }
@@ -93,6 +122,91 @@ func (q *Queries) GetFamilyPaymentAttempt(ctx context.Context, arg GetFamilyPaym
 		&i.Kind,
 		&i.AbandonedAt,
 		&i.WokenAt,
+	)
+	return i, err
+}
+
+const leaseDueEmails = `-- name: LeaseDueEmails :many
+UPDATE outbound_emails SET next_try_at = now() + make_interval(secs => $1::float8), tries = tries + 1
+WHERE id IN (
+    SELECT id FROM outbound_emails
+    WHERE sent_at IS NULL AND kind IS NOT NULL AND next_try_at <= now()
+    ORDER BY next_try_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED)
+RETURNING id, org_id, idempotency_key, to_address, subject, sent_at, created_at, kind, payment_attempt_id, tries, next_try_at, last_error
+`
+
+type LeaseDueEmailsParams struct {
+	LeaseSeconds float64
+	MaxRows      int32
+}
+
+// Takes up to max_rows queued e-mails due now, each for lease_seconds: a worker
+// that dies while sending leaves them to another once the lease is over.
+func (q *Queries) LeaseDueEmails(ctx context.Context, arg LeaseDueEmailsParams) ([]OutboundEmail, error) {
+	rows, err := q.db.Query(ctx, leaseDueEmails, arg.LeaseSeconds, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OutboundEmail{}
+	for rows.Next() {
+		var i OutboundEmail
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrgID,
+			&i.IdempotencyKey,
+			&i.ToAddress,
+			&i.Subject,
+			&i.SentAt,
+			&i.CreatedAt,
+			&i.Kind,
+			&i.PaymentAttemptID,
+			&i.Tries,
+			&i.NextTryAt,
+			&i.LastError,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const leaseEmail = `-- name: LeaseEmail :one
+UPDATE outbound_emails SET next_try_at = now() + make_interval(secs => $1::float8), tries = tries + 1
+WHERE idempotency_key = $2 AND sent_at IS NULL AND kind IS NOT NULL
+  AND (next_try_at IS NULL OR next_try_at <= now())
+RETURNING id, org_id, idempotency_key, to_address, subject, sent_at, created_at, kind, payment_attempt_id, tries, next_try_at, last_error
+`
+
+type LeaseEmailParams struct {
+	LeaseSeconds   float64
+	IdempotencyKey string
+}
+
+// Takes one queued e-mail for lease_seconds, unless it has left or another
+// sender holds it.
+func (q *Queries) LeaseEmail(ctx context.Context, arg LeaseEmailParams) (OutboundEmail, error) {
+	row := q.db.QueryRow(ctx, leaseEmail, arg.LeaseSeconds, arg.IdempotencyKey)
+	var i OutboundEmail
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.IdempotencyKey,
+		&i.ToAddress,
+		&i.Subject,
+		&i.SentAt,
+		&i.CreatedAt,
+		&i.Kind,
+		&i.PaymentAttemptID,
+		&i.Tries,
+		&i.NextTryAt,
+		&i.LastError,
 	)
 	return i, err
 }
@@ -147,5 +261,70 @@ UPDATE outbound_emails SET sent_at = now() WHERE idempotency_key = $1 AND sent_a
 
 func (q *Queries) MarkEmailSent(ctx context.Context, idempotencyKey string) error {
 	_, err := q.db.Exec(ctx, markEmailSent, idempotencyKey)
+	return err
+}
+
+const markQueuedEmailSent = `-- name: MarkQueuedEmailSent :exec
+UPDATE outbound_emails SET sent_at = now(), to_address = $2, subject = $3, last_error = ''
+WHERE id = $1 AND sent_at IS NULL
+`
+
+type MarkQueuedEmailSentParams struct {
+	ID        uuid.UUID
+	ToAddress string
+	Subject   string
+}
+
+func (q *Queries) MarkQueuedEmailSent(ctx context.Context, arg MarkQueuedEmailSentParams) error {
+	_, err := q.db.Exec(ctx, markQueuedEmailSent, arg.ID, arg.ToAddress, arg.Subject)
+	return err
+}
+
+const queueAttemptEmail = `-- name: QueueAttemptEmail :exec
+INSERT INTO outbound_emails (id, org_id, idempotency_key, to_address, subject, kind, payment_attempt_id, next_try_at)
+VALUES ($1, $2, $3, $4, '', $5, $6, now())
+ON CONFLICT (idempotency_key) DO UPDATE
+SET kind = EXCLUDED.kind, payment_attempt_id = EXCLUDED.payment_attempt_id,
+    next_try_at = COALESCE(outbound_emails.next_try_at, EXCLUDED.next_try_at)
+WHERE outbound_emails.sent_at IS NULL AND outbound_emails.kind IS NULL
+`
+
+type QueueAttemptEmailParams struct {
+	ID               uuid.UUID
+	OrgID            uuid.UUID
+	IdempotencyKey   string
+	ToAddress        string
+	Kind             *string
+	PaymentAttemptID *uuid.UUID
+}
+
+// Queues the e-mail of a payment attempt's document, once per key; a row its
+// sender claimed without queueing it (ClaimEmail) and never sent joins the queue.
+// to_address and subject are written when it leaves.
+func (q *Queries) QueueAttemptEmail(ctx context.Context, arg QueueAttemptEmailParams) error {
+	_, err := q.db.Exec(ctx, queueAttemptEmail,
+		arg.ID,
+		arg.OrgID,
+		arg.IdempotencyKey,
+		arg.ToAddress,
+		arg.Kind,
+		arg.PaymentAttemptID,
+	)
+	return err
+}
+
+const retryEmailLater = `-- name: RetryEmailLater :exec
+UPDATE outbound_emails SET next_try_at = now() + make_interval(secs => $1::float8), last_error = $2
+WHERE id = $3 AND sent_at IS NULL
+`
+
+type RetryEmailLaterParams struct {
+	AfterSeconds float64
+	LastError    string
+	ID           uuid.UUID
+}
+
+func (q *Queries) RetryEmailLater(ctx context.Context, arg RetryEmailLaterParams) error {
+	_, err := q.db.Exec(ctx, retryEmailLater, arg.AfterSeconds, arg.LastError, arg.ID)
 	return err
 }
