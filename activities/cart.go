@@ -34,7 +34,8 @@ type CheckoutResult struct {
 // then confirms the cart at once when nothing is to be paid online (ConfirmCart),
 // or creates the PayFiP payment (CreatePayFiPPayment) — and, should PayFiP not
 // create it, closes the attempt and opens the cart again (ReopenCart). A refusal
-// (closed cart, no e-mail address, nothing to pay) fails it for good, in French.
+// (closed cart, no e-mail address, nothing to pay) fails it for good, in French;
+// a confirmation refused for good fails it as ErrTypeConfirmRefused.
 func (a *Activities) Checkout(ctx context.Context, in PrepareCheckoutInput) (CheckoutResult, error) {
 	prep, err := a.PrepareCheckout(ctx, in)
 	if err != nil {
@@ -43,7 +44,7 @@ func (a *Activities) Checkout(ctx context.Context, in PrepareCheckoutInput) (Che
 	res := CheckoutResult{PrepareCheckoutResult: prep}
 	if prep.Settlement != booking.SettlePayFiP {
 		if err := a.ConfirmCart(ctx, prep.AttemptID); err != nil {
-			return CheckoutResult{}, err
+			return CheckoutResult{}, confirmRefused(err)
 		}
 		res.Confirmed = true
 		return res, nil
@@ -93,7 +94,7 @@ func (a *Activities) SettleCart(ctx context.Context, in SettleCartInput) (payfip
 	switch {
 	case out.Status == payfip.StatusPaid:
 		a.pause("ConfirmCart")
-		err = a.ConfirmCart(ctx, in.AttemptID)
+		err = confirmRefused(a.ConfirmCart(ctx, in.AttemptID))
 	case in.ByFamily:
 		err = a.CloseAttempt(ctx, CloseAttemptInput{AttemptID: in.AttemptID, Reason: "abandonné par la famille pour modifier son panier", ByFamily: true})
 		if err == nil {
@@ -106,4 +107,17 @@ func (a *Activities) SettleCart(ctx context.Context, in SettleCartInput) (payfip
 		return payfip.Outcome{}, err
 	}
 	return out, nil
+}
+
+// ErrTypeConfirmRefused: ConfirmCart refused for good (a cart expired, an
+// attempt not paid: PostgreSQL was changed behind the workflow's back). The
+// cart's workflow fails where operators look (docs/operations.md).
+const ErrTypeConfirmRefused = "ConfirmRefused"
+
+func confirmRefused(err error) error {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.NonRetryable() {
+		return temporal.NewNonRetryableApplicationError(appErr.Message(), ErrTypeConfirmRefused, err)
+	}
+	return err
 }

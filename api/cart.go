@@ -10,7 +10,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -118,7 +117,7 @@ func (s *Server) addCartItems(c *gin.Context) {
 	}
 	fam := callerOf(c).family()
 	added, err := s.carts.AddItems(c, fam, items)
-	crt := added.Cart
+	crt, start := added.Cart, added.Created
 	var refused *cart.RefusedError
 	switch {
 	case errors.As(err, &refused) && key != "" && refused.AllAlreadyInCart(len(items)):
@@ -131,7 +130,7 @@ func (s *Server) addCartItems(c *gin.Context) {
 			fail(c, s.log, err)
 			return
 		}
-		crt = *v.Cart // the held days are in the family's live cart
+		crt, start = *v.Cart, true // the held days are in the family's live cart
 	case errors.As(err, &refused):
 		fail(c, s.log, itemsRefused("Aucun jour n'a été ajouté au panier : corrigez les jours refusés puis réessayez.", refused))
 		return
@@ -142,11 +141,15 @@ func (s *Server) addCartItems(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	// Every write makes sure the cart's workflow runs (it owns the 48 h expiry):
-	// starting an existing one is a no-op.
-	if err := s.startCart(c, crt); err != nil {
-		fail(c, s.log, err)
-		return
+	// The cart's workflow (it owns the 48 h expiry) starts with the cart, once;
+	// a retried request starts it again in case its first try could not (starting
+	// a running one joins it). A cart left without one all the same gets it at
+	// checkout (UpdateWithStart) or from reconciliation (docs/operations.md).
+	if start {
+		if err := s.startCart(c, crt); err != nil {
+			fail(c, s.log, err)
+			return
+		}
 	}
 	if out, ok := s.cartView(c); ok {
 		c.JSON(http.StatusCreated, out)
@@ -186,27 +189,22 @@ func (s *Server) removeCartItem(c *gin.Context) {
 }
 
 func (s *Server) checkout(c *gin.Context) {
-	v, err := s.carts.Get(c, callerOf(c).family())
+	// One read: the workflow's checkout reads everything again under lock.
+	facts, err := s.carts.ForCheckout(c, callerOf(c).family())
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
-	if v.Cart == nil || len(v.Lines) == 0 {
+	if facts.Cart == nil || facts.Lines == 0 {
 		fail(c, s.log, problem(http.StatusConflict, "cart-empty", "Votre panier est vide", "Ajoutez des jours à réserver avant de payer."))
 		return
 	}
-	s.runCheckout(c, *v.Cart, len(v.Lines), v.Totals.OutstandingAddedCents)
+	s.runCheckout(c, *facts.Cart, workflows.CheckoutRequest{Lines: facts.Lines, HasEmail: facts.HasEmail})
 }
 
 // runCheckout sends the checkout update to the cart's workflow, starting the
 // workflow if it is not running (UpdateWithStart), and waits for its answer.
-func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding int64) {
-	who := callerOf(c)
-	fam, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID})
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
+func (s *Server) runCheckout(c *gin.Context, crt db.Cart, req workflows.CheckoutRequest) {
 	updateID, ok := optionalIdempotencyKey(c)
 	if !ok {
 		fail(c, s.log, errIdempotencyKeyInvalid)
@@ -215,13 +213,14 @@ func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding
 	if updateID == "" {
 		updateID = uuid.NewString()
 	}
-	start := s.temporal.NewWithStartWorkflowOperation(s.cartStartOptions(crt), workflows.CartWorkflow, s.cartInput(crt))
+	cs := s.cartStart(crt)
+	start := s.temporal.NewWithStartWorkflowOperation(cs.Client(s.cfg.TemporalTaskQueue), workflows.CartWorkflow, cs.Input)
 	handle, err := s.temporal.UpdateWithStartWorkflow(c, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
 		UpdateOptions: client.UpdateWorkflowOptions{
 			UpdateID: "checkout:" + crt.ID.String() + ":" + updateID, UpdateName: workflows.CheckoutUpdate,
 			WaitForStage: client.WorkflowUpdateStageCompleted,
-			Args:         []any{workflows.CheckoutRequest{Lines: lines, OutstandingCents: outstanding, HasEmail: fam.Email != ""}},
+			Args:         []any{req},
 		},
 	})
 	var res workflows.CheckoutResult
@@ -252,23 +251,13 @@ func (s *Server) runCheckout(c *gin.Context, crt db.Cart, lines int, outstanding
 	c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) cartInput(crt db.Cart) workflows.CartInput {
-	return workflows.CartInput{CartID: crt.ID, OrgID: crt.OrgID, FamilyID: crt.FamilyID, ExpiresAt: crt.ExpiresAt, RemindBefore: s.cfg.CartReminderBefore}
-}
-
-func (s *Server) cartStartOptions(crt db.Cart) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       workflows.CartWorkflowID(crt.ID),
-		TaskQueue:                s.cfg.TemporalTaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
-		StaticSummary:            "Panier " + crt.ID.String(),
-		TypedSearchAttributes:    workflows.CartSearchAttributes(crt.OrgID, crt.FamilyID),
-	}
+func (s *Server) cartStart(crt db.Cart) workflows.CartStartOptions {
+	return workflows.NewCartStart(crt.ID, crt.OrgID, crt.FamilyID, crt.ExpiresAt, s.cfg.CartReminderBefore)
 }
 
 func (s *Server) startCart(c *gin.Context, crt db.Cart) error {
-	_, err := s.temporal.ExecuteWorkflow(c, s.cartStartOptions(crt), workflows.CartWorkflow, s.cartInput(crt))
+	start := s.cartStart(crt)
+	_, err := s.temporal.ExecuteWorkflow(c, start.Client(s.cfg.TemporalTaskQueue), workflows.CartWorkflow, start.Input)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &already) {
 		return nil

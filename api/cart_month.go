@@ -74,8 +74,8 @@ func (s *Server) toggleMonth(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	// The cart's workflow owns its expiry: make sure it runs once a line is in.
-	if res.Cart != nil && len(res.Added) > 0 {
+	// The cart's workflow owns its expiry: it starts with the cart, once.
+	if res.Cart != nil && res.Created {
 		if err := s.startCart(c, *res.Cart); err != nil {
 			fail(c, s.log, err)
 			return

@@ -387,6 +387,27 @@ func (s *Store) Get(ctx context.Context, f Family) (View, error) {
 	return v, err
 }
 
+// CheckoutFacts is what the API checks before sending a checkout to the cart's
+// workflow: the live cart (nil if none), how many lines it holds, and whether the
+// family has an e-mail address to send the receipt to.
+type CheckoutFacts struct {
+	Cart     *db.Cart
+	Lines    int
+	HasEmail bool
+}
+
+// ForCheckout reads CheckoutFacts in one query.
+func (s *Store) ForCheckout(ctx context.Context, f Family) (CheckoutFacts, error) {
+	row, err := db.New(s.Pool).GetCheckoutFacts(ctx, db.GetCheckoutFactsParams{OrgID: f.OrgID, FamilyID: f.ID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return CheckoutFacts{}, nil
+	}
+	if err != nil {
+		return CheckoutFacts{}, fmt.Errorf("live cart: %w", err)
+	}
+	return CheckoutFacts{Cart: &row.Cart, Lines: int(row.Lines), HasEmail: row.HasEmail}, nil
+}
+
 // CalendarDay is one day of a child's month for a service.
 type CalendarDay struct {
 	Date             string     `json:"date"`

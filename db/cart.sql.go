@@ -102,6 +102,45 @@ func (q *Queries) GetCartLine(ctx context.Context, arg GetCartLineParams) (CartL
 	return i, err
 }
 
+const getCheckoutFacts = `-- name: GetCheckoutFacts :one
+SELECT c.id, c.org_id, c.family_id, c.status, c.expires_at, c.created_at, c.closed_at,
+       (SELECT count(*) FROM cart_lines l WHERE l.cart_id = c.id AND l.state <> 'released')::int AS lines,
+       (btrim(f.email) <> '')::bool AS has_email
+FROM carts c JOIN families f ON f.id = c.family_id
+WHERE c.org_id = $1 AND c.family_id = $2 AND c.status IN ('open', 'checking_out')
+`
+
+type GetCheckoutFactsParams struct {
+	OrgID    uuid.UUID
+	FamilyID uuid.UUID
+}
+
+type GetCheckoutFactsRow struct {
+	Cart     Cart
+	Lines    int32
+	HasEmail bool
+}
+
+// What the API reads before a checkout, in one query: the live cart, how many
+// lines it holds, and whether the family has an e-mail address. The checkout
+// itself reads everything again under lock.
+func (q *Queries) GetCheckoutFacts(ctx context.Context, arg GetCheckoutFactsParams) (GetCheckoutFactsRow, error) {
+	row := q.db.QueryRow(ctx, getCheckoutFacts, arg.OrgID, arg.FamilyID)
+	var i GetCheckoutFactsRow
+	err := row.Scan(
+		&i.Cart.ID,
+		&i.Cart.OrgID,
+		&i.Cart.FamilyID,
+		&i.Cart.Status,
+		&i.Cart.ExpiresAt,
+		&i.Cart.CreatedAt,
+		&i.Cart.ClosedAt,
+		&i.Lines,
+		&i.HasEmail,
+	)
+	return i, err
+}
+
 const getLiveCart = `-- name: GetLiveCart :one
 SELECT id, org_id, family_id, status, expires_at, created_at, closed_at FROM carts WHERE org_id = $1 AND family_id = $2 AND status IN ('open', 'checking_out')
 `

@@ -117,7 +117,7 @@ func BalancePayment(ctx workflow.Context, in BalanceInput) (string, error) {
 	}); err != nil {
 		return "", err
 	}
-	b.pay = followPayFiP(ctx, in.Timing, b.describe)
+	b.pay = followPayFiP(ctx, in.Timing, b.describe, checkWithActivity)
 	b.describe(ctx, "waiting for the family's checkout")
 
 	ok, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{

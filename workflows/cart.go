@@ -55,7 +55,25 @@ type CartInput struct {
 	ExpiresAt    time.Time
 	Timing       Timing        `json:",omitzero"`
 	RemindBefore time.Duration `json:",omitzero"`
+	// Flow is the cart code the workflow was started for, fixed with it: every
+	// start since issue 16 sets FlowLocal (CartStartOptions). The zero value is
+	// the carts started before, which keep the code they started with to their
+	// end (their histories in testdata replay it).
+	Flow int `json:",omitzero"`
 }
+
+// The cart's flows.
+const (
+	// FlowActivities: every step an activity task, the receipt sent by the
+	// workflow (carts started before issue 16).
+	FlowActivities = 0
+	// FlowLocal: the steps are local activities, each doing in one call what
+	// belongs together (activities.Checkout, activities.SettleCart), the
+	// receipt queued by the confirmation and sent by the workers' e-mail queue,
+	// no search attribute written twice. A paid cart is three workflow tasks and
+	// no activity task (docs/performance.md).
+	FlowLocal = 1
+)
 
 // CheckoutRequest carries what the API read from PostgreSQL just before, so the
 // validator can refuse an obviously impossible checkout without leaving history.
@@ -122,6 +140,7 @@ var (
 
 type cart struct {
 	in         CartInput
+	local      bool // in.Flow is FlowLocal
 	status     string
 	seq        int32
 	dueCents   int64    // frozen by the latest checkout; 0 while open
@@ -131,6 +150,11 @@ type cart struct {
 	ttlElapsed bool
 	broken     error // an activity refused for good during a checkout
 	details    string
+	// shown is what the search attributes say (FlowLocal writes only changes).
+	shown struct {
+		status   string
+		dueCents int64
+	}
 }
 
 // Cart owns one cart's life: open until checkout or expiry; at checkout, paid at
@@ -138,12 +162,11 @@ type cart struct {
 // after a failed payment; expired once its time to live has passed and no payment
 // attempt is in progress.
 func Cart(ctx workflow.Context, in CartInput) (string, error) {
-	c := &cart{in: in, status: StatusOpen}
+	c := &cart{in: in, status: StatusOpen, local: in.Flow >= FlowLocal}
 	if err := c.listen(ctx); err != nil {
 		return "", err
 	}
-	c.upsert(ctx, OrgIDKey.ValueSet(in.OrgID.String()), FamilyIDKey.ValueSet(in.FamilyID.String()),
-		CartStatusKey.ValueSet(StatusOpen), AmountDueCentsKey.ValueSet(0))
+	c.initSearchAttributes(ctx)
 	c.startExpiryTimer(ctx)
 	c.describe(ctx, "open until "+parisTime(in.ExpiresAt))
 
@@ -158,14 +181,21 @@ func Cart(ctx workflow.Context, in CartInput) (string, error) {
 			// Fail where operators look (ExecutionStatus="Failed") rather than wait forever.
 			return "", c.broken
 		case c.status == StatusPaid:
-			// After the money, the paperwork: the receipt steps go here.
-			if err := sendReceipt(ctx, c.paid); err != nil {
-				return "", err
+			// After the money, the paperwork. FlowLocal: the confirmation queued the
+			// receipt, which the workers' e-mail queue sends.
+			if !c.local {
+				if err := sendReceipt(ctx, c.paid); err != nil {
+					return "", err
+				}
+				c.describe(ctx, c.details+"; receipt sent")
 			}
-			c.describe(ctx, c.details+"; receipt sent")
 			return c.finish(ctx)
 		case c.attempt != nil:
-			if err := c.waitForPayment(ctx); err != nil {
+			wait := c.waitForPayment
+			if c.local {
+				wait = c.waitLocal
+			}
+			if err := wait(ctx); err != nil {
 				return "", err
 			}
 		default:
@@ -199,8 +229,38 @@ func (c *cart) listen(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: c.validateAbandon}); err != nil {
 		return err
 	}
-	c.pay = followPayFiP(ctx, c.in.Timing, c.describe)
+	check := checkWithActivity
+	if c.local {
+		check = c.settleLocal
+	}
+	c.pay = followPayFiP(ctx, c.in.Timing, c.describe, check)
 	return nil
+}
+
+// initSearchAttributes sets what operators find the cart by. The start options
+// set them all (CartStartOptions): FlowLocal writes only what a start left out;
+// the earlier flow wrote them all again.
+func (c *cart) initSearchAttributes(ctx workflow.Context) {
+	all := []struct {
+		key temporal.SearchAttributeKey
+		set temporal.SearchAttributeUpdate
+	}{
+		{OrgIDKey, OrgIDKey.ValueSet(c.in.OrgID.String())},
+		{FamilyIDKey, FamilyIDKey.ValueSet(c.in.FamilyID.String())},
+		{CartStatusKey, CartStatusKey.ValueSet(StatusOpen)},
+		{AmountDueCentsKey, AmountDueCentsKey.ValueSet(0)},
+	}
+	started := workflow.GetTypedSearchAttributes(ctx)
+	var updates []temporal.SearchAttributeUpdate
+	for _, a := range all {
+		if !c.local || !started.ContainsKey(a.key) {
+			updates = append(updates, a.set)
+		}
+	}
+	if len(updates) > 0 {
+		c.upsert(ctx, updates...)
+	}
+	c.shown.status = StatusOpen
 }
 
 // reminderChange versions the reminder: carts started before it have a single
@@ -212,11 +272,13 @@ const reminderChange = "cart-reminder"
 // the wait until expiry is cut in two at the reminder's time, so a cart paid
 // before then never has more than one timer, and a cart younger than
 // RemindBefore (or a cart of the code before the reminder) has just the expiry.
+// FlowLocal carts all have the reminder code: no version marker (nor the search
+// attribute upsert that goes with it) in their histories.
 func (c *cart) startExpiryTimer(ctx workflow.Context) {
 	now := workflow.Now(ctx)
 	ttl := c.in.ExpiresAt.Sub(now)
 	remindIn, remind := booking.ReminderAfter(now, c.in.ExpiresAt, c.in.RemindBefore)
-	if remind && workflow.GetVersion(ctx, reminderChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if remind && !c.local && workflow.GetVersion(ctx, reminderChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		remind = false
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
@@ -287,7 +349,91 @@ func (c *cart) checkout(ctx workflow.Context, req CheckoutRequest) (CheckoutResu
 	if err := c.checkoutAllowed(); err != nil {
 		return CheckoutResult{}, err
 	}
+	return c.checkoutNow(ctx)
+}
+
+func (c *cart) checkoutNow(ctx workflow.Context) (CheckoutResult, error) {
+	if c.local {
+		return c.checkoutLocal(ctx)
+	}
 	return c.settle(ctx)
+}
+
+// checkoutLocal is the checkout of FlowLocal: one local activity freezes what is
+// due, then confirms the cart at once or creates the PayFiP payment
+// (activities.Checkout); the search attributes change once.
+func (c *cart) checkoutLocal(ctx workflow.Context) (CheckoutResult, error) {
+	c.status = StatusCheckingOut
+	var done activities.CheckoutResult
+	err := workflow.ExecuteLocalActivity(localCtx(ctx, fmt.Sprintf("checkout %d: freeze the amount due, then confirm or create the PayFiP payment", c.seq+1)),
+		localCheckout, activities.PrepareCheckoutInput{CartID: c.in.CartID, Seq: c.seq + 1}).Get(ctx, &done)
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeConfirmRefused {
+		c.broken = err
+		return CheckoutResult{}, err
+	}
+	if err != nil {
+		c.status = StatusOpen
+		return CheckoutResult{}, forFamily(err)
+	}
+	c.seq, c.dueCents = done.Seq, done.Totals.TotalDueCents
+	res := CheckoutResult{AttemptID: done.AttemptID.String(), AmountDueCents: c.dueCents}
+	switch {
+	case done.Confirmed:
+		// Credit covered it, or it is under PayFiP's 1 € minimum and stays owed.
+		c.describe(ctx, fmt.Sprintf("checkout %d: %s due, settled without PayFiP (%s)", c.seq, euros(c.dueCents), done.Settlement))
+		c.confirmed(ctx, done.AttemptID)
+		res.Status = StatusPaid
+		if done.Settlement == booking.SettleCarried {
+			// Nothing was paid: the reservations are confirmed and the amount owed.
+			res.Status, res.CarriedToBalanceCents = CheckoutConfirmed, c.dueCents
+		}
+		return res, nil
+	case done.NotCreated != "":
+		workflow.GetLogger(ctx).Warn("PayFiP payment not created", "attempt", done.AttemptID.String(), "error", done.NotCreated)
+		c.reopened(ctx, fmt.Sprintf("PayFiP payment of checkout %d could not be created", c.seq))
+		return CheckoutResult{}, errNoPayFiP
+	}
+	now := workflow.Now(ctx)
+	c.attempt = &attempt{id: done.AttemptID, idOp: done.Payment.IDOp, createdAt: now}
+	c.setStatus(ctx, StatusCheckingOut)
+	c.describe(ctx, fmt.Sprintf("waiting for PayFiP, idOp %s, %s, since %s", done.Payment.IDOp, euros(c.dueCents), parisClock(now)))
+	res.Status, res.PaymentURL = CheckoutPaymentRequired, done.Payment.PaymentURL
+	return res, nil
+}
+
+// settleLocal is FlowLocal's checkFunc: one local activity reads PayFiP's
+// verified answer and acts on a final one — confirms the cart, or closes the
+// attempt and opens the cart again (activities.SettleCart).
+func (c *cart) settleLocal(ctx workflow.Context, a *attempt, byFamily bool) (payfip.Outcome, error) {
+	summary := "read the PayFiP result of idOp " + a.idOp + ", then confirm or reopen the cart"
+	if byFamily {
+		summary = "ask PayFiP once, then give up idOp " + a.idOp + " for the family"
+	}
+	var out payfip.Outcome
+	err := workflow.ExecuteLocalActivity(localCtx(ctx, summary), localSettleCart,
+		activities.SettleCartInput{AttemptID: a.id, ByFamily: byFamily}).Get(ctx, &out)
+	return out, err
+}
+
+// waitLocal is waitForPayment for FlowLocal, where settleLocal has already
+// written the outcome to PostgreSQL.
+func (c *cart) waitLocal(ctx workflow.Context) error {
+	a := c.attempt
+	out, byFamily, err := c.pay.await(ctx, a, c.dueCents)
+	if err != nil {
+		return err
+	}
+	c.attempt = nil
+	switch {
+	case out.Status == payfip.StatusPaid:
+		c.confirmed(ctx, a.id)
+	case byFamily:
+		c.reopened(ctx, fmt.Sprintf("payment abandoned by the family (idOp %s)", a.idOp))
+	default:
+		c.reopened(ctx, fmt.Sprintf("payment %s (idOp %s)", out.Status, a.idOp))
+	}
+	return nil
 }
 
 // settle freezes what is due and settles it: at once when nothing is to be paid
@@ -366,10 +512,19 @@ func (c *cart) confirm(ctx workflow.Context, attemptID uuid.UUID) error {
 		(*activities.Activities).ConfirmCart, attemptID).Get(ctx, nil); err != nil {
 		return err
 	}
+	c.confirmed(ctx, attemptID)
+	return nil
+}
+
+// confirmed records that PostgreSQL holds the cart paid.
+func (c *cart) confirmed(ctx workflow.Context, attemptID uuid.UUID) {
 	c.paid = attemptID
 	c.setStatus(ctx, StatusPaid)
-	c.describe(ctx, fmt.Sprintf("paid at %s (checkout %d, %s)", parisClock(workflow.Now(ctx)), c.seq, euros(c.dueCents)))
-	return nil
+	details := fmt.Sprintf("paid at %s (checkout %d, %s)", parisClock(workflow.Now(ctx)), c.seq, euros(c.dueCents))
+	if c.local {
+		details += "; receipt queued"
+	}
+	c.describe(ctx, details)
 }
 
 // reopen gives the cart back to the family after a payment that did not happen.
@@ -378,6 +533,12 @@ func (c *cart) reopen(ctx workflow.Context, attemptID uuid.UUID, why string) err
 		(*activities.Activities).ReopenCart, attemptID).Get(ctx, nil); err != nil {
 		return err
 	}
+	c.reopened(ctx, why)
+	return nil
+}
+
+// reopened records that PostgreSQL holds the cart open again.
+func (c *cart) reopened(ctx workflow.Context, why string) {
 	c.dueCents = 0
 	c.setStatus(ctx, StatusOpen)
 	if c.ttlElapsed {
@@ -385,7 +546,6 @@ func (c *cart) reopen(ctx workflow.Context, attemptID uuid.UUID, why string) err
 	} else {
 		c.describe(ctx, fmt.Sprintf("open again at %s after %s; open until %s", parisClock(workflow.Now(ctx)), why, parisTime(c.in.ExpiresAt)))
 	}
-	return nil
 }
 
 // expire ends the cart once its time to live has passed. It reports false when
@@ -394,12 +554,17 @@ func (c *cart) reopen(ctx workflow.Context, attemptID uuid.UUID, why string) err
 // first, as any other, and the expiry tried again afterwards.
 func (c *cart) expire(ctx workflow.Context) (bool, error) {
 	c.describe(ctx, "time to live over: releasing the places")
-	err := workflow.ExecuteActivity(dbCtx(ctx, "release the places and expire the cart"),
-		(*activities.Activities).ExpireCart, c.in.CartID).Get(ctx, nil)
+	const summary = "release the places and expire the cart"
+	var err error
+	if c.local {
+		err = workflow.ExecuteLocalActivity(localCtx(ctx, summary), localExpireCart, c.in.CartID).Get(ctx, nil)
+	} else {
+		err = workflow.ExecuteActivity(dbCtx(ctx, summary), (*activities.Activities).ExpireCart, c.in.CartID).Get(ctx, nil)
+	}
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) && appErr.Type() == activities.ErrTypeCartBusy {
 		workflow.GetLogger(ctx).Warn("cart has a payment attempt in progress that this run did not start: following it before expiring")
-		_, err := c.settle(ctx)
+		_, err := c.checkoutNow(ctx)
 		return false, err
 	}
 	if err != nil {
@@ -450,9 +615,15 @@ func (c *cart) finish(ctx workflow.Context) (string, error) {
 	return c.status, nil
 }
 
+// setStatus changes the status, and the search attributes with it (FlowLocal:
+// when they change).
 func (c *cart) setStatus(ctx workflow.Context, status string) {
 	c.status = status
+	if c.local && c.shown.status == status && c.shown.dueCents == c.dueCents {
+		return
+	}
 	c.upsert(ctx, CartStatusKey.ValueSet(status), AmountDueCentsKey.ValueSet(c.dueCents))
+	c.shown.status, c.shown.dueCents = status, c.dueCents
 }
 
 func (c *cart) upsert(ctx workflow.Context, updates ...temporal.SearchAttributeUpdate) {

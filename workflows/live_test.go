@@ -50,10 +50,13 @@ import (
 //
 //	go test ./workflows -run TestLifecycle -record
 //
-// also writes each history to testdata/<path>.json, which TestReplayRecordedHistories
-// replays on every `make test`: a change to the workflow that would break carts
-// already running fails there (use workflow.GetVersion for such changes).
-var record = flag.Bool("record", false, "rewrite workflows/testdata/*.json from real runs against the Temporal dev server")
+// also writes each history to testdata/local/<path>.json (carts start with
+// FlowLocal), which TestReplayRecordedHistories replays on every `make test`: a
+// change to the workflow that would break carts already running fails there (use
+// workflow.GetVersion for such changes). testdata/*.json are the same paths
+// recorded from the code before issue 16 (FlowActivities): they are not rewritten,
+// and replay as long as carts of that flow may run.
+var record = flag.Bool("record", false, "rewrite workflows/testdata/local/*.json from real runs against the Temporal dev server")
 
 type live struct {
 	t      *testing.T
@@ -68,6 +71,8 @@ type live struct {
 	cart   db.Cart
 	wfID   string
 	remind time.Duration // CART_REMINDER_BEFORE of the carts start opens
+	acts   *activities.Activities
+	worker *worker.Worker
 }
 
 func newLive(t *testing.T) *live {
@@ -107,12 +112,20 @@ func newLive(t *testing.T) *live {
 		Mail:         &mail.Outbox{Dir: t.TempDir(), From: "Portail famille <no-reply@enfance.test>"},
 		TestPayments: true, // the demo org pays with saisie T
 	}
-	w := worker.New(tc, l.queue, acts)
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	l.acts = acts
+	l.startWorker()
 	return l
+}
+
+// startWorker starts a worker of the current code on the test's task queue.
+func (l *live) startWorker() {
+	l.t.Helper()
+	w := worker.New(l.tc, l.queue, l.acts)
+	if err := w.Start(); err != nil {
+		l.t.Fatal(err)
+	}
+	l.t.Cleanup(w.Stop)
+	l.worker = w
 }
 
 func (l *live) now() time.Time { return time.Now().Add(time.Duration(l.offset.Load())) }
@@ -120,6 +133,34 @@ func (l *live) now() time.Time { return time.Now().Add(time.Duration(l.offset.Lo
 // start opens a cart for the family holding n days of service `code` (none if
 // n is 0), expiring after ttl, and starts its workflow as the API does.
 func (l *live) start(familyName, code string, n int, ttl time.Duration, timing workflows.Timing) {
+	l.t.Helper()
+	c := l.openCart(familyName, code, n, ttl)
+	start := workflows.NewCartStart(c.ID, c.OrgID, c.FamilyID, c.ExpiresAt, l.remind)
+	start.Input.Timing = timing
+	if _, err := l.tc.ExecuteWorkflow(l.ctx, start.Client(l.queue), workflows.CartWorkflow, start.Input); err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// startAsBefore starts the cart's workflow as the API did before issue 16:
+// FlowActivities (no Flow in the input), the search attributes set at the start.
+func (l *live) startAsBefore(familyName, code string, n int, ttl time.Duration, timing workflows.Timing) {
+	l.t.Helper()
+	c := l.openCart(familyName, code, n, ttl)
+	_, err := l.tc.ExecuteWorkflow(l.ctx, client.StartWorkflowOptions{
+		ID: l.wfID, TaskQueue: l.queue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.OrgIDKey.ValueSet(c.OrgID.String()), workflows.FamilyIDKey.ValueSet(c.FamilyID.String()),
+			workflows.CartStatusKey.ValueSet(workflows.StatusOpen), workflows.AmountDueCentsKey.ValueSet(0)),
+	}, workflows.CartWorkflow, workflows.CartInput{CartID: c.ID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt, Timing: timing})
+	if err != nil {
+		l.t.Fatal(err)
+	}
+}
+
+// openCart writes the cart row and its lines.
+func (l *live) openCart(familyName, code string, n int, ttl time.Duration) db.Cart {
 	l.t.Helper()
 	var famID, child uuid.UUID
 	if err := l.pool.QueryRow(l.ctx, `SELECT f.id, m.id FROM families f JOIN members m ON m.family_id = f.id AND m.kind = 'child'
@@ -148,16 +189,7 @@ func (l *live) start(familyName, code string, n int, ttl time.Duration, timing w
 		}
 	}
 	l.cart, l.wfID = c, workflows.CartWorkflowID(c.ID)
-	_, err = l.tc.ExecuteWorkflow(l.ctx, client.StartWorkflowOptions{
-		ID: l.wfID, TaskQueue: l.queue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.OrgIDKey.ValueSet(c.OrgID.String()), workflows.FamilyIDKey.ValueSet(c.FamilyID.String()),
-			workflows.CartStatusKey.ValueSet(workflows.StatusOpen), workflows.AmountDueCentsKey.ValueSet(0)),
-	}, workflows.CartWorkflow, workflows.CartInput{CartID: c.ID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt, Timing: timing, RemindBefore: l.remind})
-	if err != nil {
-		l.t.Fatal(err)
-	}
+	return c
 }
 
 // owe puts cents on the family's outstanding balance.
@@ -262,9 +294,42 @@ func (l *live) replayAndRecord(name, attr string) {
 		if err != nil {
 			l.t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join("testdata", name+".json"), append(b, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join("testdata", "local", name+".json"), append(b, '\n'), 0o644); err != nil {
 			l.t.Fatal(err)
 		}
+	}
+}
+
+// wantLean checks the cost of the cart's history (issue 16): at most maxEvents
+// events and maxTasks workflow tasks, and no activity task — every step a local
+// activity, the receipt queued.
+func (l *live) wantLean(maxEvents, maxTasks int) {
+	l.t.Helper()
+	events, tasks, activities := 0, 0, 0
+	for _, e := range l.history().Events {
+		events++
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			tasks++
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			activities++
+		}
+	}
+	if events > maxEvents || tasks > maxTasks || activities > 0 {
+		l.t.Errorf("history: %d events, %d workflow tasks, %d activity tasks; want at most %d, %d, 0", events, tasks, activities, maxEvents, maxTasks)
+	}
+}
+
+// wantReceiptSent waits for the workers' e-mail queue to send the receipt of
+// attempt (it leaves after the workflow has ended).
+func (l *live) wantReceiptSent(attempt string) {
+	l.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for l.count(`SELECT count(*) FROM outbound_emails WHERE sent_at IS NOT NULL AND idempotency_key = 'receipt:' || $1`, attempt) != 1 {
+		if time.Now().After(deadline) {
+			l.t.Fatalf("the receipt of attempt %s was not sent", attempt)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -283,8 +348,8 @@ func (l *live) history() *historypb.History {
 }
 
 // checkOperatorView: what the Temporal UI shows of a history is in plain words —
-// every activity and timer has a summary, and the status is the search attribute
-// attr.
+// every activity, local activity and timer has a summary, and the status is the
+// search attribute attr, from the start and at each change.
 func checkOperatorView(t *testing.T, hist *historypb.History, attr string) {
 	t.Helper()
 	dc := converter.GetDefaultDataConverter()
@@ -301,6 +366,14 @@ func checkOperatorView(t *testing.T, hist *historypb.History, attr string) {
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, enumspb.EVENT_TYPE_TIMER_STARTED:
 			if summary(e.GetUserMetadata()) == "" {
 				t.Errorf("event %d (%s) has no summary", e.GetEventId(), e.GetEventType())
+			}
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			if e.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" && summary(e.GetUserMetadata()) == "" {
+				t.Errorf("event %d (local activity) has no summary", e.GetEventId())
+			}
+		case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+			if _, ok := e.GetWorkflowExecutionStartedEventAttributes().GetSearchAttributes().GetIndexedFields()[attr]; ok {
+				statuses++
 			}
 		case enumspb.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
 			if _, ok := e.GetUpsertWorkflowSearchAttributesEventAttributes().GetSearchAttributes().GetIndexedFields()[attr]; ok {
@@ -434,10 +507,11 @@ func TestLifecycle(t *testing.T) {
 		l.end("paid_on_notification", "paid")
 		l.wantMoney(0, 0, 3)
 		l.wantAttempts("paid")
-		l.wantSearchable(`CartStatus="paid"`)
-		if n := l.count(`SELECT count(*) FROM outbound_emails WHERE sent_at IS NOT NULL AND idempotency_key = 'receipt:' || $1`, res.AttemptID); n != 1 {
-			t.Fatalf("%d receipts sent", n)
-		}
+		l.wantSearchable(`CartStatus="paid" AND AmountDueCents=450`)
+		l.wantReceiptSent(res.AttemptID)
+		// Started, checked out, paid: three workflow tasks (issue 16's target: 20
+		// events and 4 tasks at most).
+		l.wantLean(20, 3)
 	})
 
 	t.Run("paid_by_poll", func(t *testing.T) {
@@ -446,6 +520,7 @@ func TestLifecycle(t *testing.T) {
 		l.pay(l.mustCheckout(three, "payment_required"), "P", false)
 		l.end("paid_by_poll", "paid")
 		l.wantMoney(0, 0, 3)
+		l.wantLean(20, 3)
 	})
 
 	t.Run("pending_then_expired_then_ttl", func(t *testing.T) {
@@ -515,6 +590,8 @@ func TestLifecycle(t *testing.T) {
 		l.end("credit_covers_cart", "paid")
 		l.wantMoney(0, 120, 1)
 		l.wantAttempts("settled_without_payfip")
+		l.wantReceiptSent(res.AttemptID)
+		l.wantLean(13, 2)
 	})
 
 	t.Run("small_amount_carried", func(t *testing.T) {
@@ -581,8 +658,9 @@ func TestLifecycle(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Until(l.cart.ExpiresAt)) // the new run starts after the TTL
-		if _, err := l.tc.ExecuteWorkflow(l.ctx, client.StartWorkflowOptions{ID: l.wfID, TaskQueue: l.queue}, workflows.CartWorkflow,
-			workflows.CartInput{CartID: l.cart.ID, OrgID: l.cart.OrgID, FamilyID: l.cart.FamilyID, ExpiresAt: l.cart.ExpiresAt, Timing: signalOnly}); err != nil {
+		start := workflows.NewCartStart(l.cart.ID, l.cart.OrgID, l.cart.FamilyID, l.cart.ExpiresAt, 0)
+		start.Input.Timing = signalOnly
+		if _, err := l.tc.ExecuteWorkflow(l.ctx, start.Client(l.queue), workflows.CartWorkflow, start.Input); err != nil {
 			t.Fatal(err)
 		}
 		l.await("the attempt taken up", func(s workflows.CartState) bool { return s.AttemptID == res.AttemptID })
@@ -639,6 +717,49 @@ func TestLifecycle(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A cart started by the code before issue 16 — FlowActivities: its input without
+// Flow, every step an activity task, the receipt an activity — checks out; then
+// its worker is replaced by a new one (an empty cache: it replays what was
+// written so far before carrying on), as a deploy does. The cart completes as it
+// began: paid, the receipt sent by its own activity, once, the ledger right,
+// and its history replays. The histories the code before issue 16 recorded
+// (testdata/*.json) replay with the current code too (TestReplayRecordedHistories):
+// together, a cart running when the upgrade comes finishes under the new code.
+func TestCartStartedBeforeTheUpgradeCompletesUnderTheNewCode(t *testing.T) {
+	l := newLive(t)
+	l.startAsBefore("Martin", "cantine", 3, time.Hour, signalOnly)
+	res := l.mustCheckout(three, "payment_required")
+	l.worker.Stop()
+	l.startWorker()
+	l.pay(res, "P", true)
+	var got string
+	if err := l.tc.GetWorkflow(l.ctx, l.wfID, "").Get(l.ctx, &got); err != nil || got != "paid" {
+		t.Fatalf("workflow ended %q (%v), want paid", got, err)
+	}
+	l.wantMoney(0, 0, 3)
+	l.wantAttempts("paid")
+	hist := l.history()
+	checkOperatorView(t, hist, "CartStatus")
+	if err := replay(hist); err != nil {
+		t.Fatalf("its history does not replay: %v", err)
+	}
+	var steps []string
+	for _, e := range hist.Events {
+		switch e.GetEventType() {
+		case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			steps = append(steps, e.GetActivityTaskScheduledEventAttributes().GetActivityType().GetName())
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			steps = append(steps, "marker")
+		}
+	}
+	if got, want := strings.Join(steps, " "), "PrepareCheckout CreatePayFiPPayment CheckPayment ConfirmCart SendReceipt"; got != want {
+		t.Fatalf("steps %s, want the flow it started with: %s", got, want)
+	}
+	if n := l.count(`SELECT count(*) FROM outbound_emails WHERE sent_at IS NOT NULL AND idempotency_key = 'receipt:' || $1`, res.AttemptID); n != 1 {
+		t.Fatalf("%d receipts sent", n)
+	}
 }
 
 // wantSearchable waits until the visibility store finds this cart with query.

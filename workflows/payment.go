@@ -61,14 +61,20 @@ type payfipFollower struct {
 	notified  map[string]int
 	abandoned map[uuid.UUID]bool
 	describe  func(workflow.Context, string)
+	check     checkFunc
 }
+
+// checkFunc asks PayFiP for an attempt's verified result (byFamily: once, the
+// family giving it up). An error stops the workflow: only a step that failed for
+// good after PayFiP answered returns one.
+type checkFunc func(ctx workflow.Context, a *attempt, byFamily bool) (payfip.Outcome, error)
 
 // followPayFiP installs the PayFiP signal. A notification only says "go and ask
 // PayFiP". It is counted by idOp, so one that arrives before the checkout has
 // finished is not missed, and a late one for an earlier attempt wakes nobody.
 // Every signal is consumed: none is left unhandled when the workflow ends.
-func followPayFiP(ctx workflow.Context, timing Timing, describe func(workflow.Context, string)) *payfipFollower {
-	f := &payfipFollower{timing: timing.orDefaults(), notified: map[string]int{}, abandoned: map[uuid.UUID]bool{}, describe: describe}
+func followPayFiP(ctx workflow.Context, timing Timing, describe func(workflow.Context, string), check checkFunc) *payfipFollower {
+	f := &payfipFollower{timing: timing.orDefaults(), notified: map[string]int{}, abandoned: map[uuid.UUID]bool{}, describe: describe, check: check}
 	notified := workflow.GetSignalChannel(ctx, PayFiPSignal)
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
@@ -86,8 +92,8 @@ func (f *payfipFollower) abandon(id uuid.UUID) { f.abandoned[id] = true }
 // await waits for a notification or the poll time, asks PayFiP, and returns once
 // PayFiP's verified answer is final (paid, refused, abandoned, expired). When the
 // family abandons the attempt first, PayFiP is asked once more: paid is paid;
-// anything else ends the wait with byFamily set (the attempt is then closed by the
-// caller, and reconciliation credits it should PayFiP take the money later).
+// anything else ends the wait with byFamily set (the attempt is then closed, and
+// reconciliation credits it should PayFiP take the money later).
 func (f *payfipFollower) await(ctx workflow.Context, a *attempt, dueCents int64) (out payfip.Outcome, byFamily bool, err error) {
 	next := a.createdAt.Add(f.timing.FirstPoll)
 	seen := 0
@@ -100,15 +106,14 @@ func (f *payfipFollower) await(ctx workflow.Context, a *attempt, dueCents int64)
 			}
 		}
 		if f.abandoned[a.id] {
-			out := f.check(workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-				StartToCloseTimeout: 20 * time.Second,
-				Summary:             "ask PayFiP once before abandoning idOp " + a.idOp,
-				RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
-			}), a)
-			return out, out.Status != payfip.StatusPaid, nil
+			out, err := f.check(ctx, a, true)
+			return out, out.Status != payfip.StatusPaid, err
 		}
 		seen = f.notified[a.idOp]
-		out := f.check(payfipCtx(ctx, "read the PayFiP result of idOp "+a.idOp), a)
+		out, err := f.check(ctx, a, false)
+		if err != nil {
+			return out, false, err
+		}
 		now := workflow.Now(ctx)
 		switch out.Status {
 		case payfip.StatusPaid, payfip.StatusRefused, payfip.StatusAbandoned, payfip.StatusExpired:
@@ -125,15 +130,26 @@ func (f *payfipFollower) await(ctx workflow.Context, a *attempt, dueCents int64)
 	}
 }
 
-// check asks PayFiP for the attempt's result. An activity that failed for good is
-// an unusable answer like any other: asked again later, never paid.
-func (f *payfipFollower) check(ctx workflow.Context, a *attempt) payfip.Outcome {
-	var out payfip.Outcome
-	err := workflow.ExecuteActivity(ctx, (*activities.Activities).CheckPayment, a.id).Get(ctx, &out)
-	if err != nil {
-		return payfip.Outcome{Status: payfip.StatusError, Reason: err.Error()}
+// checkWithActivity asks PayFiP through the CheckPayment activity (a task of
+// its own), as payments of the balance and the carts started before issue 16 do;
+// the workflow then acts on the answer with activities of its own. An activity
+// that failed for good is an unusable answer like any other: asked again later,
+// never paid.
+func checkWithActivity(ctx workflow.Context, a *attempt, byFamily bool) (payfip.Outcome, error) {
+	actx := payfipCtx(ctx, "read the PayFiP result of idOp "+a.idOp)
+	if byFamily {
+		actx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 20 * time.Second,
+			Summary:             "ask PayFiP once before abandoning idOp " + a.idOp,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+		})
 	}
-	return out
+	var out payfip.Outcome
+	err := workflow.ExecuteActivity(actx, (*activities.Activities).CheckPayment, a.id).Get(ctx, &out)
+	if err != nil {
+		return payfip.Outcome{Status: payfip.StatusError, Reason: err.Error()}, nil
+	}
+	return out, nil
 }
 
 // createPayment asks PayFiP for the attempt's payment and returns what the family
@@ -195,5 +211,28 @@ func payfipCtx(ctx workflow.Context, summary string) workflow.Context {
 		StartToCloseTimeout: 30 * time.Second,
 		Summary:             summary,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute, MaximumAttempts: 5},
+	})
+}
+
+// FlowLocal's local activities, methods of *activities.Activities. They are
+// named rather than passed as method values: a replayer (the recorded histories'
+// test, an operator's replay) knows no activity and takes a named local
+// activity's result from its marker.
+const (
+	localCheckout   = "Checkout"
+	localSettleCart = "SettleCart"
+	localExpireCart = "ExpireCart"
+)
+
+// localCtx runs a step of FlowLocal as a local activity: inside the workflow
+// task, on the worker that holds the cart, recorded as one marker. Timeout and
+// retries are dbCtx's with room for a PayFiP call; a PostgreSQL outage is retried
+// for up to a week, every minute at most.
+func localCtx(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout:    30 * time.Second,
+		ScheduleToCloseTimeout: 7 * 24 * time.Hour,
+		Summary:                summary,
+		RetryPolicy:            &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: time.Minute},
 	})
 }

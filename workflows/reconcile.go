@@ -142,8 +142,9 @@ func (r *reconcile) sweepCarts(ctx workflow.Context) {
 		return
 	}
 	for _, c := range carts {
-		started, err := startCart(ctx, CartInput{CartID: c.CartID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt},
-			"Panier "+c.CartID.String()+" (relancé par la réconciliation)")
+		start := NewCartStart(c.CartID, c.OrgID, c.FamilyID, c.ExpiresAt, 0)
+		start.Summary = "Panier " + c.CartID.String() + " (relancé par la réconciliation)"
+		started, err := startCart(ctx, start)
 		switch {
 		case err != nil:
 			r.res.Attention++

@@ -38,33 +38,35 @@ func (h *harness) timers() func() []time.Duration {
 // The reminder goes once, CART_REMINDER_BEFORE ahead of the expiry, and costs
 // one timer more than a cart without it: the wait until expiry is cut in two.
 func TestReminderOnceBeforeTheCartExpires(t *testing.T) {
-	h := newHarness(t)
-	h.in.RemindBefore = 6 * time.Hour
-	timers := h.timers()
-	if got := h.run(); got != "expired" {
-		t.Fatalf("result %q", got)
-	}
-	h.wantSequence("SendCartReminder(open)@42h0m0s ExpireCart@48h0m0s")
-	if got := timers(); len(got) != 2 || got[0] != 42*time.Hour || got[1] != 6*time.Hour {
-		t.Errorf("timers %v, want 42h then 6h", got)
-	}
+	flows(t, func(t *testing.T, h *harness) {
+		h.in.RemindBefore = 6 * time.Hour
+		timers := h.timers()
+		if got := h.run(); got != "expired" {
+			t.Fatalf("result %q", got)
+		}
+		h.wantSequence("SendCartReminder(open)@42h0m0s ExpireCart@48h0m0s")
+		if got := timers(); len(got) != 2 || got[0] != 42*time.Hour || got[1] != 6*time.Hour {
+			t.Errorf("timers %v, want 42h then 6h", got)
+		}
+	})
 }
 
 // A cart paid before its reminder time: one timer, as without the reminder, and
 // no e-mail.
 func TestNoReminderForACartPaidBefore(t *testing.T) {
-	h := newHarness(t)
-	h.in.RemindBefore = 6 * time.Hour
-	h.dues = []int64{0} // the cagnotte covers it: no PayFiP timers
-	timers := h.timers()
-	h.checkout(time.Hour, okRequest)
-	if got := h.run(); got != "paid" {
-		t.Fatalf("result %q", got)
-	}
-	h.wantSequence("PrepareCheckout(1)@1h0m0s ConfirmCart(1)@1h0m0s SendReceipt(1)@1h0m0s")
-	if got := timers(); len(got) != 1 || got[0] != 42*time.Hour {
-		t.Errorf("timers %v, want the one until the reminder's time", got)
-	}
+	flows(t, func(t *testing.T, h *harness) {
+		h.in.RemindBefore = 6 * time.Hour
+		h.dues = []int64{0} // the cagnotte covers it: no PayFiP timers
+		timers := h.timers()
+		h.checkout(time.Hour, okRequest)
+		if got := h.run(); got != "paid" {
+			t.Fatalf("result %q", got)
+		}
+		h.wantSequence("PrepareCheckout(1)@1h0m0s ConfirmCart(1)@1h0m0s SendReceipt(1)@1h0m0s")
+		if got := timers(); len(got) != 1 || got[0] != 42*time.Hour {
+			t.Errorf("timers %v, want the one until the reminder's time", got)
+		}
+	})
 }
 
 // A cart younger than CART_REMINDER_BEFORE, or with the reminder off, keeps its
@@ -72,16 +74,17 @@ func TestNoReminderForACartPaidBefore(t *testing.T) {
 func TestNoReminderForAYoungCartOrWhenOff(t *testing.T) {
 	for _, before := range []time.Duration{48 * time.Hour, 72 * time.Hour, 0} {
 		t.Run(before.String(), func(t *testing.T) {
-			h := newHarness(t)
-			h.in.RemindBefore = before
-			timers := h.timers()
-			if got := h.run(); got != "expired" {
-				t.Fatalf("result %q", got)
-			}
-			h.wantSequence("ExpireCart@48h0m0s")
-			if got := timers(); len(got) != 1 || got[0] != ttl {
-				t.Errorf("timers %v, want the expiry alone", got)
-			}
+			flows(t, func(t *testing.T, h *harness) {
+				h.in.RemindBefore = before
+				timers := h.timers()
+				if got := h.run(); got != "expired" {
+					t.Fatalf("result %q", got)
+				}
+				h.wantSequence("ExpireCart@48h0m0s")
+				if got := timers(); len(got) != 1 || got[0] != ttl {
+					t.Errorf("timers %v, want the expiry alone", got)
+				}
+			})
 		})
 	}
 }
@@ -89,22 +92,23 @@ func TestNoReminderForAYoungCartOrWhenOff(t *testing.T) {
 // While a payment is in progress at the reminder's time, no reminder: the family
 // is paying.
 func TestNoReminderWhileTheCartIsBeingPaid(t *testing.T) {
-	h := newHarness(t)
-	h.in.RemindBefore = 6 * time.Hour
-	h.check = func(n int, _ int32, _ time.Duration) (payfip.Outcome, error) {
-		if n < 2 {
-			return payfip.Outcome{Status: payfip.StatusPending}, nil
+	flows(t, func(t *testing.T, h *harness) {
+		h.in.RemindBefore = 6 * time.Hour
+		h.check = func(n int, _ int32, _ time.Duration) (payfip.Outcome, error) {
+			if n < 2 {
+				return payfip.Outcome{Status: payfip.StatusPending}, nil
+			}
+			return payfip.Outcome{Status: payfip.StatusPaid}, nil
 		}
-		return payfip.Outcome{Status: payfip.StatusPaid}, nil
-	}
-	h.checkout(41*time.Hour+50*time.Minute, okRequest)
-	h.notify(42*time.Hour+5*time.Minute, 1)
-	if got := h.run(); got != "paid" {
-		t.Fatalf("result %q", got)
-	}
-	if n := h.count("SendCartReminder"); n != 0 {
-		t.Errorf("%d reminders sent during a payment: %s", n, h.sequence())
-	}
+		h.checkout(41*time.Hour+50*time.Minute, okRequest)
+		h.notify(42*time.Hour+5*time.Minute, 1)
+		if got := h.run(); got != "paid" {
+			t.Fatalf("result %q", got)
+		}
+		if n := h.count("SendCartReminder"); n != 0 {
+			t.Errorf("%d reminders sent during a payment: %s", n, h.sequence())
+		}
+	})
 }
 
 // Carts started by the workflow before the reminder, by an API that already asks

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -327,8 +326,9 @@ func (w *list) setOffers(offers []pending) {
 // family, without holding up the list.
 func (w *list) follow(ctx workflow.Context, m activities.OfferMade) error {
 	if c := m.NewCart; c != nil {
-		in := CartInput{CartID: c.CartID, OrgID: c.OrgID, FamilyID: c.FamilyID, ExpiresAt: c.ExpiresAt, RemindBefore: c.RemindBefore}
-		if _, err := startCart(ctx, in, "Panier "+c.CartID.String()+" (ouvert par la liste d'attente du "+w.in.Date+")"); err != nil {
+		start := NewCartStart(c.CartID, c.OrgID, c.FamilyID, c.ExpiresAt, c.RemindBefore)
+		start.Summary = "Panier " + c.CartID.String() + " (ouvert par la liste d'attente du " + w.in.Date + ")"
+		if _, err := startCart(ctx, start); err != nil {
 			return err
 		}
 	}
@@ -421,30 +421,4 @@ func noticeCtx(ctx workflow.Context, summary string) workflow.Context {
 		Summary:             summary,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: 10 * time.Minute},
 	})
-}
-
-// startCart starts a cart's workflow as a child that outlives its starter (the
-// cart lives its own life), and waits until it runs. A cart whose workflow runs
-// already is left to it (started is false).
-func startCart(ctx workflow.Context, in CartInput, summary string) (started bool, err error) {
-	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
-		WorkflowID:            CartWorkflowID(in.CartID),
-		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
-		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		StaticSummary:         summary,
-		TypedSearchAttributes: CartSearchAttributes(in.OrgID, in.FamilyID),
-	})
-	err = workflow.ExecuteChildWorkflow(cctx, CartWorkflow, in).GetChildWorkflowExecution().Get(ctx, nil)
-	if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// CartSearchAttributes are a cart workflow's attributes when it starts.
-func CartSearchAttributes(orgID, familyID uuid.UUID) temporal.SearchAttributes {
-	return temporal.NewSearchAttributes(
-		OrgIDKey.ValueSet(orgID.String()), FamilyIDKey.ValueSet(familyID.String()),
-		CartStatusKey.ValueSet(StatusOpen), AmountDueCentsKey.ValueSet(0),
-	)
 }

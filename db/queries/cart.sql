@@ -52,3 +52,13 @@ SELECT id, org_id, family_id, expires_at FROM carts
 WHERE status IN ('open', 'checking_out') AND expires_at < @before
 ORDER BY expires_at
 LIMIT @max_carts;
+
+-- name: GetCheckoutFacts :one
+-- What the API reads before a checkout, in one query: the live cart, how many
+-- lines it holds, and whether the family has an e-mail address. The checkout
+-- itself reads everything again under lock.
+SELECT sqlc.embed(c),
+       (SELECT count(*) FROM cart_lines l WHERE l.cart_id = c.id AND l.state <> 'released')::int AS lines,
+       (btrim(f.email) <> '')::bool AS has_email
+FROM carts c JOIN families f ON f.id = c.family_id
+WHERE c.org_id = $1 AND c.family_id = $2 AND c.status IN ('open', 'checking_out');
