@@ -18,6 +18,11 @@ const (
 	PayFiPProductionPaymentURL = "https://www.payfip.gouv.fr/tpa/paiementws.web"
 )
 
+// MaxPayFiPNotifyCooldown bounds PAYFIP_NOTIFY_COOLDOWN: a payment's workflow asks
+// PayFiP again this long after a notification that found it not known yet
+// (workflows.NotifyCatchUp), so that one coalesced meanwhile is not missed.
+const MaxPayFiPNotifyCooldown = 10 * time.Second
+
 // Config is the whole configuration, read once at start.
 type Config struct {
 	Env      string // "dev" or "production"
@@ -218,6 +223,9 @@ func Load(env string) (Config, error) {
 	}
 	if c.Login.FreeFailures < 0 {
 		errs = append(errs, fmt.Errorf("LOGIN_FREE_FAILURES: want 0 or more"))
+	}
+	if c.PayFiPNotifyCooldown <= 0 || c.PayFiPNotifyCooldown > MaxPayFiPNotifyCooldown {
+		errs = append(errs, fmt.Errorf("PAYFIP_NOTIFY_COOLDOWN: want more than 0 and at most %s", MaxPayFiPNotifyCooldown))
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("configuration: %v", errs)

@@ -209,6 +209,7 @@ func TestFamilyBooksAndPaysEndToEnd(t *testing.T) {
 	}
 
 	// The receipt: one e-mail with the PDF attached, and the same PDF to download.
+	s.receiptsSent(1)
 	mails, _ := filepath.Glob(filepath.Join(s.outbox, "*.eml"))
 	if len(mails) != 1 {
 		t.Fatalf("outbox holds %d e-mails, want the one receipt", len(mails))

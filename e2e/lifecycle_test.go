@@ -97,6 +97,16 @@ func (s *stack) receipts() int {
 	return len(mails)
 }
 
+// receiptsSent waits for the workers' e-mail queue to send want receipts (they
+// leave after the cart's workflow has ended) and returns how many are there.
+func (s *stack) receiptsSent(want int) int {
+	s.t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); s.receipts() < want && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return s.receipts()
+}
+
 func TestFamilyPaysItsOutstandingBalanceAlone(t *testing.T) {
 	s := newStack(t)
 	ctx := context.Background()
@@ -138,7 +148,7 @@ func TestFamilyPaysItsOutstandingBalanceAlone(t *testing.T) {
 	if err := s.pool.QueryRow(ctx, `SELECT COALESCE(sum(outstanding_cents), 0) FROM ledger_entries WHERE kind = 'payment'`).Scan(&payments); err != nil || payments != -1250 {
 		t.Fatalf("payments in the ledger: %d (%v)", payments, err)
 	}
-	if n := s.receipts(); n != 1 {
+	if n := s.receiptsSent(1); n != 1 {
 		t.Fatalf("%d receipts", n)
 	}
 	var p problemView
@@ -179,7 +189,7 @@ func TestCreditPaysTheCartWithoutPayFiP(t *testing.T) {
 	if status != "settled_without_payfip" || idOp != nil {
 		t.Fatalf("attempt %s, idOp %v: PayFiP should not have been asked", status, idOp)
 	}
-	if n := s.receipts(); n != 1 {
+	if n := s.receiptsSent(1); n != 1 {
 		t.Fatalf("%d receipts", n)
 	}
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -94,9 +96,27 @@ func (s *stack) cartHistory(cartID string) (signals, checks int) {
 			if scheduled[e.GetActivityTaskCompletedEventAttributes().GetScheduledEventId()] == "CheckPayment" {
 				checks++
 			}
+		case enumspb.EVENT_TYPE_MARKER_RECORDED: // the local activity that reads PayFiP (FlowLocal)
+			if localActivity(s.t, e) == "SettleCart" {
+				checks++
+			}
 		}
 	}
 	return signals, checks
+}
+
+// localActivity names the local activity a marker records ("" for another marker).
+func localActivity(t *testing.T, e *historypb.HistoryEvent) string {
+	t.Helper()
+	m := e.GetMarkerRecordedEventAttributes()
+	if m.GetMarkerName() != "LocalActivity" {
+		return ""
+	}
+	var data struct{ ActivityType string }
+	if err := converter.GetDefaultDataConverter().FromPayloads(m.GetDetails()["data"], &data); err != nil {
+		t.Fatal(err)
+	}
+	return data.ActivityType
 }
 
 // eventually polls cond every 50 ms for up to 20 s.
@@ -404,7 +424,7 @@ func TestConcurrentDuplicateNotificationsConfirmOnce(t *testing.T) {
 	if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FROM ledger_entries WHERE kind = 'payment'`).Scan(&payments); err != nil || payments != 1 {
 		t.Fatalf("%d payment entries (%v)", payments, err)
 	}
-	if n := s.receipts(); n != 1 {
+	if n := s.receiptsSent(1); n != 1 {
 		t.Fatalf("%d receipts", n)
 	}
 	s.noLedgerViolation()

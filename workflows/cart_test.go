@@ -22,6 +22,7 @@ import (
 
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/workflows"
 )
@@ -997,5 +998,34 @@ func TestLocalCartStartedWithoutItsSearchAttributesWritesTheMissingOnes(t *testi
 	defer h.mu.Unlock()
 	if got := strings.Join(h.upserts, ", "); got != "open 0, expired 0" || h.org != "" || h.fam != h.in.FamilyID.String() {
 		t.Errorf("upserts %s, OrgId %q FamilyId %q: want the family, status and amount once, not the org", got, h.org, h.fam)
+	}
+}
+
+// An early notification finds the payment not known yet; the payer's own, a
+// second later, is coalesced by the API (one wake-up per PAYFIP_NOTIFY_COOLDOWN)
+// and never signalled. PayFiP is asked again NotifyCatchUp after the first: the
+// cart is paid then, not at the next poll a minute later.
+func TestNotificationCoalescedBehindAnEarlyOneIsCaughtUp(t *testing.T) {
+	flows(t, func(t *testing.T, h *harness) {
+		h.check = func(n int, _ int32, _ time.Duration) (payfip.Outcome, error) {
+			if n == 1 {
+				return payfip.Outcome{Status: payfip.StatusPending}, nil
+			}
+			return payfip.Outcome{Status: payfip.StatusPaid}, nil
+		}
+		h.checkout(time.Hour, okRequest)
+		h.notify(time.Hour+time.Minute, 1)
+		if got := h.run(); got != "paid" {
+			t.Fatalf("result %q", got)
+		}
+		h.wantSequence("PrepareCheckout(1)@1h0m0s CreatePayFiPPayment(1)@1h0m0s CheckPayment(1)@1h1m0s " +
+			"CheckPayment(1)@1h1m10s ConfirmCart(1)@1h1m10s SendReceipt(1)@1h1m10s")
+	})
+}
+
+// The catch-up covers every cooldown the configuration accepts.
+func TestNotifyCatchUpCoversTheLongestCooldown(t *testing.T) {
+	if workflows.NotifyCatchUp < config.MaxPayFiPNotifyCooldown {
+		t.Fatalf("NotifyCatchUp %s < PAYFIP_NOTIFY_COOLDOWN's maximum %s", workflows.NotifyCatchUp, config.MaxPayFiPNotifyCooldown)
 	}
 }

@@ -24,6 +24,11 @@ const (
 	FirstPoll      = 16 * time.Minute
 	PollEvery      = time.Minute
 	ErrorPollEvery = 15 * time.Minute
+	// NotifyCatchUp: after a notification found the payment "not known yet",
+	// PayFiP is asked once more this soon. The API lets one notification per
+	// attempt through every PAYFIP_NOTIFY_COOLDOWN (at most 10 s: config), so the
+	// payer's own, coalesced behind an early one, is not left to the next poll.
+	NotifyCatchUp = 10 * time.Second
 )
 
 // Timing holds a payment attempt's waits. The zero value means the PayFiP timings
@@ -32,6 +37,7 @@ type Timing struct {
 	FirstPoll      time.Duration `json:",omitzero"`
 	PollEvery      time.Duration `json:",omitzero"`
 	ErrorPollEvery time.Duration `json:",omitzero"`
+	NotifyCatchUp  time.Duration `json:",omitzero"`
 }
 
 func (t Timing) orDefaults() Timing {
@@ -43,6 +49,9 @@ func (t Timing) orDefaults() Timing {
 	}
 	if t.ErrorPollEvery <= 0 {
 		t.ErrorPollEvery = ErrorPollEvery
+	}
+	if t.NotifyCatchUp <= 0 {
+		t.NotifyCatchUp = NotifyCatchUp
 	}
 	return t
 }
@@ -90,7 +99,9 @@ func followPayFiP(ctx workflow.Context, timing Timing, describe func(workflow.Co
 func (f *payfipFollower) abandon(id uuid.UUID) { f.abandoned[id] = true }
 
 // await waits for a notification or the poll time, asks PayFiP, and returns once
-// PayFiP's verified answer is final (paid, refused, abandoned, expired). When the
+// PayFiP's verified answer is final (paid, refused, abandoned, expired); a
+// notification that finds it not known yet is followed by one check
+// NotifyCatchUp later (the next notification may have been coalesced). When the
 // family abandons the attempt first, PayFiP is asked once more: paid is paid;
 // anything else ends the wait with byFamily set (the attempt is then closed, and
 // reconciliation credits it should PayFiP take the money later).
@@ -109,6 +120,7 @@ func (f *payfipFollower) await(ctx workflow.Context, a *attempt, dueCents int64)
 			out, err := f.check(ctx, a, true)
 			return out, out.Status != payfip.StatusPaid, err
 		}
+		woken := f.notified[a.idOp] > seen
 		seen = f.notified[a.idOp]
 		out, err := f.check(ctx, a, false)
 		if err != nil {
@@ -120,6 +132,9 @@ func (f *payfipFollower) await(ctx workflow.Context, a *attempt, dueCents int64)
 			return out, false, nil
 		case payfip.StatusPending:
 			next = now.Add(f.timing.PollEvery)
+			if woken {
+				next = now.Add(min(f.timing.NotifyCatchUp, f.timing.PollEvery))
+			}
 			f.describe(ctx, fmt.Sprintf("waiting for PayFiP, idOp %s, %s, since %s; not known yet at %s",
 				a.idOp, euros(dueCents), parisClock(a.createdAt), parisClock(now)))
 		default:
