@@ -185,7 +185,7 @@ func Targets(r *Report) []Target {
 		atMost("workflow tasks per paid cart (max)", float64(h.WorkflowTasks.Max), "tasks", 4)
 	}
 	temporalMs := 0.0
-	for group, u := range r.Processes {
+	for group, u := range r.Processes { // the Temporal dev server, or the real server's processes
 		if group == "temporal" || group == "temporal server" {
 			temporalMs += u.CPUMsPerPaidCart
 		}

@@ -53,7 +53,10 @@ func classify(cmdline, comm string) string {
 	return ""
 }
 
-const groupSupervisor = "enfance cluster (supervisor, balancer, PayFiP simulator)"
+const (
+	groupSupervisor = "enfance cluster (supervisor, balancer, PayFiP simulator)"
+	groupBench      = "bench (the parents' HTTP clients: this process)"
+)
 
 // stack is where the processes a run measures are found.
 type stack struct {
@@ -213,7 +216,7 @@ func (s stack) sample() map[int]procSample {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		pid, _ := strconv.Atoi(filepath.Base(d))
-		if members != nil && !members[pid] {
+		if members != nil && !members[pid] && pid != os.Getpid() {
 			continue
 		}
 		cmd, err := os.ReadFile(d + "/cmdline")
@@ -222,6 +225,10 @@ func (s stack) sample() map[int]procSample {
 		}
 		comm, _ := os.ReadFile(d + "/comm")
 		group := classify(strings.ReplaceAll(string(cmd), "\x00", " "), strings.TrimSpace(string(comm)))
+		if pid == os.Getpid() {
+			// The parents' HTTP clients share the machine with the stack.
+			group = groupBench
+		}
 		if group == "" {
 			continue
 		}
