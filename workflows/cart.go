@@ -191,11 +191,7 @@ func Cart(ctx workflow.Context, in CartInput) (string, error) {
 			}
 			return c.finish(ctx)
 		case c.attempt != nil:
-			wait := c.waitForPayment
-			if c.local {
-				wait = c.waitLocal
-			}
-			if err := wait(ctx); err != nil {
+			if err := c.waitForPayment(ctx); err != nil {
 				return "", err
 			}
 		default:
@@ -416,26 +412,6 @@ func (c *cart) settleLocal(ctx workflow.Context, a *attempt, byFamily bool) (pay
 	return out, err
 }
 
-// waitLocal is waitForPayment for FlowLocal, where settleLocal has already
-// written the outcome to PostgreSQL.
-func (c *cart) waitLocal(ctx workflow.Context) error {
-	a := c.attempt
-	out, byFamily, err := c.pay.await(ctx, a, c.dueCents)
-	if err != nil {
-		return err
-	}
-	c.attempt = nil
-	switch {
-	case out.Status == payfip.StatusPaid:
-		c.confirmed(ctx, a.id)
-	case byFamily:
-		c.reopened(ctx, fmt.Sprintf("payment abandoned by the family (idOp %s)", a.idOp))
-	default:
-		c.reopened(ctx, fmt.Sprintf("payment %s (idOp %s)", out.Status, a.idOp))
-	}
-	return nil
-}
-
 // settle freezes what is due and settles it: at once when nothing is to be paid
 // online, otherwise by creating a PayFiP payment that waitForPayment follows.
 func (c *cart) settle(ctx workflow.Context) (CheckoutResult, error) {
@@ -484,7 +460,9 @@ func (c *cart) settle(ctx workflow.Context) (CheckoutResult, error) {
 
 // waitForPayment follows the attempt to PayFiP's verified outcome (or the
 // family's abandon) and acts on it. Only PayFiP's answer settles it, so it
-// outlives the cart's TTL if need be.
+// outlives the cart's TTL if need be. FlowLocal's check (settleLocal) has written
+// the outcome to PostgreSQL already; FlowActivities writes it now, an activity
+// per step.
 func (c *cart) waitForPayment(ctx workflow.Context) error {
 	a := c.attempt
 	out, byFamily, err := c.pay.await(ctx, a, c.dueCents)
@@ -492,7 +470,17 @@ func (c *cart) waitForPayment(ctx workflow.Context) error {
 		return err
 	}
 	c.attempt = nil
+	why := fmt.Sprintf("payment %s (idOp %s)", out.Status, a.idOp)
+	if byFamily {
+		why = fmt.Sprintf("payment abandoned by the family (idOp %s)", a.idOp)
+	}
 	switch {
+	case c.local && out.Status == payfip.StatusPaid:
+		c.confirmed(ctx, a.id)
+		return nil
+	case c.local:
+		c.reopened(ctx, why)
+		return nil
 	case out.Status == payfip.StatusPaid:
 		return c.confirm(ctx, a.id)
 	case byFamily:
@@ -502,9 +490,8 @@ func (c *cart) waitForPayment(ctx workflow.Context) error {
 			}).Get(ctx, nil); err != nil {
 			return err
 		}
-		return c.reopen(ctx, a.id, fmt.Sprintf("payment abandoned by the family (idOp %s)", a.idOp))
 	}
-	return c.reopen(ctx, a.id, fmt.Sprintf("payment %s (idOp %s)", out.Status, a.idOp))
+	return c.reopen(ctx, a.id, why)
 }
 
 func (c *cart) confirm(ctx workflow.Context, attemptID uuid.UUID) error {
