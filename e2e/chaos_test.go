@@ -89,6 +89,75 @@ func TestTemporalRestartDuringCheckouts(t *testing.T) {
 	s.assertNothingLost(t)
 }
 
+// A cart's workflow starts with the cart, once (issue 16): the days a family adds
+// afterwards ask nothing of Temporal, so they go into the cart while Temporal is
+// down; the cart is paid once it is back.
+func TestDaysAddedAfterTheFirstAskNothingOfTemporal(t *testing.T) {
+	port, err := devenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := devenv.TemporalOptions{
+		DBFile: filepath.Join(t.TempDir(), "temporal.db"), Port: port, Namespace: "default",
+		SearchAttributes: workflows.SearchAttributes,
+	}
+	ctx := context.Background()
+	temporal, err := devenv.StartTemporal(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = temporal.Stop() })
+	s := newStack(t, func(c *config.Config) { c.TemporalAddress = temporal.Address() })
+
+	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
+	kid, cantine := child(fam), serviceByCode(fam, "cantine")
+	days := availableDays(fam, kid, cantine.ID, 3)
+	add := func(d day) int {
+		var raw json.RawMessage
+		return fam.status(http.MethodPost, "/api/v1/cart/items", map[string]any{"items": []map[string]string{
+			{"child_id": kid, "service_id": cantine.ID, "date": d.Date}}}, &raw)
+	}
+	if st := add(days[0]); st != http.StatusCreated { // the cart opens, its workflow starts
+		t.Fatalf("first day: %d", st)
+	}
+	if err := temporal.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range days[1:] {
+		if st := add(d); st != http.StatusCreated {
+			t.Fatalf("a day added with Temporal down: %d, want 201", st)
+		}
+	}
+	var cart cartView
+	fam.do(http.MethodGet, "/api/v1/cart", nil, http.StatusOK, &cart)
+	if len(cart.Items) != 3 {
+		t.Fatalf("the cart holds %d days, want 3", len(cart.Items))
+	}
+	if temporal, err = devenv.StartTemporal(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = temporal.Stop() })
+	var co checkoutAnswer
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		var raw json.RawMessage
+		st := fam.status(http.MethodPost, "/api/v1/cart/checkout", nil, &raw)
+		if st == http.StatusOK {
+			if err := json.Unmarshal(raw, &co); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checkout once Temporal is back: %d %s", st, raw)
+		}
+	}
+	payOnPage(t, co.PaymentURL, "P")
+	if got := s.cartEnds(co.CartID); got != "paid" {
+		t.Fatalf("cart ended %q", got)
+	}
+	s.assertNothingLost(t)
+}
+
 // PostgreSQL restarts in the middle of a family's session: the API answers 503
 // problem+json meanwhile, then recovers by itself, and the booking and payment go
 // through with nothing lost.
