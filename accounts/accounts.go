@@ -72,15 +72,10 @@ func NewPasswordLink(ctx context.Context, q *db.Queries, userID uuid.UUID, purpo
 // Store runs the transactions.
 type Store struct {
 	Pool *pgxpool.Pool
-	Now  func() time.Time
+	Now  db.Clock // nil: the system's
 }
 
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Store) now() time.Time { return s.Now.Time() }
 
 // User is an account as the audit log keeps it (no hash, no token).
 type User struct {

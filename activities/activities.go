@@ -44,7 +44,7 @@ type Activities struct {
 	PublicURL string // base of urlnotif and urlredirect, and of the links in e-mails
 	Mail      mail.Sender
 	Log       *zap.Logger
-	Now       func() time.Time
+	Now       db.Clock // nil: the system's
 	// TestPayments: ENFANCE_ENV is not production, so a test (T) PayFiP payment
 	// counts as paid. False (the zero value) in production: see payfip.Sent.
 	TestPayments bool
@@ -76,15 +76,10 @@ type Waker interface {
 	Wake(ctx context.Context, days []uuid.UUID) error
 }
 
-func (a *Activities) now() time.Time {
-	if a.Now != nil {
-		return a.Now()
-	}
-	return time.Now()
-}
+func (a *Activities) now() time.Time { return a.Now.Time() }
 
 func (a *Activities) tx(ctx context.Context, fn func(q *db.Queries) error) error {
-	return pgx.BeginFunc(ctx, a.Pool, func(tx pgx.Tx) error { return fn(db.New(tx)) })
+	return db.InTx(ctx, a.Pool, fn)
 }
 
 // PrepareCheckoutInput names the attempt the workflow is about to make.

@@ -40,15 +40,10 @@ var (
 // Store runs the transactions.
 type Store struct {
 	Pool *pgxpool.Pool
-	Now  func() time.Time
+	Now  db.Clock // nil: the system's
 }
 
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Store) now() time.Time { return s.Now.Time() }
 
 // Statuses of a child on a sheet.
 const (

@@ -31,15 +31,10 @@ type Family struct{ OrgID, ID uuid.UUID }
 type Store struct {
 	Pool *pgxpool.Pool
 	TTL  time.Duration
-	Now  func() time.Time
+	Now  db.Clock // nil: the system's
 }
 
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Store) now() time.Time { return s.Now.Time() }
 
 // Reasons an item is refused.
 const (

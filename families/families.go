@@ -29,15 +29,10 @@ var (
 // Store runs the transactions.
 type Store struct {
 	Pool *pgxpool.Pool
-	Now  func() time.Time
+	Now  db.Clock // nil: the system's
 }
 
-func (s *Store) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Store) now() time.Time { return s.Now.Time() }
 
 // AuthorizedPerson is a person as the audit log keeps it.
 type AuthorizedPerson struct {
