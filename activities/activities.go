@@ -22,6 +22,7 @@ import (
 	"github.com/enfance/enfance/booking"
 	cartpkg "github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/waitlist"
@@ -114,8 +115,8 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		}
 		// Same lock order as the other writers that read balances (family, then
 		// cart), so that a cancellation and a checkout never deadlock.
-		if err := q.LockFamilyForMoney(ctx, c.FamilyID); err != nil {
-			return fmt.Errorf("lock family: %w", err)
+		if err := ledger.LockFamily(ctx, q, c.FamilyID); err != nil {
+			return err
 		}
 		cart, err := q.LockCart(ctx, in.CartID)
 		if err != nil {
@@ -365,11 +366,7 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 		var charged int64
 		for _, r := range reservations {
 			charged += r.PriceCents
-			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-				OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "charge", OutstandingCents: r.PriceCents,
-				IdempotencyKey: "charge:" + r.ID.String(), ReservationID: &r.ID, CartID: &cart.ID,
-				Label: "Réservation du " + r.Day.Format("02/01/2006"), OccurredAt: at,
-			}); err != nil {
+			if err := ledger.Write(ctx, q, ledger.Charge(r, cart.ID, at)); err != nil {
 				return err
 			}
 		}
@@ -379,12 +376,12 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 			return fmt.Errorf("cart %s: lines changed since checkout (%d ≠ %d cents)", cart.ID, charged, att.LinesCents)
 		}
 		if att.CreditUsedCents > 0 {
-			if err := ledger(ctx, q, creditUsedEntry(att, at)); err != nil {
+			if err := ledger.Write(ctx, q, ledger.CreditUsed(att, at)); err != nil {
 				return err
 			}
 		}
 		if att.Status == "paid" {
-			if err := ledger(ctx, q, paymentEntry(att, at)); err != nil {
+			if err := ledger.Write(ctx, q, ledger.Payment(att, at)); err != nil {
 				return err
 			}
 		}
@@ -403,21 +400,6 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 	})
 }
 
-// paymentEntry is the ledger's record of an attempt PayFiP paid (owed −amount,
-// key payment:<attempt>), whoever writes it: the confirmation of its cart or of its
-// balance payment, or reconciliation for a payment that came late.
-func paymentEntry(att db.PaymentAttempt, at time.Time) db.InsertLedgerEntryParams {
-	label := "Paiement en ligne PayFiP " + att.Refdet
-	if att.Kind == "balance" {
-		label += " (règlement du solde)"
-	}
-	return db.InsertLedgerEntryParams{
-		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "payment", OutstandingCents: -att.AmountCents,
-		IdempotencyKey: "payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: att.CartID,
-		Label: label, Method: "payfip", OccurredAt: at,
-	}
-}
-
 // lockCartOf locks the cart a cart's attempt pays.
 func lockCartOf(ctx context.Context, q *db.Queries, att db.PaymentAttempt) (db.Cart, error) {
 	if att.CartID == nil {
@@ -428,13 +410,6 @@ func lockCartOf(ctx context.Context, q *db.Queries, att db.PaymentAttempt) (db.C
 		return db.Cart{}, fmt.Errorf("lock cart: %w", err)
 	}
 	return cart, nil
-}
-
-func ledger(ctx context.Context, q *db.Queries, e db.InsertLedgerEntryParams) error {
-	if _, err := q.InsertLedgerEntry(ctx, e); err != nil {
-		return fmt.Errorf("ledger %s: %w", e.IdempotencyKey, err)
-	}
-	return nil
 }
 
 // ReopenCart puts a cart whose payment failed back to open, so the family may retry.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -13,6 +12,7 @@ import (
 	"github.com/enfance/enfance/booking"
 	cartpkg "github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/payfip"
 )
 
@@ -43,8 +43,8 @@ type PrepareBalanceInput struct {
 func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanceInput) (PrepareCheckoutResult, error) {
 	var res PrepareCheckoutResult
 	err := a.tx(ctx, func(q *db.Queries) error {
-		if err := q.LockFamilyForMoney(ctx, in.FamilyID); err != nil {
-			return fmt.Errorf("lock family: %w", err)
+		if err := ledger.LockFamily(ctx, q, in.FamilyID); err != nil {
+			return err
 		}
 		switch att, err := q.GetPaymentAttempt(ctx, in.PaymentID); {
 		case err == nil:
@@ -86,7 +86,7 @@ func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanc
 			return fmt.Errorf("insert attempt: %w", err)
 		}
 		if status == "settled_without_payfip" {
-			if err := ledger(ctx, q, creditUsedEntry(att, a.now())); err != nil {
+			if err := ledger.Write(ctx, q, ledger.CreditUsed(att, a.now())); err != nil {
 				return err
 			}
 		}
@@ -94,16 +94,6 @@ func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanc
 		return nil
 	})
 	return res, err
-}
-
-// creditUsedEntry is the cagnotte an attempt spends (cagnotte −x and owed −x).
-func creditUsedEntry(att db.PaymentAttempt, at time.Time) db.InsertLedgerEntryParams {
-	return db.InsertLedgerEntryParams{
-		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "credit_used",
-		OutstandingCents: -att.CreditUsedCents, CreditCents: -att.CreditUsedCents,
-		IdempotencyKey: "credit_used:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: att.CartID,
-		Label: "Cagnotte utilisée", OccurredAt: at,
-	}
 }
 
 // ConfirmBalancePayment records a paid payment of the balance in the ledger: the
@@ -125,11 +115,11 @@ func (a *Activities) ConfirmBalancePayment(ctx context.Context, attemptID uuid.U
 			at = *att.PaidAt
 		}
 		if att.CreditUsedCents > 0 {
-			if err := ledger(ctx, q, creditUsedEntry(att, at)); err != nil {
+			if err := ledger.Write(ctx, q, ledger.CreditUsed(att, at)); err != nil {
 				return err
 			}
 		}
-		return ledger(ctx, q, paymentEntry(att, at))
+		return ledger.Write(ctx, q, ledger.Payment(att, at))
 	})
 }
 

@@ -11,8 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 
-	cartpkg "github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/payfip"
 )
 
@@ -152,14 +152,14 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 	confirm := false
 	err := a.tx(ctx, func(q *db.Queries) error {
 		// The lock order of every writer of a family's money: family, attempt, cart.
-		if err := q.LockFamilyForMoney(ctx, att.FamilyID); err != nil {
-			return fmt.Errorf("lock family: %w", err)
+		if err := ledger.LockFamily(ctx, q, att.FamilyID); err != nil {
+			return err
 		}
 		locked, err := q.LockPaymentAttempt(ctx, att.ID)
 		if err != nil {
 			return fmt.Errorf("lock attempt: %w", err)
 		}
-		done, err := q.LedgerKeyExists(ctx, "payment:"+att.ID.String())
+		done, err := q.LedgerKeyExists(ctx, ledger.PaymentKey(att.ID))
 		if err != nil {
 			return fmt.Errorf("read ledger: %w", err)
 		}
@@ -191,7 +191,7 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 		// owed, read before this payment is written.
 		var stillOwed int64
 		if locked.Kind == "balance" && !onThisAttempt {
-			free, err := cartpkg.FreeBalances(ctx, q, att.FamilyID, nil)
+			free, err := ledger.Owed(ctx, q, att.FamilyID, nil)
 			if err != nil {
 				return err
 			}
@@ -207,7 +207,7 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 			confirm = true // after this transaction: the confirmation takes its own
 			return nil
 		}
-		if err := ledger(ctx, q, paymentEntry(locked, paidAt)); err != nil {
+		if err := ledger.Write(ctx, q, ledger.Payment(locked, paidAt)); err != nil {
 			return err
 		}
 		// Nothing was confirmed for this money: it goes to the cagnotte, except what
@@ -215,12 +215,7 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 		credit := att.AmountCents - min(att.AmountCents, stillOwed)
 		res.Action = SettleConfirmed
 		if credit > 0 {
-			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-				OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: "late_payment_credit",
-				OutstandingCents: credit, CreditCents: credit,
-				IdempotencyKey: "late_payment:" + att.ID.String(), PaymentAttemptID: &att.ID, CartID: att.CartID,
-				Label: "Paiement PayFiP " + att.Refdet + " reçu " + lateWhy(locked) + " : versé à la cagnotte", OccurredAt: paidAt,
-			}); err != nil {
+			if err := ledger.Write(ctx, q, ledger.LatePaymentCredit(locked, credit, paidAt)); err != nil {
 				return err
 			}
 			res.Action = SettleCredited
@@ -250,17 +245,6 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 		log.Warn("reconciliation: payment confirmed for an attempt whose workflow had ended")
 	}
 	return res, nil
-}
-
-// lateWhy says, for the ledger's label, when a late payment came.
-func lateWhy(att db.PaymentAttempt) string {
-	switch {
-	case att.AbandonedAt != nil:
-		return "après son abandon sur le portail"
-	case att.Kind == "balance":
-		return "après la clôture du paiement du solde"
-	}
-	return "après la fin du panier"
 }
 
 func (a *Activities) settleUnpaid(ctx context.Context, in SettleInput, att db.PaymentAttempt, out payfip.Outcome, res SettleResult, log *zap.Logger) (SettleResult, error) {

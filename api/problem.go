@@ -6,6 +6,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
+
+	"github.com/enfance/enfance/check"
+	"github.com/enfance/enfance/document"
+	"github.com/enfance/enfance/ledger"
 )
 
 // Problem is an RFC 9457 problem document. Type is stable for clients; Title is
@@ -21,11 +25,7 @@ type Problem struct {
 }
 
 // FieldError points at one bad input.
-type FieldError struct {
-	Field   string `json:"field"`
-	Message string `json:"message"`
-	Reason  string `json:"reason,omitempty"`
-}
+type FieldError = check.Field
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
 
@@ -55,8 +55,8 @@ const statusClientClosedRequest = 499
 // fail writes err as problem+json. Errors that are not problems are logged and
 // answered as 500 or 503 without their text: it may hold internals.
 func fail(c *gin.Context, log *zap.Logger, err error) {
-	var p *Problem
-	if !errors.As(err, &p) && c.Request.Context().Err() != nil {
+	p := problemOf(err)
+	if p == nil && c.Request.Context().Err() != nil {
 		// The client went away, and its queries and waits were cancelled with it:
 		// not a fault of ours. Nobody reads this answer; 499 tells it apart in metrics.
 		log.Info("request abandoned by the client", zap.String("path", c.FullPath()), zap.Error(err))
@@ -85,4 +85,32 @@ func fail(c *gin.Context, log *zap.Logger, err error) {
 		body[k] = v
 	}
 	c.AbortWithStatusJSON(out.Status, body)
+}
+
+// problemOf is the answer to a domain package's error, nil for an error that is
+// not the caller's (a bug, or a dependency down): each package's errors are
+// mapped here, once.
+func problemOf(err error) *Problem {
+	var (
+		p       *Problem
+		invalid *check.Error
+		tooLow  *ledger.TooLowError
+	)
+	switch {
+	case errors.As(err, &p):
+		return p
+	case errors.As(err, &invalid):
+		return badRequest(invalid.Detail, invalid.Fields...)
+	case errors.Is(err, ledger.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, ledger.ErrKeyReused):
+		return errIdempotencyReuse
+	case errors.As(err, &tooLow) && tooLow.Target == "credit":
+		return problem(http.StatusConflict, "balance-too-low", "Cagnotte insuffisante",
+			"La cagnotte disponible est de "+document.Euros(tooLow.AvailableCents)+" : elle ne peut pas devenir négative.")
+	case errors.As(err, &tooLow):
+		return problem(http.StatusConflict, "balance-too-low", "Solde dû insuffisant",
+			"Le solde dû est de "+document.Euros(tooLow.AvailableCents)+" : il ne peut pas devenir négatif. Pour rendre de l'argent à la famille, créditez sa cagnotte.")
+	}
+	return nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/families"
+	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/services"
 	"github.com/enfance/enfance/waitlist"
@@ -50,6 +51,7 @@ type Server struct {
 	families   *families.Store
 	closures   *services.Store
 	contact    *contact.Store
+	desk       *ledger.Store
 	// waitlists runs the waiting lists' transactions; lists wakes their workflows.
 	waitlists *waitlist.Store
 	lists     *workflows.Lists
@@ -100,6 +102,7 @@ func New(o Options) *Server {
 		accounts:   &accounts.Store{Pool: o.Pool, Now: now},
 		families:   &families.Store{Pool: o.Pool, Now: now},
 		closures:   &services.Store{Pool: o.Pool, Now: now},
+		desk:       &ledger.Store{Pool: o.Pool, Now: now},
 		contact: &contact.Store{Pool: o.Pool, Quota: contact.Quota{
 			MessagesPerDay: o.Config.AttachmentMessagesPerDay, BytesPerMonth: o.Config.AttachmentBytesPerMonth}},
 		waitlists: &waitlist.Store{Pool: o.Pool, Carts: carts, Now: now},

@@ -8,7 +8,7 @@
 // attendance": charged by the rule finance set for the service (the family's price,
 // the price with a surcharge, or nothing), through the ledger under the key
 // attendance:<id>, with the reason staff gave. Unticking it gives the charge back
-// (cart.GiveBack, key attendance:<id>:withdrawn). Every change is audited.
+// (ledger.GiveBack, key attendance:<id>:withdrawn). Every change is audited.
 package attendance
 
 import (
@@ -28,6 +28,7 @@ import (
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
+	"github.com/enfance/enfance/ledger"
 )
 
 // Errors the API maps.
@@ -302,12 +303,8 @@ func (r *recorder) unbooked(ctx context.Context, child db.Member, reason string,
 		if rule.Unbooked == RuleSurcharge {
 			label += ", majoration de " + document.Euros(rule.SurchargeCents) + " comprise"
 		}
-		if _, err := q.InsertLedgerEntry(ctx, db.InsertLedgerEntryParams{
-			OrgID: row.OrgID, FamilyID: row.FamilyID, Kind: "charge", OutstandingCents: cost,
-			IdempotencyKey: "attendance:" + row.ID.String(), AttendanceID: &row.ID, CreatedBy: &r.st.UserID,
-			OccurredAt: r.chargedAt(), Label: label,
-		}); err != nil {
-			return "", false, fmt.Errorf("ledger attendance:%s: %w", row.ID, err)
+		if err := ledger.Write(ctx, q, ledger.AttendanceCharge(row, cost, label, r.st.UserID, r.chargedAt())); err != nil {
+			return "", false, err
 		}
 	}
 	out.Changed++
@@ -342,9 +339,9 @@ func (r *recorder) withdraw(ctx context.Context, row db.Attendance, out *Recorde
 		return fmt.Errorf("withdraw attendance: %w", err)
 	}
 	if row.ReservationID == nil && row.ChargedCents > 0 {
-		credited, reversed, err := cart.GiveBack(ctx, r.q, cart.Charge{
+		credited, reversed, err := ledger.GiveBack(ctx, r.q, ledger.Charged{
 			OrgID: row.OrgID, FamilyID: row.FamilyID, Cents: row.ChargedCents, ToBalance: true,
-			Key:   "attendance:" + row.ID.String() + ":withdrawn",
+			Key:   ledger.AttendanceWithdrawnKey(row.ID),
 			Label: "Présence sans réservation du " + row.Day.Format("02/01/2006") + " retirée", AttendanceID: &row.ID,
 		}, &r.st.UserID, r.now)
 		if err != nil {

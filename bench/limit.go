@@ -11,7 +11,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/ledger"
 )
 
 // LimitReport is the same booking writes done by a bare transaction loop.
@@ -23,9 +25,9 @@ type LimitReport struct {
 }
 
 // Limit writes, for n fresh families, what a paid cart writes — cart, capacity
-// holds, lines, reservations, charges, payment, cart paid — with the engine's own
-// queries, C transactions at a time, with no HTTP and no Temporal: the ceiling the
-// engine's booking writes are compared with.
+// holds, lines, reservations, charges, payment attempt and payment, cart paid —
+// with the engine's own queries, C transactions at a time, with no HTTP and no
+// Temporal: the ceiling the engine's booking writes are compared with.
 func Limit(ctx context.Context, dsn string, n, days, concurrency int) (*LimitReport, error) {
 	pool, err := pgxpool.New(ctx, dsn)
 	if err != nil {
@@ -103,13 +105,20 @@ func bookDirect(ctx context.Context, pool *pgxpool.Pool, fx *fixture, fam benchF
 		var total int64
 		for _, r := range res {
 			total += r.PriceCents
-			if _, err := q.InsertLedgerEntry(ctx, db.InsertLedgerEntryParams{OrgID: fx.orgID, FamilyID: fam.id, Kind: "charge",
-				OutstandingCents: r.PriceCents, IdempotencyKey: "charge:" + r.ID.String(), ReservationID: &r.ID, OccurredAt: time.Now()}); err != nil {
+			if err := ledger.Write(ctx, q, ledger.Charge(r, cart.ID, time.Now())); err != nil {
 				return err
 			}
 		}
-		if _, err := q.InsertLedgerEntry(ctx, db.InsertLedgerEntryParams{OrgID: fx.orgID, FamilyID: fam.id, Kind: "payment",
-			OutstandingCents: -total, IdempotencyKey: "payment:" + cart.ID.String(), CartID: &cart.ID, OccurredAt: time.Now()}); err != nil {
+		// The payment, as PayFiP's would be recorded: its attempt, then its entry.
+		id := uuid.New()
+		att, err := q.InsertPaymentAttempt(ctx, db.InsertPaymentAttemptParams{
+			ID: id, OrgID: fx.orgID, FamilyID: fam.id, CartID: cart.ID, Seq: 1, Refdet: activities.Refdet(id),
+			Numcli: "000000", Exer: int32(time.Now().Year()), Saisie: "T", LinesCents: total, AmountCents: total, Status: "paid",
+		})
+		if err != nil {
+			return fmt.Errorf("payment attempt: %w", err)
+		}
+		if err := ledger.Write(ctx, q, ledger.Payment(att, time.Now())); err != nil {
 			return err
 		}
 		if err := q.ConfirmCartLines(ctx, cart.ID); err != nil {

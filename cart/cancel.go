@@ -15,6 +15,7 @@ import (
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
+	"github.com/enfance/enfance/ledger"
 )
 
 // ErrAlreadyCancelled refuses to cancel a reservation twice.
@@ -170,90 +171,15 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 	return out, nil
 }
 
-// giveBack returns a cancelled reservation's price to the family (see GiveBack).
+// giveBack returns a cancelled reservation's price to the family (ledger.GiveBack).
 // A reservation paid online was paid at checkout; a staff booking was charged to
 // the outstanding balance.
 func giveBack(ctx context.Context, q *db.Queries, res db.Reservation, actor *uuid.UUID, reason string, now time.Time) (credited, reversed int64, err error) {
-	return GiveBack(ctx, q, Charge{
+	return ledger.GiveBack(ctx, q, ledger.Charged{
 		OrgID: res.OrgID, FamilyID: res.FamilyID, Cents: res.PriceCents, ToBalance: res.Source == "staff",
-		Key: "cancel:" + res.ID.String(), Label: "Annulation de la réservation du " + res.Day.Format("02/01/2006"),
+		Key: ledger.CancelKey(res.ID), Label: "Annulation de la réservation du " + res.Day.Format("02/01/2006"),
 		ReservationID: &res.ID, Reason: reason,
 	}, actor, now)
-}
-
-// Charge is money a family was charged and is given back: a reservation's price,
-// or what a presence without a reservation cost.
-type Charge struct {
-	OrgID, FamilyID uuid.UUID
-	Cents           int64
-	// ToBalance: charged to the outstanding balance (a booking by staff, a
-	// presence without a reservation), not paid at a checkout.
-	ToBalance bool
-	Key       string // ledger key of the give-back; the cagnotte part gets Key+":credit" when both are written
-	Label     string // "Annulation de la réservation du 03/12/2026"
-	Reason    string // the reason staff gave, shown to the family with the movement
-	// What the entries name.
-	ReservationID, AttendanceID *uuid.UUID
-}
-
-// GiveBack returns a charge to the family, so that what it owes minus what it
-// holds (outstanding − credit) drops by exactly that amount.
-//
-// Money paid at checkout goes to the cagnotte (cancellation_credit). A charge to
-// the outstanding balance is, as long as that balance is unpaid, reversed (an
-// adjustment that lowers the outstanding balance) instead of crediting money the
-// family never paid. Only the part the family still owes is reversed —
-// outstanding balance already frozen into a payment in progress counts as paid
-// (FreeBalances) — and the rest goes to the cagnotte. The family row is locked so
-// two give-backs never reverse the same euro twice, and the live cart so a
-// checkout cannot freeze the balance meanwhile.
-func GiveBack(ctx context.Context, q *db.Queries, c Charge, actor *uuid.UUID, now time.Time) (credited, reversed int64, err error) {
-	if c.ToBalance {
-		if err := q.LockFamilyForMoney(ctx, c.FamilyID); err != nil {
-			return 0, 0, fmt.Errorf("lock family: %w", err)
-		}
-		if live, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: c.OrgID, FamilyID: c.FamilyID}); err == nil {
-			if _, err := q.LockCart(ctx, live.ID); err != nil {
-				return 0, 0, fmt.Errorf("lock cart: %w", err)
-			}
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return 0, 0, fmt.Errorf("live cart: %w", err)
-		}
-		free, err := FreeBalances(ctx, q, c.FamilyID, nil)
-		if err != nil {
-			return 0, 0, err
-		}
-		reversed = min(c.Cents, max(free.OutstandingCents, 0))
-	}
-	credited = c.Cents - reversed
-	key := c.Key
-	if reversed > 0 {
-		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-			OrgID: c.OrgID, FamilyID: c.FamilyID, Kind: "adjustment", OutstandingCents: -reversed,
-			IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID, CreatedBy: actor, Reason: c.Reason, OccurredAt: now,
-			Label: c.Label + " (non réglée)",
-		}); err != nil {
-			return 0, 0, err
-		}
-		key += ":credit"
-	}
-	if credited > 0 {
-		if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-			OrgID: c.OrgID, FamilyID: c.FamilyID, Kind: "cancellation_credit", CreditCents: credited,
-			IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID, CreatedBy: actor, Reason: c.Reason, OccurredAt: now,
-			Label: c.Label,
-		}); err != nil {
-			return 0, 0, err
-		}
-	}
-	return credited, reversed, nil
-}
-
-func ledger(ctx context.Context, q *db.Queries, e db.InsertLedgerEntryParams) error {
-	if _, err := q.InsertLedgerEntry(ctx, e); err != nil {
-		return fmt.Errorf("ledger %s: %w", e.IdempotencyKey, err)
-	}
-	return nil
 }
 
 // CancelRefusal explains why one reservation of a batch cannot be cancelled.
@@ -308,15 +234,8 @@ func (s *Store) CancelMany(ctx context.Context, f Family, ids []uuid.UUID) ([]Ca
 			}
 			rows = append(rows, locked{index: i, res: res})
 		}
-		if err := q.LockFamilyForMoney(ctx, f.ID); err != nil {
-			return fmt.Errorf("lock family: %w", err)
-		}
-		if c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID}); err == nil {
-			if _, err := q.LockCart(ctx, c.ID); err != nil {
-				return fmt.Errorf("lock cart: %w", err)
-			}
-		} else if !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("live cart: %w", err)
+		if err := ledger.LockFamilyAndLiveCart(ctx, q, f.OrgID, f.ID); err != nil {
+			return err
 		}
 		slices.SortFunc(rows, func(a, b locked) int { return bytes.Compare(a.res.ServiceDayID[:], b.res.ServiceDayID[:]) })
 		for _, r := range rows {

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/ledger"
 )
 
 // What became of one of the family's payments, as the portal's result page and
@@ -56,7 +57,7 @@ func (s *Store) Payment(ctx context.Context, f Family, id uuid.UUID) (PaymentVie
 		return v, nil
 	}
 	// paid or settled_without_payfip: done once the ledger (or the cart) says so.
-	late, err := q.GetLedgerEntryByKey(ctx, "late_payment:"+att.ID.String())
+	late, err := q.GetLedgerEntryByKey(ctx, ledger.LatePaymentKey(att.ID))
 	switch {
 	case err == nil:
 		v.Status, v.CreditedCents = PaymentCredited, late.CreditCents
@@ -66,9 +67,9 @@ func (s *Store) Payment(ctx context.Context, f Family, id uuid.UUID) (PaymentVie
 	}
 	done := false
 	if att.Kind == "balance" {
-		key := "payment:" + att.ID.String()
+		key := ledger.PaymentKey(att.ID)
 		if att.Status == "settled_without_payfip" {
-			key = "credit_used:" + att.ID.String()
+			key = ledger.CreditUsedKey(att.ID)
 		}
 		if done, err = q.LedgerKeyExists(ctx, key); err != nil {
 			return v, fmt.Errorf("read ledger: %w", err)

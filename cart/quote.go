@@ -9,36 +9,14 @@ import (
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
+	"github.com/enfance/enfance/ledger"
 )
-
-// Free is a family's balances as a new payment or a staff movement may use them:
-// the ledger's, less what the payments in progress have frozen (the outstanding
-// balance they are paying, the cagnotte they are spending). The attempts of
-// exceptCart are not counted: a cart's own checkout does not hold against itself.
-type Free struct {
-	OutstandingCents int64 // may be negative when more was paid than owed
-	CreditCents      int64
-}
-
-// FreeBalances reads Free in q's transaction; writers call it with the family locked
-// (LockFamilyForMoney), so that no checkout freezes the same money meanwhile.
-func FreeBalances(ctx context.Context, q *db.Queries, familyID uuid.UUID, exceptCart *uuid.UUID) (Free, error) {
-	bal, err := q.FamilyBalances(ctx, familyID)
-	if err != nil {
-		return Free{}, fmt.Errorf("balances: %w", err)
-	}
-	pending, err := q.PendingPayments(ctx, db.PendingPaymentsParams{FamilyID: familyID, ExceptCart: exceptCart})
-	if err != nil {
-		return Free{}, fmt.Errorf("payments in progress: %w", err)
-	}
-	return Free{OutstandingCents: bal.OutstandingCents - pending.OutstandingCents, CreditCents: bal.CreditCents - pending.CreditCents}, nil
-}
 
 // Quote is what a checkout would freeze now: the lines (none when the balance is
 // paid alone), plus the free outstanding balance, less the free cagnotte. The cart
 // view, the cart's checkout and the payment of the balance alone all use it.
 func Quote(ctx context.Context, q *db.Queries, familyID uuid.UUID, cartID *uuid.UUID, linesCents int64) (booking.Totals, error) {
-	free, err := FreeBalances(ctx, q, familyID, cartID)
+	free, err := ledger.Owed(ctx, q, familyID, cartID)
 	if err != nil {
 		return booking.Totals{}, err
 	}

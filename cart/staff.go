@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/ledger"
 )
 
 // StaffBooking is a booking staff make on a family's behalf.
@@ -131,11 +132,7 @@ func reserveFor(r *rules, st Staff, reason string, overrideWaitlist bool, now ti
 			}
 		}
 		if res.PriceCents > 0 {
-			if err := ledger(ctx, q, db.InsertLedgerEntryParams{
-				OrgID: res.OrgID, FamilyID: res.FamilyID, Kind: "charge", OutstandingCents: res.PriceCents,
-				IdempotencyKey: "charge:" + res.ID.String(), ReservationID: &res.ID, CreatedBy: &st.UserID,
-				Label: "Réservation du " + res.Day.Format("02/01/2006") + " faite par le service", Reason: reason, OccurredAt: now,
-			}); err != nil {
+			if err := ledger.Write(ctx, q, ledger.StaffCharge(res, st.UserID, reason, now)); err != nil {
 				return db.Reservation{}, "", err
 			}
 		}

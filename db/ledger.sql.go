@@ -12,6 +12,102 @@ import (
 	"github.com/google/uuid"
 )
 
+const getLedgerEntryByKey = `-- name: GetLedgerEntryByKey :one
+SELECT id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, reason, attendance_id FROM ledger_entries WHERE idempotency_key = $1
+`
+
+func (q *Queries) GetLedgerEntryByKey(ctx context.Context, idempotencyKey string) (LedgerEntry, error) {
+	row := q.db.QueryRow(ctx, getLedgerEntryByKey, idempotencyKey)
+	var i LedgerEntry
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.Kind,
+		&i.OutstandingCents,
+		&i.CreditCents,
+		&i.IdempotencyKey,
+		&i.ReservationID,
+		&i.PaymentAttemptID,
+		&i.CartID,
+		&i.Label,
+		&i.Method,
+		&i.CreatedBy,
+		&i.OccurredAt,
+		&i.Reason,
+		&i.AttendanceID,
+	)
+	return i, err
+}
+
+const insertDeskLedgerEntry = `-- name: InsertDeskLedgerEntry :one
+INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
+    reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id, reason)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, reason, attendance_id
+`
+
+type InsertDeskLedgerEntryParams struct {
+	OrgID            uuid.UUID
+	FamilyID         uuid.UUID
+	Kind             string
+	OutstandingCents int64
+	CreditCents      int64
+	IdempotencyKey   string
+	ReservationID    *uuid.UUID
+	PaymentAttemptID *uuid.UUID
+	CartID           *uuid.UUID
+	Label            string
+	Method           string
+	CreatedBy        *uuid.UUID
+	OccurredAt       time.Time
+	AttendanceID     *uuid.UUID
+	Reason           string
+}
+
+// The same insert, answering the row: none back means the key was already used,
+// and the caller reads that entry instead.
+func (q *Queries) InsertDeskLedgerEntry(ctx context.Context, arg InsertDeskLedgerEntryParams) (LedgerEntry, error) {
+	row := q.db.QueryRow(ctx, insertDeskLedgerEntry,
+		arg.OrgID,
+		arg.FamilyID,
+		arg.Kind,
+		arg.OutstandingCents,
+		arg.CreditCents,
+		arg.IdempotencyKey,
+		arg.ReservationID,
+		arg.PaymentAttemptID,
+		arg.CartID,
+		arg.Label,
+		arg.Method,
+		arg.CreatedBy,
+		arg.OccurredAt,
+		arg.AttendanceID,
+		arg.Reason,
+	)
+	var i LedgerEntry
+	err := row.Scan(
+		&i.ID,
+		&i.OrgID,
+		&i.FamilyID,
+		&i.Kind,
+		&i.OutstandingCents,
+		&i.CreditCents,
+		&i.IdempotencyKey,
+		&i.ReservationID,
+		&i.PaymentAttemptID,
+		&i.CartID,
+		&i.Label,
+		&i.Method,
+		&i.CreatedBy,
+		&i.OccurredAt,
+		&i.Reason,
+		&i.AttendanceID,
+	)
+	return i, err
+}
+
 const insertLedgerEntry = `-- name: InsertLedgerEntry :execrows
 INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
     reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, attendance_id, reason)

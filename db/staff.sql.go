@@ -209,34 +209,6 @@ func (q *Queries) DeleteClosure(ctx context.Context, arg DeleteClosureParams) (C
 	return i, err
 }
 
-const getLedgerEntryByKey = `-- name: GetLedgerEntryByKey :one
-SELECT id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, reason, attendance_id FROM ledger_entries WHERE idempotency_key = $1
-`
-
-func (q *Queries) GetLedgerEntryByKey(ctx context.Context, idempotencyKey string) (LedgerEntry, error) {
-	row := q.db.QueryRow(ctx, getLedgerEntryByKey, idempotencyKey)
-	var i LedgerEntry
-	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.FamilyID,
-		&i.Kind,
-		&i.OutstandingCents,
-		&i.CreditCents,
-		&i.IdempotencyKey,
-		&i.ReservationID,
-		&i.PaymentAttemptID,
-		&i.CartID,
-		&i.Label,
-		&i.Method,
-		&i.CreatedBy,
-		&i.OccurredAt,
-		&i.Reason,
-		&i.AttendanceID,
-	)
-	return i, err
-}
-
 const getOrgUser = `-- name: GetOrgUser :one
 SELECT id, org_id, login, password_hash, role, family_id, display_name, disabled, created_at, reset_mail_at FROM users WHERE org_id = $1 AND id = $2
 `
@@ -260,66 +232,6 @@ func (q *Queries) GetOrgUser(ctx context.Context, arg GetOrgUserParams) (User, e
 		&i.Disabled,
 		&i.CreatedAt,
 		&i.ResetMailAt,
-	)
-	return i, err
-}
-
-const insertStaffLedgerEntry = `-- name: InsertStaffLedgerEntry :one
-INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
-    label, method, created_by, occurred_at, reason)
-VALUES ($1, $2, $3, $4, $5, $6,
-    $7, $8, $9, $10, $11)
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id, org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key, reservation_id, payment_attempt_id, cart_id, label, method, created_by, occurred_at, reason, attendance_id
-`
-
-type InsertStaffLedgerEntryParams struct {
-	OrgID            uuid.UUID
-	FamilyID         uuid.UUID
-	Kind             string
-	OutstandingCents int64
-	CreditCents      int64
-	IdempotencyKey   string
-	Label            string
-	Method           string
-	CreatedBy        *uuid.UUID
-	OccurredAt       time.Time
-	Reason           string
-}
-
-// No row back means the key was already used: the caller reads that entry instead.
-func (q *Queries) InsertStaffLedgerEntry(ctx context.Context, arg InsertStaffLedgerEntryParams) (LedgerEntry, error) {
-	row := q.db.QueryRow(ctx, insertStaffLedgerEntry,
-		arg.OrgID,
-		arg.FamilyID,
-		arg.Kind,
-		arg.OutstandingCents,
-		arg.CreditCents,
-		arg.IdempotencyKey,
-		arg.Label,
-		arg.Method,
-		arg.CreatedBy,
-		arg.OccurredAt,
-		arg.Reason,
-	)
-	var i LedgerEntry
-	err := row.Scan(
-		&i.ID,
-		&i.OrgID,
-		&i.FamilyID,
-		&i.Kind,
-		&i.OutstandingCents,
-		&i.CreditCents,
-		&i.IdempotencyKey,
-		&i.ReservationID,
-		&i.PaymentAttemptID,
-		&i.CartID,
-		&i.Label,
-		&i.Method,
-		&i.CreatedBy,
-		&i.OccurredAt,
-		&i.Reason,
-		&i.AttendanceID,
 	)
 	return i, err
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/password"
 )
 
@@ -195,12 +196,7 @@ func load(ctx context.Context, q *db.Queries, hashes map[string]string) error {
 		}
 	}
 
-	_, err = q.InsertLedgerEntry(ctx, db.InsertLedgerEntryParams{
-		OrgID: org, FamilyID: bernard, Kind: "adjustment", CreditCents: 500,
-		IdempotencyKey: "demo:bernard:credit", Label: "Cagnotte de démonstration",
-		Method: "adjustment", OccurredAt: time.Now(),
-	})
-	return err
+	return ledger.Write(ctx, q, ledger.Adjustment(org, bernard, 0, 500, "demo:bernard:credit", "Cagnotte de démonstration", "", nil, time.Now()))
 }
 
 func family(ctx context.Context, q *db.Queries, org uuid.UUID, name, email string, qf int32, street string) (uuid.UUID, error) {

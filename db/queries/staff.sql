@@ -76,18 +76,6 @@ RETURNING *;
 -- name: LockActiveAdmins :many
 SELECT id FROM users WHERE org_id = @org_id AND role = 'admin' AND NOT disabled ORDER BY id FOR UPDATE;
 
--- name: InsertStaffLedgerEntry :one
--- No row back means the key was already used: the caller reads that entry instead.
-INSERT INTO ledger_entries (org_id, family_id, kind, outstanding_cents, credit_cents, idempotency_key,
-    label, method, created_by, occurred_at, reason)
-VALUES (@org_id, @family_id, @kind, @outstanding_cents, @credit_cents, @idempotency_key,
-    @label, @method, @created_by, @occurred_at, @reason)
-ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING *;
-
--- name: GetLedgerEntryByKey :one
-SELECT * FROM ledger_entries WHERE idempotency_key = $1;
-
 -- name: SetFamilyUserDisabled :one
 -- A family login turned off or on again (its sessions are ended by the caller).
 UPDATE users SET disabled = @disabled
