@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/enfance/enfance/audit"
+	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/db"
 )
 
@@ -73,6 +74,11 @@ func NewPasswordLink(ctx context.Context, q *db.Queries, userID uuid.UUID, purpo
 type Store struct {
 	Pool *pgxpool.Pool
 	Now  db.Clock // nil: the system's
+
+	Limits          config.LoginLimits // how password guessing is slowed down
+	SessionIdle     time.Duration      // a session unused this long ends
+	SessionAbsolute time.Duration      // a session ends this long after the login at the latest
+	ResetMailEvery  time.Duration      // one reset link e-mailed per account in this time at most
 }
 
 func (s *Store) now() time.Time { return s.Now.Time() }

@@ -22,6 +22,16 @@ import (
 // PDF, CSV), the attendance sheet, the rule for presences without a reservation
 // and the numbers of the coming days. The rules live in package attendance.
 
+func (s *Server) attendanceRoutes(r routes) {
+	r.staff.GET("/services/:id/days/:date/children", s.dayChildren)
+	r.staff.GET("/services/:id/days/:date/children.pdf", s.dayChildrenPDF)
+	r.staff.GET("/services/:id/days/:date/children.csv", s.dayChildrenCSV)
+	r.staff.PUT("/services/:id/days/:date/attendance", s.recordAttendance)
+	r.money.PUT("/services/:id/attendance-rule", s.putAttendanceRule)
+	r.staff.GET("/day-counts", s.dayCounts)
+	r.staff.GET("/children", s.searchChildren)
+}
+
 type dayChildJSON struct {
 	ReservationID *uuid.UUID             `json:"reservation_id"` // null: present without a reservation
 	ChildID       uuid.UUID              `json:"child_id"`
@@ -428,7 +438,7 @@ func (s *Server) searchChildren(c *gin.Context) {
 		c.JSON(http.StatusOK, []childSearchJSON{}) // too short to look for anyone
 		return
 	}
-	rows, err := s.q.SearchOrgChildren(c, db.SearchOrgChildrenParams{OrgID: callerOf(c).OrgID, Q: likeEscaper.Replace(q), Lim: int32(queryLimit(c, 20, 50))})
+	rows, err := s.q.SearchOrgChildren(c, db.SearchOrgChildrenParams{OrgID: callerOf(c).OrgID, Q: db.EscapeLike(q), Lim: int32(queryLimit(c, 20, 50))})
 	if err != nil {
 		fail(c, s.log, err)
 		return

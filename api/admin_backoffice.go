@@ -10,37 +10,12 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/enfance/enfance/accounts"
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
+	"github.com/enfance/enfance/check"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/services"
 )
-
-// backOfficeRoutes registers what the back office needs beyond issue 6's routes:
-// the day's list and attendance, the week's numbers, a family's reservations,
-// invoices, authorised persons and logins, staff links, closures.
-func (s *Server) backOfficeRoutes(staff, money, admin *gin.RouterGroup) {
-	staff.GET("/services/:id/days/:date/children", s.dayChildren)
-	staff.GET("/services/:id/days/:date/children.pdf", s.dayChildrenPDF)
-	staff.GET("/services/:id/days/:date/children.csv", s.dayChildrenCSV)
-	staff.PUT("/services/:id/days/:date/attendance", s.recordAttendance)
-	money.PUT("/services/:id/attendance-rule", s.putAttendanceRule)
-	staff.GET("/day-counts", s.dayCounts)
-	staff.GET("/children", s.searchChildren)
-
-	staff.GET("/families/:id/reservations", s.staffFamilyReservations)
-	money.GET("/families/:id/invoices", s.staffFamilyInvoices)
-	staff.POST("/families/:id/authorized-persons", s.staffAddAuthorizedPerson)
-	staff.DELETE("/families/:id/authorized-persons/:person_id", s.staffRemoveAuthorizedPerson)
-	staff.PATCH("/families/:id/accounts/:account_id", s.patchFamilyAccount)
-	staff.POST("/families/:id/accounts/:account_id/link", s.familyAccountLink)
-	admin.POST("/users/:id/link", s.staffUserLink)
-
-	staff.GET("/closures", s.listClosures)
-	admin.POST("/closures", s.createClosure)
-	admin.DELETE("/closures/:id", s.deleteClosure)
-}
 
 // pathIDs parses the named UUID path parameters; false: 404 answered.
 func (s *Server) pathIDs(c *gin.Context, names ...string) ([]uuid.UUID, bool) {
@@ -234,80 +209,6 @@ func (s *Server) staffFamilyInvoices(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-func (s *Server) staffAddAuthorizedPerson(c *gin.Context) {
-	if ids, ok := s.pathIDs(c, "id"); ok {
-		s.addPersonTo(c, ids[0])
-	}
-}
-
-func (s *Server) staffRemoveAuthorizedPerson(c *gin.Context) {
-	ids, ok := s.pathIDs(c, "id", "person_id")
-	if !ok {
-		return
-	}
-	if err := s.families.RemoveAuthorizedPerson(c, callerOf(c).actor(), ids[0], ids[1]); err != nil {
-		s.familiesError(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
-}
-
-func (s *Server) accountsError(c *gin.Context, err error) {
-	switch {
-	case errors.Is(err, accounts.ErrNotFound):
-		fail(c, s.log, errNotFound)
-	case errors.Is(err, accounts.ErrDisabled):
-		fail(c, s.log, problem(http.StatusConflict, "account-disabled", "Compte désactivé",
-			"Ce compte est désactivé : réactivez-le avant d'envoyer un lien."))
-	default:
-		fail(c, s.log, err)
-	}
-}
-
-// patchFamilyAccount turns a family's login off (its sessions end at once) or on.
-func (s *Server) patchFamilyAccount(c *gin.Context) {
-	ids, ok := s.pathIDs(c, "id", "account_id")
-	if !ok {
-		return
-	}
-	var req struct {
-		Disabled *bool `json:"disabled"`
-	}
-	if err := c.ShouldBindJSON(&req); err != nil || req.Disabled == nil {
-		fail(c, s.log, badRequest("Le corps doit être {\"disabled\": true|false}.", FieldError{Field: "disabled", Message: "requis"}))
-		return
-	}
-	u, err := s.accounts.SetFamilyLoginDisabled(c, callerOf(c).actor(), ids[0], ids[1], *req.Disabled)
-	if err != nil {
-		s.accountsError(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, accountJSON{ID: u.ID, Login: u.Login, Disabled: u.Disabled, PasswordSet: u.PasswordHash != "", CreatedAt: u.CreatedAt})
-}
-
-// sendLink e-mails a new password link to an account; familyID nil: a staff account.
-func (s *Server) sendLink(c *gin.Context, userID uuid.UUID, familyID *uuid.UUID) {
-	link, err := s.accounts.SendLink(c, callerOf(c).actor(), userID, familyID)
-	if err != nil {
-		s.accountsError(c, err)
-		return
-	}
-	s.mailPasswordLink(link.User.OrgID, link.User.Login, link.Token, link.Purpose)
-	c.JSON(http.StatusAccepted, gin.H{"login": link.User.Login, "purpose": link.Purpose})
-}
-
-func (s *Server) familyAccountLink(c *gin.Context) {
-	if ids, ok := s.pathIDs(c, "id", "account_id"); ok {
-		s.sendLink(c, ids[1], &ids[0])
-	}
-}
-
-func (s *Server) staffUserLink(c *gin.Context) {
-	if ids, ok := s.pathIDs(c, "id"); ok {
-		s.sendLink(c, ids[0], nil)
-	}
-}
-
 // listClosures is the org's closures overlapping from–to (default: the twelve
 // months from the first of this month).
 func (s *Server) listClosures(c *gin.Context) {
@@ -351,7 +252,7 @@ func (s *Server) createClosure(c *gin.Context) {
 		fields = append(fields, FieldError{Field: "last_day", Message: "le dernier jour suit le premier, un an au plus"})
 	}
 	label := strings.TrimSpace(req.Label)
-	if msg := required(100)(label); msg != "" {
+	if msg := check.Required(100)(label); msg != "" {
 		fields = append(fields, FieldError{Field: "label", Message: msg})
 	}
 	if len(fields) > 0 {

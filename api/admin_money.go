@@ -10,9 +10,16 @@ import (
 	"github.com/enfance/enfance/ledger"
 )
 
-// Desk money (finance and admin only). Each write carries the client's
-// Idempotency-Key: the ledger's UNIQUE idempotency_key makes a retried POST return
-// the first one's entry instead of writing a second.
+// Money (package ledger): the family's money history, as the family and as staff
+// see it; desk payments and adjustments (finance and admin only). Each write
+// carries the client's Idempotency-Key: the ledger's UNIQUE idempotency_key makes
+// a retried POST return the first one's entry instead of writing a second.
+func (s *Server) moneyRoutes(r routes) {
+	r.fam.GET("/payments", s.payments)
+	r.staff.GET("/families/:id/payments", s.staffFamilyPayments)
+	r.money.POST("/families/:id/payments", s.deskPayment)
+	r.money.POST("/families/:id/adjustments", s.adjustment)
+}
 
 var errIdempotencyKey = problem(http.StatusBadRequest, "idempotency-key-required", "En-tête Idempotency-Key requis",
 	"Chaque écriture d'argent porte un en-tête Idempotency-Key unique (un UUID par exemple), repris tel quel si la requête est renvoyée.")

@@ -27,6 +27,20 @@ import (
 // re-checked by cart on every booking. Prices are frozen on cart lines and
 // reservations, so editing a grid changes no existing booking.
 
+func (s *Server) serviceRoutes(r routes) {
+	r.fam.GET("/services", s.services)
+	r.staff.GET("/services", s.listAdminServices)
+	r.staff.GET("/services/:id", s.getAdminService)
+	r.staff.GET("/services/:id/days", s.serviceDays)
+	r.staff.PUT("/services/:id/days", s.putServiceDays)
+	r.admin.POST("/services", s.createService)
+	r.admin.PATCH("/services/:id", s.patchService)
+	r.admin.POST("/services/:id/days/generate", s.generateServiceDays)
+	r.staff.GET("/closures", s.listClosures)
+	r.admin.POST("/closures", s.createClosure)
+	r.admin.DELETE("/closures/:id", s.deleteClosure)
+}
+
 type deadlineJSON struct {
 	DaysBefore int    `json:"days_before"`
 	Time       string `json:"time"`            // HH:MM, org's zone

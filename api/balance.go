@@ -22,6 +22,14 @@ import (
 // payments followed one by one (the result page after PayFiP, "Abandonner ce
 // paiement").
 
+func (s *Server) paymentRoutes(r routes) {
+	r.fam.GET("/balance", s.getBalance)
+	r.fam.POST("/balance/checkout", s.balanceCheckout)
+	r.fam.GET("/payments/:id", s.getPayment)
+	r.fam.POST("/payments/:id/abandon", s.abandonPayment)
+	r.fam.GET("/payments/:id/receipt.pdf", s.receiptPDF)
+}
+
 type balanceJSON struct {
 	OutstandingCents int64 `json:"outstanding_cents"` // what the family owes
 	CreditCents      int64 `json:"credit_cents"`      // its cagnotte

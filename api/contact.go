@@ -18,10 +18,24 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/enfance/enfance/check"
 	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/db"
 	enfmail "github.com/enfance/enfance/mail"
 )
+
+// Messages (package contact): the family writes to the service and answers in its
+// threads; staff read and reply.
+func (s *Server) contactRoutes(r routes) {
+	r.fam.POST("/messages", s.postMessage)
+	r.fam.GET("/messages", s.familyMessages)
+	r.fam.POST("/messages/:id/reply", s.familyReply)
+	r.fam.GET("/messages/:id/attachments/:att_id", s.familyAttachment)
+	r.staff.GET("/messages", s.inbox)
+	r.staff.GET("/messages/:id", s.thread)
+	r.staff.POST("/messages/:id/reply", s.reply)
+	r.staff.GET("/messages/:id/attachments/:att_id", s.staffAttachment)
+}
 
 // Attachments: at most 5 files of 10 MB each, PDF, JPEG or PNG as their content
 // says (the file name and the browser's Content-Type are not trusted).
@@ -177,10 +191,10 @@ func (s *Server) postMessage(c *gin.Context) {
 	}
 	subject, body, category := strings.TrimSpace(form.fields["subject"]), strings.TrimSpace(form.fields["body"]), form.fields["category"]
 	var errs []FieldError
-	if msg := required(200)(subject); msg != "" {
+	if msg := check.Required(200)(subject); msg != "" {
 		errs = append(errs, FieldError{Field: "subject", Message: msg})
 	}
-	if msg := required(10000)(body); msg != "" {
+	if msg := check.Required(10000)(body); msg != "" {
 		errs = append(errs, FieldError{Field: "body", Message: msg})
 	}
 	if !categories[category] {
@@ -310,7 +324,7 @@ func (s *Server) readReply(c *gin.Context) (string, []upload, bool) {
 		body = req.Body
 	}
 	body = strings.TrimSpace(body)
-	if msg := required(10000)(body); msg != "" {
+	if msg := check.Required(10000)(body); msg != "" {
 		fail(c, s.log, badRequest("Réponse vide.", FieldError{Field: "body", Message: msg}))
 		return "", nil, false
 	}

@@ -15,60 +15,6 @@ import (
 	"github.com/enfance/enfance/db"
 )
 
-func (s *Server) me(c *gin.Context) {
-	who := callerOf(c)
-	// The CSRF token comes back here so a portal that reloads keeps writing with its cookie.
-	out := gin.H{"user_id": who.UserID, "login": who.Login, "role": who.Role, "org_id": who.OrgID, "csrf_token": who.csrf}
-	if who.FamilyID != nil {
-		fam, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID})
-		if err != nil {
-			fail(c, s.log, err)
-			return
-		}
-		bal, err := s.q.FamilyBalances(c, fam.ID)
-		if err != nil {
-			fail(c, s.log, err)
-			return
-		}
-		out["family"] = gin.H{
-			"id": fam.ID, "name": fam.Name, "email": fam.Email, "phone": fam.Phone, "phone2": fam.Phone2,
-			"address": fam.Address, "postal_code": fam.PostalCode, "city": fam.City, "qf": fam.Qf,
-		}
-		out["credit_cents"] = bal.CreditCents
-		out["outstanding_cents"] = max(bal.OutstandingCents, 0)
-	}
-	c.JSON(http.StatusOK, out)
-}
-
-type memberJSON struct {
-	ID        uuid.UUID `json:"id"`
-	Kind      string    `json:"kind"`
-	FirstName string    `json:"first_name"`
-	LastName  string    `json:"last_name"`
-	BirthDate *string   `json:"birth_date"`
-	School    string    `json:"school,omitempty"`
-	ClassName string    `json:"class_name,omitempty"`
-}
-
-func (s *Server) members(c *gin.Context) {
-	who := callerOf(c)
-	rows, err := s.q.ListMembers(c, db.ListMembersParams{OrgID: who.OrgID, FamilyID: *who.FamilyID})
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	out := make([]memberJSON, 0, len(rows))
-	for _, m := range rows {
-		mj := memberJSON{ID: m.ID, Kind: m.Kind, FirstName: m.FirstName, LastName: m.LastName, School: m.School, ClassName: m.ClassName}
-		if m.BirthDate != nil {
-			d := m.BirthDate.Format(time.DateOnly)
-			mj.BirthDate = &d
-		}
-		out = append(out, mj)
-	}
-	c.JSON(http.StatusOK, out)
-}
-
 type serviceJSON struct {
 	ID               uuid.UUID `json:"id"`
 	Code             string    `json:"code"`

@@ -20,6 +20,19 @@ import (
 	"github.com/enfance/enfance/workflows"
 )
 
+// Month-end invoicing (packages invoice and workflows): the family's invoices,
+// finance's runs and month export. /invoices/:file is "<id>.pdf" (see fileID).
+func (s *Server) invoiceRoutes(r routes) {
+	r.fam.GET("/invoices", s.listInvoices)
+	r.fam.GET("/invoices/:file", s.invoicePDF)
+	r.money.GET("/families/:id/invoices", s.staffFamilyInvoices)
+	r.money.POST("/invoice-runs", s.startInvoiceRun)
+	r.money.GET("/invoice-runs", s.listInvoiceRuns)
+	r.money.GET("/invoice-runs/:id", s.getInvoiceRun)
+	r.money.GET("/invoices/:file", s.adminInvoicePDF)
+	r.money.GET("/exports/:file", s.exportMonth)
+}
+
 type invoiceJSON struct {
 	ID                  uuid.UUID `json:"id"`
 	Number              string    `json:"number"`

@@ -2,14 +2,19 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
+	"github.com/enfance/enfance/accounts"
 	"github.com/enfance/enfance/check"
 	"github.com/enfance/enfance/document"
+	"github.com/enfance/enfance/families"
 	"github.com/enfance/enfance/ledger"
+	"github.com/enfance/enfance/orgs"
+	"github.com/enfance/enfance/password"
 )
 
 // Problem is an RFC 9457 problem document. Type is stable for clients; Title is
@@ -22,6 +27,8 @@ type Problem struct {
 	Instance string         `json:"instance,omitempty"`
 	Errors   []FieldError   `json:"errors,omitempty"`
 	Extra    map[string]any `json:"-"`
+	// Header: response headers that go with it (Retry-After …).
+	Header map[string]string `json:"-"`
 }
 
 // FieldError points at one bad input.
@@ -73,6 +80,9 @@ func fail(c *gin.Context, log *zap.Logger, err error) {
 	}
 	out := *p
 	out.Instance = c.Request.URL.Path
+	for k, v := range out.Header {
+		c.Header(k, v)
+	}
 	c.Header("Content-Type", "application/problem+json")
 	body := gin.H{"type": out.Type, "title": out.Title, "status": out.Status, "instance": out.Instance}
 	if out.Detail != "" {
@@ -96,11 +106,61 @@ func problemOf(err error) *Problem {
 		invalid *check.Error
 		tooLow  *ledger.TooLowError
 	)
+	var (
+		wait       *accounts.WaitError
+		weak       *password.Weakness
+		loginTaken *families.LoginTakenError
+	)
 	switch {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &invalid):
 		return badRequest(invalid.Detail, invalid.Fields...)
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, families.ErrNotFound):
+		return errNotFound
+	case errors.Is(err, accounts.ErrUnauthorized):
+		return errUnauthorized
+	case errors.Is(err, accounts.ErrBadLogin):
+		return errBadLogin
+	case errors.As(err, &wait):
+		return tooManyAttempts(wait.Wait)
+	case errors.As(err, &weak):
+		p := problem(http.StatusBadRequest, "weak-password", "Mot de passe refusé", weak.Message)
+		p.Errors = []FieldError{{Field: "new_password", Message: weak.Message, Reason: weak.Code}}
+		return p
+	case errors.Is(err, accounts.ErrBadToken):
+		return problem(http.StatusBadRequest, "invalid-token", "Lien invalide ou expiré",
+			"Ce lien n'est plus valable (il a déjà servi ou a expiré). Demandez-en un nouveau avec « mot de passe oublié ».")
+	case errors.Is(err, accounts.ErrWrongPassword):
+		p := problem(http.StatusBadRequest, "wrong-password", "Mot de passe actuel incorrect", "Le mot de passe actuel saisi est incorrect.")
+		p.Errors = []FieldError{{Field: "current_password", Message: "incorrect"}}
+		return p
+	case errors.As(err, &loginTaken):
+		p := loginTakenProblem()
+		p.Errors = []FieldError{{Field: loginTaken.Field, Message: "déjà utilisé"}}
+		return p
+	case errors.Is(err, accounts.ErrLoginTaken):
+		return loginTakenProblem()
+	case errors.Is(err, accounts.ErrDisabled):
+		return problem(http.StatusConflict, "account-disabled", "Compte désactivé",
+			"Ce compte est désactivé : réactivez-le avant d'envoyer un lien.")
+	case errors.Is(err, accounts.ErrLastAdmin):
+		return problem(http.StatusConflict, "last-admin", "Dernier administrateur", "L'organisation doit garder au moins un administrateur actif.")
+	case errors.Is(err, families.ErrQFForbidden):
+		return &Problem{Type: problemBase + "qf-forbidden", Title: "Quotient familial réservé aux finances", Status: http.StatusForbidden,
+			Detail: "Seul un régisseur ou un administrateur peut changer le quotient familial d'une famille : il fixe ses tarifs.",
+			Errors: []FieldError{{Field: "qf", Message: "modifiable par le rôle finances ou administrateur"}}}
+	case errors.Is(err, families.ErrTooMany):
+		return problem(http.StatusConflict, "too-many-authorized-persons", "Trop de personnes autorisées",
+			fmt.Sprintf("Une famille peut déclarer %d personnes autorisées au plus ; retirez-en une d'abord.", families.MaxAuthorizedPersons))
+	case errors.Is(err, orgs.ErrPasswordRequired):
+		return &Problem{Type: problemBase + "password-required", Title: "Mot de passe requis", Status: http.StatusForbidden,
+			Detail: "Changer le numéro client PayFiP ou le mode de saisie demande votre mot de passe : ils décident où va l'argent des familles et s'il est réellement encaissé.",
+			Errors: []FieldError{{Field: "current_password", Message: "requis pour changer numcli ou saisie"}}}
+	case errors.Is(err, orgs.ErrTestModeInProduction):
+		return &Problem{Type: problemBase + "test-mode-in-production", Title: "Mode test interdit en production", Status: http.StatusConflict,
+			Detail: "En production, le mode de saisie ne peut pas passer à T (test) : un paiement de test n'encaisse rien, et les familles croiraient avoir payé. Utilisez W (production), ou X pendant l'activation si PayFiP vous l'a demandé.",
+			Errors: []FieldError{{Field: "saisie", Message: "T interdit en production"}}}
 	case errors.Is(err, ledger.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, ledger.ErrKeyReused):
@@ -113,4 +173,8 @@ func problemOf(err error) *Problem {
 			"Le solde dû est de "+document.Euros(tooLow.AvailableCents)+" : il ne peut pas devenir négatif. Pour rendre de l'argent à la famille, créditez sa cagnotte.")
 	}
 	return nil
+}
+
+func loginTakenProblem() *Problem {
+	return problem(http.StatusConflict, "login-taken", "Identifiant déjà utilisé", "Un compte existe déjà avec cet identifiant (e-mail).")
 }

@@ -12,10 +12,26 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 
-	"github.com/enfance/enfance/audit"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
 )
+
+// Booking (package cart): the calendar, the cart, reservations and their
+// cancellations, by the family and by staff on its behalf.
+func (s *Server) bookingRoutes(r routes) {
+	r.fam.GET("/children/:child_id/calendar", s.calendar)
+	r.fam.GET("/cart", s.getCart)
+	r.fam.POST("/cart/items", s.addCartItems)
+	r.fam.DELETE("/cart/items/:item_id", s.removeCartItem)
+	r.fam.POST("/cart/month", s.toggleMonth)
+	r.fam.POST("/cart/checkout", s.checkout)
+	r.fam.GET("/reservations", s.reservations)
+	r.fam.POST("/reservations/:id/cancel", s.cancelReservation)
+	r.fam.POST("/reservations/cancel", s.cancelReservations)
+	r.staff.POST("/families/:id/reservations", s.staffBook)
+	r.staff.GET("/families/:id/reservations", s.staffFamilyReservations)
+	r.staff.POST("/reservations/:id/cancel", s.staffCancelReservation)
+}
 
 type reservationJSON struct {
 	ID               uuid.UUID  `json:"id"`
@@ -215,13 +231,6 @@ func (s *Server) cancelReservations(c *gin.Context) {
 }
 
 func (c caller) staff() cart.Staff { return cart.Staff{OrgID: c.OrgID, UserID: c.UserID} }
-
-// actor is the caller as the audit log records it.
-func (c caller) actor() audit.Actor { return audit.Actor{OrgID: c.OrgID, UserID: c.UserID} }
-
-// handlesMoney: finance and admin decide on money beyond the rules (a family's QF,
-// credit past a deadline, desk payments, adjustments).
-func (c caller) handlesMoney() bool { return c.Role == roleFinance || c.Role == roleAdmin }
 
 type staffCancelRequest struct {
 	Reason string `json:"reason"`

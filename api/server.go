@@ -32,6 +32,7 @@ import (
 	"github.com/enfance/enfance/families"
 	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/mail"
+	"github.com/enfance/enfance/orgs"
 	"github.com/enfance/enfance/services"
 	"github.com/enfance/enfance/waitlist"
 	"github.com/enfance/enfance/web"
@@ -52,6 +53,7 @@ type Server struct {
 	closures   *services.Store
 	contact    *contact.Store
 	desk       *ledger.Store
+	orgs       *orgs.Store
 	// waitlists runs the waiting lists' transactions; lists wakes their workflows.
 	waitlists *waitlist.Store
 	lists     *workflows.Lists
@@ -99,10 +101,12 @@ func New(o Options) *Server {
 		cfg: o.Config, pool: o.Pool, q: db.New(o.Pool), temporal: o.Temporal, log: o.Logger, now: now,
 		carts:      carts,
 		attendance: &attendance.Store{Pool: o.Pool, Now: now},
-		accounts:   &accounts.Store{Pool: o.Pool, Now: now},
-		families:   &families.Store{Pool: o.Pool, Now: now},
-		closures:   &services.Store{Pool: o.Pool, Now: now},
-		desk:       &ledger.Store{Pool: o.Pool, Now: now},
+		accounts: &accounts.Store{Pool: o.Pool, Now: now, Limits: o.Config.Login, ResetMailEvery: o.Config.ResetMailEvery,
+			SessionIdle: o.Config.SessionIdleTimeout, SessionAbsolute: o.Config.SessionAbsoluteTimeout},
+		families: &families.Store{Pool: o.Pool, Now: now},
+		closures: &services.Store{Pool: o.Pool, Now: now},
+		desk:     &ledger.Store{Pool: o.Pool, Now: now},
+		orgs:     &orgs.Store{Pool: o.Pool, Now: now, Production: o.Config.Env == "production"},
 		contact: &contact.Store{Pool: o.Pool, Quota: contact.Quota{
 			MessagesPerDay: o.Config.AttachmentMessagesPerDay, BytesPerMonth: o.Config.AttachmentBytesPerMonth}},
 		waitlists: &waitlist.Store{Pool: o.Pool, Carts: carts, Now: now},
@@ -159,73 +163,32 @@ func (s *Server) Handler() http.Handler {
 	}
 
 	v1 := r.Group("/api/v1")
-	v1.POST("/auth/login", s.login)
-
 	authed := v1.Group("", s.authenticate)
-	authed.POST("/auth/logout", s.logout)
-	authed.GET("/me", s.me)
-
-	fam := authed.Group("", s.requireFamily)
-	fam.GET("/family/members", s.members)
-	fam.GET("/services", s.services)
-	fam.GET("/children/:child_id/calendar", s.calendar)
-	fam.GET("/reservations", s.reservations)
-	fam.POST("/reservations/:id/cancel", s.cancelReservation)
-	fam.POST("/reservations/cancel", s.cancelReservations)
-	fam.GET("/cart", s.getCart)
-	fam.POST("/cart/items", s.addCartItems)
-	fam.DELETE("/cart/items/:item_id", s.removeCartItem)
-	fam.POST("/cart/month", s.toggleMonth)
-	fam.POST("/cart/checkout", s.checkout)
-	fam.GET("/balance", s.getBalance)
-	fam.POST("/balance/checkout", s.balanceCheckout)
-	fam.POST("/waitlist", s.joinWaitlist)
-	fam.POST("/waitlist/month", s.joinWaitlistMonth)
-	fam.GET("/waitlist", s.familyWaitlist)
-	fam.DELETE("/waitlist/:id", s.leaveWaitlist)
-	fam.GET("/payments", s.payments)
-	fam.GET("/payments/:id", s.getPayment)
-	fam.POST("/payments/:id/abandon", s.abandonPayment)
-	fam.GET("/payments/:id/receipt.pdf", s.receiptPDF)
-	fam.POST("/messages/:id/reply", s.familyReply)
-
 	// Staff routes: every query is scoped to the caller's org. Families get 403.
 	staff := authed.Group("/admin", s.requireRole(roleAgent, roleFinance, roleAdmin))
-	money := staff.Group("", s.requireRole(roleFinance, roleAdmin))
-	admin := staff.Group("", s.requireRole(roleAdmin))
-	// Reservations and services (issue 4). Agents book and cancel on a family's
-	// behalf and manage days; only admins change a service's rules and prices.
-	staff.POST("/families/:id/reservations", s.staffBook)
-	staff.POST("/reservations/:id/cancel", s.staffCancelReservation)
-	staff.GET("/services", s.listAdminServices)
-	staff.GET("/services/:id", s.getAdminService)
-	staff.GET("/services/:id/days", s.serviceDays)
-	staff.PUT("/services/:id/days", s.putServiceDays)
-	// Waiting lists (issue 18): a day's list, reordered, joined for a family, offered by hand.
-	staff.GET("/services/:id/days/:date/waitlist", s.getDayWaitlist)
-	staff.PATCH("/services/:id/days/:date/waitlist", s.patchDayWaitlist)
-	staff.POST("/services/:id/days/:date/waitlist", s.staffJoinWaitlist)
-	staff.POST("/services/:id/days/:date/waitlist/:entry_id/offer", s.offerByHand)
-	admin.GET("/org", s.getOrg)
-	admin.PATCH("/org", s.patchOrg)
-	admin.POST("/services", s.createService)
-	admin.PATCH("/services/:id", s.patchService)
-	admin.POST("/services/:id/days/generate", s.generateServiceDays)
-	// Month-end invoicing (issue 7). /invoices/:file is "<id>.pdf" (see fileID).
-	fam.GET("/invoices", s.listInvoices)
-	fam.GET("/invoices/:file", s.invoicePDF)
-	money.POST("/invoice-runs", s.startInvoiceRun)
-	money.GET("/invoice-runs", s.listInvoiceRuns)
-	money.GET("/invoice-runs/:id", s.getInvoiceRun)
-	money.GET("/invoices/:file", s.adminInvoicePDF)
-	money.GET("/exports/:file", s.exportMonth)
-	// Account, fiche famille, contact, families and desk money, users, audit (issue 6).
-	s.accountRoutes(v1, authed, fam, staff, money, admin)
-	// The back office in the browser: attendance, day lists, a family's logins (issue 13).
-	s.backOfficeRoutes(staff, money, admin)
+	rt := routes{
+		v1: v1, authed: authed, fam: authed.Group("", s.requireFamily),
+		staff: staff, money: staff.Group("", s.requireRole(roleFinance, roleAdmin)), admin: staff.Group("", s.requireRole(roleAdmin)),
+	}
+	s.accountRoutes(rt)
+	s.familyRoutes(rt)
+	s.bookingRoutes(rt)
+	s.paymentRoutes(rt)
+	s.moneyRoutes(rt)
+	s.serviceRoutes(rt)
+	s.attendanceRoutes(rt)
+	s.invoiceRoutes(rt)
+	s.contactRoutes(rt)
+	s.orgRoutes(rt)
+	s.waitlistRoutes(rt)
 	r.GET("/api/openapi.yaml", s.openAPI)
 	return r
 }
+
+// routes are the groups each area's routes go in (its xxxRoutes method, in its
+// file): anyone, any logged-in caller, families, staff, finance (and admins),
+// admins.
+type routes struct{ v1, authed, fam, staff, money, admin *gin.RouterGroup }
 
 // OpsHandler serves what operators read and the public must not: Prometheus
 // metrics and Go's profiles. It listens on METRICS_ADDR, apart from the API.

@@ -18,8 +18,19 @@ import (
 	"github.com/enfance/enfance/waitlist"
 )
 
-// Waiting lists (issue 18): the family joins a full day's list, sees its rank and
-// leaves; staff see a day's list, reorder it, add a child and offer a place by hand.
+// Waiting lists (package waitlist): the family joins a full day's list, sees its
+// rank and leaves; staff see a day's list, reorder it, add a child and offer a
+// place by hand.
+func (s *Server) waitlistRoutes(r routes) {
+	r.fam.POST("/waitlist", s.joinWaitlist)
+	r.fam.POST("/waitlist/month", s.joinWaitlistMonth)
+	r.fam.GET("/waitlist", s.familyWaitlist)
+	r.fam.DELETE("/waitlist/:id", s.leaveWaitlist)
+	r.staff.GET("/services/:id/days/:date/waitlist", s.getDayWaitlist)
+	r.staff.PATCH("/services/:id/days/:date/waitlist", s.patchDayWaitlist)
+	r.staff.POST("/services/:id/days/:date/waitlist", s.staffJoinWaitlist)
+	r.staff.POST("/services/:id/days/:date/waitlist/:entry_id/offer", s.offerByHand)
+}
 
 type waitlistEntryJSON struct {
 	ID             uuid.UUID  `json:"id"`

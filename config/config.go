@@ -102,7 +102,7 @@ type HTTPLimits struct {
 	UploadTimeout     time.Duration // read and write deadline of a message with attachments
 }
 
-// LoginLimits slow down password guessing (see api/throttle.go).
+// LoginLimits slow down password guessing (see accounts/throttle.go).
 type LoginLimits struct {
 	FreeFailures           int           // per account, before the first wait
 	MaxWait                time.Duration // the longest wait, per account or address

@@ -1,19 +1,21 @@
-// Package families holds what a family's record gathers beyond its members: the
-// persons it authorises to collect its children, written by the family itself
-// or by staff, within the same cap and with the same audit.
+// Package families holds the fiche famille: the family's record and contact
+// details, its members, and the persons it authorises to collect its children —
+// written by staff, and by the family itself for its contact details and its
+// authorised persons, with the same checks and the same audit.
 package families
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/enfance/enfance/audit"
+	"github.com/enfance/enfance/check"
 	"github.com/enfance/enfance/db"
 )
 
@@ -48,21 +50,37 @@ func view(p db.AuthorizedPerson) AuthorizedPerson {
 	return AuthorizedPerson{ID: p.ID, FamilyID: p.FamilyID, FirstName: p.FirstName, LastName: p.LastName, Phone: p.Phone, Relationship: p.Relationship}
 }
 
-// AddAuthorizedPerson adds a person (already validated) to a family of the
-// actor's org; audited.
-func (s *Store) AddAuthorizedPerson(ctx context.Context, by audit.Actor, p db.InsertAuthorizedPersonParams) (db.AuthorizedPerson, error) {
-	var out db.AuthorizedPerson
-	p.OrgID = by.OrgID
-	if p.ID == uuid.Nil {
-		p.ID = uuid.New()
+// PersonInput is a person a family authorises to collect its children.
+type PersonInput struct {
+	FirstName    string `json:"first_name"`
+	LastName     string `json:"last_name"`
+	Phone        string `json:"phone"`
+	Relationship string `json:"relationship"`
+}
+
+// AddAuthorizedPerson adds a person to a family of the actor's org, within
+// MaxAuthorizedPersons (ErrTooMany); audited.
+func (s *Store) AddAuthorizedPerson(ctx context.Context, by audit.Actor, familyID uuid.UUID, in PersonInput) (db.AuthorizedPerson, error) {
+	p := db.InsertAuthorizedPersonParams{
+		ID: uuid.New(), OrgID: by.OrgID, FamilyID: familyID, FirstName: strings.TrimSpace(in.FirstName),
+		LastName: strings.TrimSpace(in.LastName), Phone: strings.TrimSpace(in.Phone), Relationship: strings.TrimSpace(in.Relationship),
 	}
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
+	var bad check.Fields
+	bad.Add("first_name", check.Required(100)(p.FirstName))
+	bad.Add("last_name", check.Required(100)(p.LastName))
+	bad.Add("phone", check.Phone(p.Phone))
+	bad.Add("relationship", check.MaxLen(100)(p.Relationship))
+	if p.Phone == "" {
+		bad.Add("phone", "requis : on doit pouvoir joindre la personne")
+	}
+	if err := bad.Err("Personne autorisée invalide."); err != nil {
+		return db.AuthorizedPerson{}, err
+	}
+	var out db.AuthorizedPerson
+	err := db.InTx(ctx, s.Pool, func(q *db.Queries) error {
 		// The family row's lock serialises adds, so the cap holds.
-		if _, err := q.LockFamily(ctx, db.LockFamilyParams{OrgID: by.OrgID, ID: p.FamilyID}); errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		} else if err != nil {
-			return fmt.Errorf("lock family: %w", err)
+		if _, err := lockFamily(ctx, q, by.OrgID, p.FamilyID); err != nil {
+			return err
 		}
 		existing, err := q.ListAuthorizedPersons(ctx, db.ListAuthorizedPersonsParams{OrgID: by.OrgID, FamilyID: p.FamilyID})
 		if err != nil {
@@ -74,23 +92,20 @@ func (s *Store) AddAuthorizedPerson(ctx context.Context, by audit.Actor, p db.In
 		if out, err = q.InsertAuthorizedPerson(ctx, p); err != nil {
 			return fmt.Errorf("insert authorised person: %w", err)
 		}
-		return audit.Record(ctx, q, audit.Entry{OrgID: by.OrgID, Actor: &by.UserID, Action: "authorized_person.create",
-			Entity: "authorized_person", EntityID: out.ID.String(), After: view(out), At: s.now()})
+		return s.record(ctx, q, by, "authorized_person.create", "authorized_person", out.ID, nil, view(out))
 	})
 	return out, err
 }
 
 // RemoveAuthorizedPerson removes a person of a family of the actor's org; audited.
 func (s *Store) RemoveAuthorizedPerson(ctx context.Context, by audit.Actor, familyID, id uuid.UUID) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
+	return db.InTx(ctx, s.Pool, func(q *db.Queries) error {
 		gone, err := q.DeleteAuthorizedPerson(ctx, db.DeleteAuthorizedPersonParams{OrgID: by.OrgID, FamilyID: familyID, ID: id})
-		if errors.Is(err, pgx.ErrNoRows) {
+		if db.NotFound(err) {
 			return ErrNotFound
 		} else if err != nil {
 			return fmt.Errorf("delete authorised person: %w", err)
 		}
-		return audit.Record(ctx, q, audit.Entry{OrgID: by.OrgID, Actor: &by.UserID, Action: "authorized_person.delete",
-			Entity: "authorized_person", EntityID: id.String(), Before: view(gone), At: s.now()})
+		return s.record(ctx, q, by, "authorized_person.delete", "authorized_person", id, view(gone), nil)
 	})
 }

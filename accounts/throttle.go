@@ -1,17 +1,10 @@
-package api
+package accounts
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
-	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/enfance/enfance/db"
 )
@@ -35,15 +28,15 @@ type throttlePolicy struct {
 // loginPolicy: a person mistypes a few times; a guesser needs thousands of tries,
 // and at LOGIN_MAX_WAIT between them gets a few hundred a day. The account's owner
 // waits at most that long, and a reset link lets them in at once.
-func (s *Server) loginPolicy() throttlePolicy {
-	return throttlePolicy{free: s.cfg.Login.FreeFailures, max: s.cfg.Login.MaxWait, forgive: 15 * time.Minute}
+func (s *Store) loginPolicy() throttlePolicy {
+	return throttlePolicy{free: s.Limits.FreeFailures, max: s.Limits.MaxWait, forgive: 15 * time.Minute}
 }
 
 // addressPolicy: an address may be a town hall, a school or a carrier's NAT. It
 // may fail LOGIN_ADDRESS_FAILURES_PER_HOUR times an hour, sustained, before any wait.
-func (s *Server) addressPolicy() throttlePolicy {
-	n := s.cfg.Login.AddressFailuresPerHour
-	return throttlePolicy{free: n, max: s.cfg.Login.MaxWait, forgive: time.Hour / time.Duration(n)}
+func (s *Store) addressPolicy() throttlePolicy {
+	n := s.Limits.AddressFailuresPerHour
+	return throttlePolicy{free: n, max: s.Limits.MaxWait, forgive: time.Hour / time.Duration(n)}
 }
 
 // wait is how long the n-th failure in a row makes the next attempt wait.
@@ -67,44 +60,53 @@ func (p throttlePolicy) failuresAt(failures int, last *time.Time, now time.Time)
 }
 
 // loginKey is how a login is counted: the way GetUserByLogin matches it.
-func loginKey(login string) string { return truncate(strings.ToLower(strings.TrimSpace(login)), 254) }
+func loginKey(login string) string {
+	k := strings.ToLower(strings.TrimSpace(login))
+	if len(k) > 254 {
+		k = k[:254]
+	}
+	return k
+}
 
-// admitAttempt lets a password attempt on login from addr through, or answers how
-// long to wait when the login or the address is slowed down (then
+// admitAttempt lets a password attempt on login from the address addrKey through,
+// or answers a *WaitError when the login or the address is slowed down (then
 // nothing is counted). An admitted attempt is counted against its login before the
 // password is checked, so that a burst of parallel guesses at one login cannot all
 // pass before the first failure is written; attemptSucceeded takes it back.
 // Addresses count failures only (attemptFailed): many good logins at once from one
 // address must not lock it.
-func (s *Server) admitAttempt(ctx context.Context, login, addr string) (time.Duration, error) {
+func (s *Store) admitAttempt(ctx context.Context, login, addrKey string) error {
 	now := s.now()
-	var wait time.Duration
-	until, err := s.q.LoginBlockedUntil(ctx, db.LoginBlockedUntilParams{Scope: "address", Key: addressKey(addr)})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, fmt.Errorf("throttle address: %w", err)
+	until, err := db.New(s.Pool).LoginBlockedUntil(ctx, db.LoginBlockedUntilParams{Scope: "address", Key: addrKey})
+	if err != nil && !db.NotFound(err) {
+		return fmt.Errorf("throttle address: %w", err)
 	}
 	if until != nil && until.After(now) {
-		return until.Sub(now), nil
+		return &WaitError{Wait: until.Sub(now)}
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	var wait time.Duration
+	err = db.InTx(ctx, s.Pool, func(q *db.Queries) error {
 		var err error
-		wait, err = s.countFailure(ctx, s.q.WithTx(tx), "login", loginKey(login), s.loginPolicy(), now)
+		wait, err = s.countFailure(ctx, q, "login", loginKey(login), s.loginPolicy(), now)
 		return err
 	})
-	return wait, err
+	if err == nil && wait > 0 {
+		return &WaitError{Wait: wait}
+	}
+	return err
 }
 
 // attemptFailed counts a wrong password against the client's address.
-func (s *Server) attemptFailed(ctx context.Context, addr string) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := s.countFailure(ctx, s.q.WithTx(tx), "address", addressKey(addr), s.addressPolicy(), s.now())
+func (s *Store) attemptFailed(ctx context.Context, addrKey string) error {
+	return db.InTx(ctx, s.Pool, func(q *db.Queries) error {
+		_, err := s.countFailure(ctx, q, "address", addrKey, s.addressPolicy(), s.now())
 		return err
 	})
 }
 
 // countFailure adds one failure to a login or an address under its row's lock,
 // unless it is waiting: then it answers the wait and counts nothing.
-func (s *Server) countFailure(ctx context.Context, q *db.Queries, scope, key string, p throttlePolicy, now time.Time) (time.Duration, error) {
+func (s *Store) countFailure(ctx context.Context, q *db.Queries, scope, key string, p throttlePolicy, now time.Time) (time.Duration, error) {
 	row, err := q.LockLoginThrottle(ctx, db.LockLoginThrottleParams{Scope: scope, Key: key})
 	if err != nil {
 		return 0, fmt.Errorf("throttle %s: %w", scope, err)
@@ -132,24 +134,9 @@ func (s *Server) countFailure(ctx context.Context, q *db.Queries, scope, key str
 }
 
 // attemptSucceeded takes a good password's attempt back: its login starts afresh.
-func (s *Server) attemptSucceeded(ctx context.Context, login string) error {
-	if err := s.q.ClearLoginThrottle(ctx, db.ClearLoginThrottleParams{Scope: "login", Key: loginKey(login)}); err != nil {
+func (s *Store) attemptSucceeded(ctx context.Context, login string) error {
+	if err := db.New(s.Pool).ClearLoginThrottle(ctx, db.ClearLoginThrottleParams{Scope: "login", Key: loginKey(login)}); err != nil {
 		return fmt.Errorf("throttle: %w", err)
 	}
 	return nil
-}
-
-// tooManyAttempts is the answer while a login or an address waits. It is the same
-// whether or not the login exists.
-func tooManyAttempts(c *gin.Context, wait time.Duration) *Problem {
-	secs := int(math.Ceil(wait.Seconds()))
-	c.Header("Retry-After", strconv.Itoa(secs))
-	when := fmt.Sprintf("%d secondes", secs)
-	if secs >= 90 {
-		when = fmt.Sprintf("%d minutes", (secs+59)/60)
-	}
-	p := problem(http.StatusTooManyRequests, "too-many-attempts", "Trop de tentatives",
-		"Trop de tentatives de connexion ont échoué. Réessayez dans "+when+", ou utilisez « mot de passe oublié ».")
-	p.Extra = map[string]any{"retry_after_seconds": secs}
-	return p
 }
