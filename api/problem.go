@@ -10,6 +10,7 @@ import (
 
 	"github.com/enfance/enfance/accounts"
 	"github.com/enfance/enfance/check"
+	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/document"
 	"github.com/enfance/enfance/families"
 	"github.com/enfance/enfance/ledger"
@@ -110,13 +111,16 @@ func problemOf(err error) *Problem {
 		wait       *accounts.WaitError
 		weak       *password.Weakness
 		loginTaken *families.LoginTakenError
+		quota      *contact.QuotaError
 	)
 	switch {
 	case errors.As(err, &p):
 		return p
 	case errors.As(err, &invalid):
 		return badRequest(invalid.Detail, invalid.Fields...)
-	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, families.ErrNotFound):
+	case errors.As(err, &quota):
+		return attachmentQuota(quota)
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, families.ErrNotFound), errors.Is(err, contact.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, accounts.ErrUnauthorized):
 		return errUnauthorized

@@ -107,7 +107,7 @@ func New(o Options) *Server {
 		closures: &services.Store{Pool: o.Pool, Now: now},
 		desk:     &ledger.Store{Pool: o.Pool, Now: now},
 		orgs:     &orgs.Store{Pool: o.Pool, Now: now, Production: o.Config.Env == "production"},
-		contact: &contact.Store{Pool: o.Pool, Quota: contact.Quota{
+		contact: &contact.Store{Pool: o.Pool, Now: now, Quota: contact.Quota{
 			MessagesPerDay: o.Config.AttachmentMessagesPerDay, BytesPerMonth: o.Config.AttachmentBytesPerMonth}},
 		waitlists: &waitlist.Store{Pool: o.Pool, Carts: carts, Now: now},
 		lists:     &workflows.Lists{Temporal: o.Temporal, TaskQueue: o.Config.TemporalTaskQueue, Pool: o.Pool},

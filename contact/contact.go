@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/enfance/enfance/db"
@@ -20,7 +19,8 @@ var ErrNotFound = errors.New("not found")
 // Store runs the transactions.
 type Store struct {
 	Pool  *pgxpool.Pool
-	Quota Quota // the families' attachments
+	Now   db.Clock // nil: the system's
+	Quota Quota    // the families' attachments
 }
 
 // Quota bounds what a family sends as attachments (ATTACHMENT_MESSAGES_PER_DAY,
@@ -88,11 +88,10 @@ type Reply struct {
 // thread then waits for the service's answer in the inbox.
 func (s *Store) FamilyReply(ctx context.Context, orgID, familyID, authorID, threadID uuid.UUID, body string, files []File) (Reply, error) {
 	var r Reply
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
+	err := db.InTx(ctx, s.Pool, func(q *db.Queries) error {
 		var err error
 		r.Thread, err = q.GetFamilyThread(ctx, db.GetFamilyThreadParams{OrgID: orgID, FamilyID: familyID, ID: threadID})
-		if errors.Is(err, pgx.ErrNoRows) {
+		if db.NotFound(err) {
 			return ErrNotFound
 		} else if err != nil {
 			return fmt.Errorf("read thread: %w", err)
