@@ -11,7 +11,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	enumspb "go.temporal.io/api/enums/v1"
 
 	"github.com/enfance/enfance/db"
@@ -50,7 +49,7 @@ type invoiceJSON struct {
 // listInvoices is the family's monthly invoices, newest first.
 func (s *Server) listInvoices(c *gin.Context) {
 	who := callerOf(c)
-	rows, err := s.q.ListFamilyInvoices(c, db.ListFamilyInvoicesParams{OrgID: who.OrgID, FamilyID: *who.FamilyID})
+	rows, err := s.invoices.FamilyInvoices(c, who.OrgID, *who.FamilyID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -78,44 +77,82 @@ func fileID(c *gin.Context, ext string) (uuid.UUID, bool) {
 }
 
 // invoicePDF serves one of the family's invoices.
-func (s *Server) invoicePDF(c *gin.Context) {
-	who := callerOf(c)
-	id, ok := fileID(c, ".pdf")
-	if !ok {
-		fail(c, s.log, errNotFound)
-		return
-	}
-	inv, err := s.q.GetFamilyInvoice(c, db.GetFamilyInvoiceParams{OrgID: who.OrgID, FamilyID: *who.FamilyID, ID: id})
-	if err != nil {
-		fail(c, s.log, notFoundOr(err))
-		return
-	}
-	s.sendInvoicePDF(c, inv)
-}
+func (s *Server) invoicePDF(c *gin.Context) { s.sendInvoicePDF(c, callerOf(c).FamilyID) }
 
 // adminInvoicePDF serves any invoice of the org, for finance.
-func (s *Server) adminInvoicePDF(c *gin.Context) {
+func (s *Server) adminInvoicePDF(c *gin.Context) { s.sendInvoicePDF(c, nil) }
+
+// sendInvoicePDF serves the :file invoice of the caller's org, of familyID if given.
+func (s *Server) sendInvoicePDF(c *gin.Context, familyID *uuid.UUID) {
 	id, ok := fileID(c, ".pdf")
 	if !ok {
 		fail(c, s.log, errNotFound)
 		return
 	}
-	inv, err := s.q.GetInvoice(c, db.GetInvoiceParams{OrgID: callerOf(c).OrgID, ID: id})
-	if err != nil {
-		fail(c, s.log, notFoundOr(err))
-		return
-	}
-	s.sendInvoicePDF(c, inv)
-}
-
-func (s *Server) sendInvoicePDF(c *gin.Context, inv db.Invoice) {
-	pdf, err := invoice.Render(c, s.q, inv)
+	inv, pdf, err := s.invoices.PDF(c, callerOf(c).OrgID, familyID, id)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
 	c.Header("Content-Disposition", `attachment; filename="facture-`+inv.Number+`.pdf"`)
 	c.Data(http.StatusOK, "application/pdf", pdf)
+}
+
+type invoiceLineJSON struct {
+	Kind        string  `json:"kind"`
+	Label       string  `json:"label"`
+	Date        *string `json:"date"`
+	Child       string  `json:"child,omitempty"`
+	Service     string  `json:"service,omitempty"`
+	UnitCents   int64   `json:"unit_cents"`
+	AmountCents int64   `json:"amount_cents"` // effect on the amount owed
+	CreditCents int64   `json:"credit_cents"` // effect on the cagnotte
+	Late        bool    `json:"late"`
+}
+
+type staffInvoiceJSON struct {
+	invoiceJSON
+	CancelledCents     int64             `json:"cancelled_cents"`
+	CreditUsedCents    int64             `json:"credit_used_cents"`
+	AdjustmentsCents   int64             `json:"adjustments_cents"`
+	OpeningCreditCents int64             `json:"opening_credit_cents"`
+	Lines              []invoiceLineJSON `json:"lines"`
+}
+
+// staffFamilyInvoices is a family's invoices with their lines, newest first
+// (finance, admin): what the PDF prints, as data.
+func (s *Server) staffFamilyInvoices(c *gin.Context) {
+	ids, ok := s.pathIDs(c, "id")
+	if !ok {
+		return
+	}
+	rows, err := s.invoices.FamilyInvoicesWithLines(c, callerOf(c).OrgID, ids[0])
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	out := make([]staffInvoiceJSON, 0, len(rows))
+	for _, i := range rows {
+		lines := i.Lines
+		inv := staffInvoiceJSON{
+			invoiceJSON: invoiceJSON{ID: i.ID, Number: i.Number, Month: i.Month, TotalCents: i.TotalCents, DueCents: i.DueCents,
+				PaidCents: i.PaidCents, OpeningBalanceCents: i.OpeningBalanceCents, ClosingBalanceCents: i.ClosingBalanceCents,
+				ClosingCreditCents: i.ClosingCreditCents, IssuedAt: i.IssuedAt, PDF: "/api/v1/admin/invoices/" + i.ID.String() + ".pdf"},
+			CancelledCents: i.CancelledCents, CreditUsedCents: i.CreditUsedCents, AdjustmentsCents: i.AdjustmentsCents,
+			OpeningCreditCents: i.OpeningCreditCents, Lines: make([]invoiceLineJSON, 0, len(lines)),
+		}
+		for _, l := range lines {
+			lj := invoiceLineJSON{Kind: l.Kind, Label: l.Label, Child: l.ChildName, Service: l.ServiceName, UnitCents: l.UnitCents,
+				AmountCents: l.AmountCents, CreditCents: l.CreditCents, Late: l.Late}
+			if l.Day != nil {
+				d := l.Day.Format(time.DateOnly)
+				lj.Date = &d
+			}
+			inv.Lines = append(inv.Lines, lj)
+		}
+		out = append(out, inv)
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 type invoiceRunJSON struct {
@@ -147,14 +184,9 @@ func runJSON(r db.InvoiceRun) invoiceRunJSON {
 
 // orgPeriod reads a month of the caller's org, answering the problem itself.
 func (s *Server) orgPeriod(c *gin.Context, month string) (invoice.Period, bool) {
-	loc, err := s.orgZone(c)
+	p, err := s.invoices.Period(c, callerOf(c).OrgID, month)
 	if err != nil {
 		fail(c, s.log, err)
-		return invoice.Period{}, false
-	}
-	p, err := invoice.ParsePeriod(month, loc)
-	if err != nil {
-		fail(c, s.log, badRequest("Mois invalide.", FieldError{Field: "month", Message: invoice.ErrBadMonth}))
 		return p, false
 	}
 	return p, true
@@ -180,10 +212,10 @@ func (s *Server) startInvoiceRun(c *gin.Context) {
 		fail(c, s.log, problem(http.StatusUnprocessableEntity, "month-not-finished", "Mois non terminé", p.NotFinished()))
 		return
 	}
-	if row, err := s.q.GetInvoiceRunByMonth(c, db.GetInvoiceRunByMonthParams{OrgID: who.OrgID, Month: p.Month}); err == nil && row.Status == "completed" {
+	if row, err := s.invoices.RunOf(c, who.OrgID, p.Month); err == nil && row.Status == "completed" {
 		c.JSON(http.StatusOK, runJSON(row))
 		return
-	} else if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	} else if err != nil && !errors.Is(err, invoice.ErrNotFound) {
 		fail(c, s.log, err)
 		return
 	}
@@ -195,9 +227,7 @@ func (s *Server) startInvoiceRun(c *gin.Context) {
 		return
 	}
 	// The workflow writes the same row first thing; whoever comes second finds it.
-	row, err := s.q.EnsureInvoiceRun(c, db.EnsureInvoiceRunParams{
-		ID: uuid.New(), OrgID: who.OrgID, Month: p.Month, StartedBy: &who.UserID, WorkflowID: workflows.InvoiceRunWorkflowID(who.OrgID, p.Month),
-	})
+	row, err := s.invoices.EnsureRun(c, who.OrgID, p.Month, &who.UserID, workflows.InvoiceRunWorkflowID(who.OrgID, p.Month))
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -222,9 +252,9 @@ func (s *Server) getInvoiceRun(c *gin.Context) {
 		fail(c, s.log, errNotFound)
 		return
 	}
-	row, err := s.q.GetInvoiceRun(c, db.GetInvoiceRunParams{OrgID: callerOf(c).OrgID, ID: id})
+	row, err := s.invoices.Run(c, callerOf(c).OrgID, id)
 	if err != nil {
-		fail(c, s.log, notFoundOr(err))
+		fail(c, s.log, err)
 		return
 	}
 	out := runJSON(row)
@@ -266,7 +296,7 @@ func (s *Server) liveRun(c *gin.Context, out *invoiceRunJSON) {
 
 // listInvoiceRuns is the org's runs, newest month first.
 func (s *Server) listInvoiceRuns(c *gin.Context) {
-	rows, err := s.q.ListInvoiceRuns(c, callerOf(c).OrgID)
+	rows, err := s.invoices.Runs(c, callerOf(c).OrgID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -328,12 +358,7 @@ func (s *Server) exportMonth(c *gin.Context) {
 	if !ok {
 		return
 	}
-	invoices, err := s.q.ListMonthInvoices(c, db.ListMonthInvoicesParams{OrgID: who.OrgID, Month: p.Month})
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	payments, err := s.q.ListMonthPayments(c, db.ListMonthPaymentsParams{OrgID: who.OrgID, PeriodStart: p.Start, PeriodEnd: p.End})
+	m, err := s.invoices.Month(c, who.OrgID, p)
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -344,7 +369,7 @@ func (s *Server) exportMonth(c *gin.Context) {
 	w.Comma, w.UseCRLF = ';', true
 	_ = w.Write(exportColumns)
 	label := "Facture " + document.OfMonth(p.FirstDay)
-	for _, i := range invoices {
+	for _, i := range m.Invoices {
 		_ = w.Write([]string{
 			"facture", document.ShortDate(i.IssuedAt.In(p.Loc)), i.Number, i.FamilyName, i.FamilyID.String(), label, "",
 			euroCell(i.OpeningBalanceCents), euroCell(i.TotalCents), euroCell(i.CancelledCents), euroCell(i.PaidCents),
@@ -352,7 +377,7 @@ func (s *Server) exportMonth(c *gin.Context) {
 			euroCell(i.TotalCents), "",
 		})
 	}
-	for _, pm := range payments {
+	for _, pm := range m.Payments {
 		ref := pm.Refdet
 		if ref == "" {
 			ref = fmt.Sprintf("L%d", pm.ID)
@@ -362,12 +387,7 @@ func (s *Server) exportMonth(c *gin.Context) {
 			"", "", "", "", "", "", "", "", euroCell(pm.ReceivedCents), pm.InvoiceNumber,
 		})
 	}
-	attendances, err := s.q.ListMonthAttendanceLines(c, db.ListMonthAttendanceLinesParams{OrgID: who.OrgID, Month: p.Month})
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	for _, a := range attendances {
+	for _, a := range m.Attendances {
 		kind, amount := "presence_non_reservee", a.AmountCents
 		switch a.Kind {
 		case invoice.KindAbsence:

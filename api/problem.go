@@ -13,6 +13,7 @@ import (
 	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/document"
 	"github.com/enfance/enfance/families"
+	"github.com/enfance/enfance/invoice"
 	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/orgs"
 	"github.com/enfance/enfance/password"
@@ -120,7 +121,8 @@ func problemOf(err error) *Problem {
 		return badRequest(invalid.Detail, invalid.Fields...)
 	case errors.As(err, &quota):
 		return attachmentQuota(quota)
-	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, families.ErrNotFound), errors.Is(err, contact.ErrNotFound):
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, families.ErrNotFound), errors.Is(err, contact.ErrNotFound),
+		errors.Is(err, invoice.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, accounts.ErrUnauthorized):
 		return errUnauthorized

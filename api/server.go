@@ -30,6 +30,7 @@ import (
 	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/families"
+	"github.com/enfance/enfance/invoice"
 	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/orgs"
@@ -54,6 +55,7 @@ type Server struct {
 	contact    *contact.Store
 	desk       *ledger.Store
 	orgs       *orgs.Store
+	invoices   *invoice.Store
 	// waitlists runs the waiting lists' transactions; lists wakes their workflows.
 	waitlists *waitlist.Store
 	lists     *workflows.Lists
@@ -107,6 +109,7 @@ func New(o Options) *Server {
 		closures: &services.Store{Pool: o.Pool, Now: now},
 		desk:     &ledger.Store{Pool: o.Pool, Now: now},
 		orgs:     &orgs.Store{Pool: o.Pool, Now: now, Production: o.Config.Env == "production"},
+		invoices: &invoice.Store{Pool: o.Pool},
 		contact: &contact.Store{Pool: o.Pool, Now: now, Quota: contact.Quota{
 			MessagesPerDay: o.Config.AttachmentMessagesPerDay, BytesPerMonth: o.Config.AttachmentBytesPerMonth}},
 		waitlists: &waitlist.Store{Pool: o.Pool, Carts: carts, Now: now},
