@@ -365,7 +365,7 @@ type serviceCountsJSON struct {
 // week of today, Monday to Sunday), for the kitchen's orders.
 func (s *Server) dayCounts(c *gin.Context) {
 	who := callerOf(c)
-	loc, err := s.orgZone(c)
+	loc, err := s.orgs.Zone(c, callerOf(c).OrgID)
 	if err != nil {
 		fail(c, s.log, err)
 		return

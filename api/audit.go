@@ -64,7 +64,7 @@ func (s *Server) auditLog(c *gin.Context) {
 		}
 	}
 	if c.Query("from") != "" || c.Query("to") != "" {
-		loc, err := s.orgZone(c)
+		loc, err := s.orgs.Zone(c, callerOf(c).OrgID)
 		if err != nil {
 			fail(c, s.log, err)
 			return
@@ -108,24 +108,9 @@ func (s *Server) auditLog(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// page is a paginated list: pass next_cursor back as ?cursor= for the next page.
-type page[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
-
 func rawOrNull(b []byte) json.RawMessage {
 	if len(b) == 0 {
 		return json.RawMessage("null")
 	}
 	return b
-}
-
-// queryLimit reads ?limit= within [1, max], def when absent or unreadable.
-func queryLimit(c *gin.Context, def, max int) int {
-	n, err := strconv.Atoi(c.Query("limit"))
-	if err != nil || n < 1 {
-		return def
-	}
-	return min(n, max)
 }

@@ -102,10 +102,3 @@ func (s *Server) requireFamily(c *gin.Context) {
 	}
 	c.Next()
 }
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}

@@ -65,17 +65,6 @@ func (s *Server) listInvoices(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-// fileID reads "<uuid><ext>" from a route parameter: gin cannot put a suffix
-// after a parameter, so the route is /invoices/:file and anything else is a 404.
-func fileID(c *gin.Context, ext string) (uuid.UUID, bool) {
-	name, ok := strings.CutSuffix(c.Param("file"), ext)
-	if !ok {
-		return uuid.Nil, false
-	}
-	id, err := uuid.Parse(name)
-	return id, err == nil
-}
-
 // invoicePDF serves one of the family's invoices.
 func (s *Server) invoicePDF(c *gin.Context) { s.sendInvoicePDF(c, callerOf(c).FamilyID) }
 

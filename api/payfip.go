@@ -8,10 +8,10 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/api/serviceerror"
 	"go.uber.org/zap"
 
+	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/workflows"
 )
@@ -61,24 +61,22 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 		s.log.Warn("payfip callback without a usable idOp", zap.String("path", c.Request.URL.Path), zap.String("ip", c.ClientIP()))
 		return nil, nil
 	}
-	att, err := s.q.GetPaymentAttemptByIDOp(c, &idOp)
-	if errors.Is(err, pgx.ErrNoRows) {
+	att, err := s.carts.AttemptByIDOp(c, idOp)
+	if errors.Is(err, cart.ErrNotFound) {
 		s.log.Warn("payfip callback for an unknown idOp", zap.String("idop", idOp), zap.String("ip", c.ClientIP()))
 		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	if woken, err := s.q.WakeAttempt(c, db.WakeAttemptParams{ID: att.ID, Now: now, WokenBefore: now.Add(-s.cfg.PayFiPNotifyCooldown)}); err != nil {
+	wake, reopened, err := s.carts.Wake(c, att, s.cfg.PayFiPNotifyCooldown)
+	if err != nil {
 		return nil, err
-	} else if woken == 0 {
+	} else if !wake {
 		return &att, nil
 	}
 	// Closed without a payment, yet PayFiP calls back: it may have taken the money
 	// after all. Reconciliation reads it again (and only it decides).
-	if n, err := s.q.ReopenAttemptReconciliation(c, att.ID); err != nil {
-		return nil, err
-	} else if n > 0 {
+	if reopened {
 		s.log.Warn("payfip callback for an attempt closed without payment: reconciliation will read it again",
 			zap.String("idop", idOp), zap.String("attempt", att.ID.String()), zap.String("status", att.Status))
 	}
@@ -126,7 +124,7 @@ func (s *Server) payfipReturn(c *gin.Context) {
 		}
 	case allowed && api:
 		// Relayed a moment ago: the answer still says where the payment is.
-		if a, err := s.q.GetPaymentAttemptByIDOp(c, new(idOpOf(c))); err == nil {
+		if a, err := s.carts.AttemptByIDOp(c, idOpOf(c)); err == nil {
 			att = &a
 		}
 	}
@@ -176,7 +174,7 @@ func (s *Server) paymentResultPage(c *gin.Context) {
 		Refresh            bool
 	}{"Paiement inconnu", "Nous ne retrouvons pas ce paiement.", "#fee", false}
 	if idOp := idOpOf(c); idOp != "" {
-		if att, err := s.q.GetPaymentAttemptByIDOp(c, &idOp); err == nil {
+		if att, err := s.carts.AttemptByIDOp(c, idOp); err == nil {
 			kept := "Votre panier est conservé : vous pouvez réessayer."
 			done := "Votre paiement a été effectué, vos réservations également !"
 			if att.Kind == "balance" {

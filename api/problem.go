@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/enfance/enfance/accounts"
+	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/check"
 	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/document"
@@ -17,6 +18,7 @@ import (
 	"github.com/enfance/enfance/ledger"
 	"github.com/enfance/enfance/orgs"
 	"github.com/enfance/enfance/password"
+	"github.com/enfance/enfance/services"
 )
 
 // Problem is an RFC 9457 problem document. Type is stable for clients; Title is
@@ -121,7 +123,12 @@ func problemOf(err error) *Problem {
 		return badRequest(invalid.Detail, invalid.Fields...)
 	case errors.As(err, &quota):
 		return attachmentQuota(quota)
-	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, families.ErrNotFound), errors.Is(err, contact.ErrNotFound),
+	case errors.Is(err, cart.ErrNotSettled):
+		return problem(http.StatusConflict, "payment-not-settled", "Paiement non abouti", "Ce paiement n'a pas abouti : il n'a pas d'attestation.")
+	case errors.Is(err, services.ErrExists):
+		return problem(http.StatusConflict, "closure-exists", "Fermeture déjà enregistrée",
+			"Une fermeture commence déjà ce jour-là avec ce libellé.")
+	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, services.ErrNotFound), errors.Is(err, cart.ErrNotFound), errors.Is(err, families.ErrNotFound), errors.Is(err, contact.ErrNotFound),
 		errors.Is(err, invoice.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, accounts.ErrUnauthorized):

@@ -72,14 +72,7 @@ func (s *Server) reservations(c *gin.Context) {
 		fail(c, s.log, badRequest("Statut inconnu.", FieldError{Field: "status", Message: "« confirmed » ou « cancelled »"}))
 		return
 	}
-	rows, err := s.q.ListFamilyReservationsByStatus(c, db.ListFamilyReservationsByStatusParams{
-		OrgID: who.OrgID, FamilyID: *who.FamilyID, FirstDay: from, LastDay: to, Status: status,
-	})
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	deadline, err := s.cancelDeadlines(c)
+	rows, err := s.carts.Reservations(c, who.family(), from, to, status)
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -87,9 +80,9 @@ func (s *Server) reservations(c *gin.Context) {
 	now := s.now()
 	out := make([]reservationJSON, 0, len(rows))
 	for _, r := range rows {
-		rj := reservationOf(r)
+		rj := reservationOf(r.Reservation)
 		if r.Status == "confirmed" {
-			until := deadline(r.ServiceID, r.Day)
+			until := r.Deadline
 			rj.CancellationDeadline = &until
 			if now.Before(until) {
 				rj.CancellableUntil = &until
@@ -111,11 +104,12 @@ type cancellationJSON struct {
 }
 
 func (s *Server) cancellationView(c *gin.Context, k cart.Cancellation) {
-	bal, err := s.q.FamilyBalances(c, k.Reservation.FamilyID)
+	f, err := s.families.Get(c, k.Reservation.OrgID, k.Reservation.FamilyID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
+	bal := f.Balances
 	c.JSON(http.StatusOK, cancellationJSON{
 		Reservation: reservationOf(k.Reservation), InTime: k.InTime, Deadline: k.Deadline,
 		CreditedCents: k.CreditedCents, ReversedCents: k.ReversedCents,
@@ -221,16 +215,69 @@ func (s *Server) cancelReservations(c *gin.Context) {
 		freed = append(freed, k.Reservation.ServiceDayID)
 	}
 	s.placesFreed(c, freed...)
-	bal, err := s.q.FamilyBalances(c, f.ID)
+	fam, err := s.families.Get(c, f.OrgID, f.ID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
+	bal := fam.Balances
 	out.CreditCents, out.OutstandingCents = bal.CreditCents, max(bal.OutstandingCents, 0)
 	c.JSON(http.StatusOK, out)
 }
 
 func (c caller) staff() cart.Staff { return cart.Staff{OrgID: c.OrgID, UserID: c.UserID} }
+
+type staffReservationJSON struct {
+	reservationJSON
+	ChildName     string    `json:"child_name"`
+	ServiceName   string    `json:"service_name"`
+	BookedBy      string    `json:"booked_by"` // the staff login, or "" when the family booked online
+	BookedByName  string    `json:"booked_by_name"`
+	Reason        string    `json:"reason,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	InTime        bool      `json:"in_time"` // cancelling now gives the price back as to the family
+	Deadline      time.Time `json:"cancellation_deadline"`
+	CanCreditLate bool      `json:"can_credit_late"` // the caller may give the price back past the deadline
+}
+
+// staffFamilyReservations lists a family's reservations between from and to
+// (default: this month; 400 days at most), cancelled ones included, with who
+// booked them and the cancellation deadline.
+func (s *Server) staffFamilyReservations(c *gin.Context) {
+	who := callerOf(c)
+	ids, ok := s.pathIDs(c, "id")
+	if !ok {
+		return
+	}
+	from, to, ok := s.period(c)
+	if !ok {
+		return
+	}
+	if to.Sub(from) > 400*24*time.Hour {
+		fail(c, s.log, badRequest("Période trop longue.", FieldError{Field: "to", Message: "400 jours au plus"}))
+		return
+	}
+	rows, err := s.carts.StaffReservations(c, who.OrgID, ids[0], from, to)
+	if err != nil {
+		fail(c, s.log, err)
+		return
+	}
+	now := s.now()
+	out := make([]staffReservationJSON, 0, len(rows))
+	for _, r := range rows {
+		res := db.Reservation{ID: r.ID, OrgID: r.OrgID, FamilyID: r.FamilyID, ChildID: r.ChildID, ServiceID: r.ServiceID,
+			ServiceDayID: r.ServiceDayID, Day: r.Day, PriceCents: r.PriceCents, Status: r.Status, Source: r.Source, CancelledAt: r.CancelledAt}
+		rj := staffReservationJSON{reservationJSON: reservationOf(res), ChildName: r.ChildName, ServiceName: r.ServiceName,
+			BookedBy: r.BookedByLogin, BookedByName: r.BookedByName, Reason: r.Reason, CreatedAt: r.CreatedAt, CanCreditLate: who.handlesMoney()}
+		rj.Deadline = r.Deadline
+		rj.InTime = now.Before(rj.Deadline)
+		if r.Status == "confirmed" && rj.InTime {
+			rj.CancellableUntil = &rj.Deadline
+		}
+		out = append(out, rj)
+	}
+	c.JSON(http.StatusOK, out)
+}
 
 type staffCancelRequest struct {
 	Reason string `json:"reason"`

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/ledger"
+	"github.com/enfance/enfance/receipt"
 )
 
 // What became of one of the family's payments, as the portal's result page and
@@ -94,3 +96,48 @@ func (s *Store) Payment(ctx context.Context, f Family, id uuid.UUID) (PaymentVie
 	}
 	return v, nil
 }
+
+// AttemptByIDOp reads the attempt PayFiP knows as idOp (ErrNotFound for an idOp
+// the engine did not create).
+func (s *Store) AttemptByIDOp(ctx context.Context, idOp string) (db.PaymentAttempt, error) {
+	att, err := db.New(s.Pool).GetPaymentAttemptByIDOp(ctx, &idOp)
+	if db.NotFound(err) {
+		return att, ErrNotFound
+	}
+	return att, err
+}
+
+// Wake records a PayFiP callback for att and says whether its workflow is to be
+// woken: not when another callback did it less than cooldown ago (whichever API
+// replica got it), since the workflow is already reading PayFiP or has just read
+// it. An attempt closed without a payment is handed back to reconciliation
+// (reopened): PayFiP may have taken the money after all.
+func (s *Store) Wake(ctx context.Context, att db.PaymentAttempt, cooldown time.Duration) (wake, reopened bool, err error) {
+	q := db.New(s.Pool)
+	now := s.now()
+	woken, err := q.WakeAttempt(ctx, db.WakeAttemptParams{ID: att.ID, Now: now, WokenBefore: now.Add(-cooldown)})
+	if err != nil || woken == 0 {
+		return false, false, err
+	}
+	n, err := q.ReopenAttemptReconciliation(ctx, att.ID)
+	return true, n > 0, err
+}
+
+// Receipt is the document of one of the family's settled payments (ErrNotFound
+// for another family's, ErrNotSettled for one that did not end in a payment).
+func (s *Store) Receipt(ctx context.Context, f Family, id uuid.UUID) (receipt.Doc, error) {
+	q := db.New(s.Pool)
+	att, err := q.GetFamilyPaymentAttempt(ctx, db.GetFamilyPaymentAttemptParams{OrgID: f.OrgID, FamilyID: f.ID, ID: id})
+	if db.NotFound(err) {
+		return receipt.Doc{}, ErrNotFound
+	} else if err != nil {
+		return receipt.Doc{}, fmt.Errorf("read attempt: %w", err)
+	}
+	if att.Status != "paid" && att.Status != "settled_without_payfip" {
+		return receipt.Doc{}, ErrNotSettled
+	}
+	return receipt.Build(ctx, q, att)
+}
+
+// ErrNotSettled: the payment did not end in a payment, and has no receipt.
+var ErrNotSettled = errors.New("payment not settled")

@@ -3,9 +3,11 @@ package db
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -61,3 +63,22 @@ var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 // EscapeLike makes s match itself in a LIKE pattern.
 func EscapeLike(s string) string { return likeEscaper.Replace(s) }
+
+// Zone is the org's time zone, in which its days and deadlines are told.
+func (o Org) Zone() (*time.Location, error) {
+	loc, err := time.LoadLocation(o.TimeZone)
+	if err != nil {
+		return nil, fmt.Errorf("org %s: time zone: %w", o.ID, err)
+	}
+	return loc, nil
+}
+
+// OrgZone reads the org and its time zone.
+func (q *Queries) OrgZone(ctx context.Context, orgID uuid.UUID) (Org, *time.Location, error) {
+	org, err := q.GetOrg(ctx, orgID)
+	if err != nil {
+		return org, nil, fmt.Errorf("read org: %w", err)
+	}
+	loc, err := org.Zone()
+	return org, loc, err
+}

@@ -191,3 +191,15 @@ func (s *Store) write(ctx context.Context, by audit.Actor, familyID uuid.UUID, k
 	}
 	return out, nil
 }
+
+// History is a family of the org's ledger, oldest first (ErrNotFound for another
+// org's family).
+func (s *Store) History(ctx context.Context, orgID, familyID uuid.UUID) ([]db.LedgerEntry, error) {
+	q := db.New(s.Pool)
+	if _, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: orgID, ID: familyID}); db.NotFound(err) {
+		return nil, ErrNotFound
+	} else if err != nil {
+		return nil, fmt.Errorf("read family: %w", err)
+	}
+	return q.ListFamilyLedger(ctx, db.ListFamilyLedgerParams{OrgID: orgID, FamilyID: familyID})
+}

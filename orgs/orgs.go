@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -135,4 +136,10 @@ func (s *Store) Update(ctx context.Context, by audit.Actor, in Patch, passwordCh
 			EntityID: by.OrgID.String(), Before: View(before), After: View(out), At: s.Now.Time()})
 	})
 	return out, err
+}
+
+// Zone is the org's time zone, in which its days and deadlines are told.
+func (s *Store) Zone(ctx context.Context, id uuid.UUID) (*time.Location, error) {
+	_, loc, err := db.New(s.Pool).OrgZone(ctx, id)
+	return loc, err
 }

@@ -6,13 +6,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/enfance/enfance/audit"
+	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/check"
 	"github.com/enfance/enfance/db"
 )
 
@@ -43,16 +45,39 @@ func View(c db.Closure) Closure {
 	return Closure{ID: c.ID, FirstDay: c.FirstDay.Format(time.DateOnly), LastDay: c.LastDay.Format(time.DateOnly), Label: c.Label}
 }
 
-// AddClosure records a closure of the actor's org (checked by the caller: last ≥
-// first, a label). Days already generated stay as they are: close them in the
-// services' calendars if need be. Audited.
-func (s *Store) AddClosure(ctx context.Context, by audit.Actor, first, last time.Time, label string) (db.Closure, error) {
+// ClosureInput is a closure as the back office writes it.
+type ClosureInput struct {
+	FirstDay string `json:"first_day"`
+	LastDay  string `json:"last_day"`
+	Label    string `json:"label"`
+}
+
+// AddClosure records a closure of the actor's org: from its first to its last day
+// (a year at most), with a label. Days already generated stay as they are: close
+// them in the services' calendars if need be. Audited.
+func (s *Store) AddClosure(ctx context.Context, by audit.Actor, in ClosureInput) (db.Closure, error) {
+	var bad check.Fields
+	first, err1 := booking.ParseDay(in.FirstDay)
+	if err1 != nil {
+		bad.Add("first_day", check.BadDate)
+	}
+	last, err2 := booking.ParseDay(in.LastDay)
+	if err2 != nil {
+		bad.Add("last_day", check.BadDate)
+	}
+	if err1 == nil && err2 == nil && (last.Before(first) || last.Sub(first) > 366*24*time.Hour) {
+		bad.Add("last_day", "le dernier jour suit le premier, un an au plus")
+	}
+	label := strings.TrimSpace(in.Label)
+	bad.Add("label", check.Required(100)(label))
+	if err := bad.Err("Fermeture invalide."); err != nil {
+		return db.Closure{}, err
+	}
 	var out db.Closure
-	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
+	err := db.InTx(ctx, s.Pool, func(q *db.Queries) error {
 		var err error
 		out, err = q.CreateClosure(ctx, db.CreateClosureParams{ID: uuid.New(), OrgID: by.OrgID, FirstDay: first, LastDay: last, Label: label})
-		if errors.Is(err, pgx.ErrNoRows) {
+		if db.NotFound(err) {
 			return ErrExists
 		} else if err != nil {
 			return fmt.Errorf("insert closure: %w", err)
@@ -65,10 +90,9 @@ func (s *Store) AddClosure(ctx context.Context, by audit.Actor, first, last time
 
 // RemoveClosure deletes a closure of the actor's org; audited.
 func (s *Store) RemoveClosure(ctx context.Context, by audit.Actor, id uuid.UUID) error {
-	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
-		q := db.New(tx)
+	return db.InTx(ctx, s.Pool, func(q *db.Queries) error {
 		gone, err := q.DeleteClosure(ctx, db.DeleteClosureParams{OrgID: by.OrgID, ID: id})
-		if errors.Is(err, pgx.ErrNoRows) {
+		if db.NotFound(err) {
 			return ErrNotFound
 		} else if err != nil {
 			return fmt.Errorf("delete closure: %w", err)
@@ -76,4 +100,9 @@ func (s *Store) RemoveClosure(ctx context.Context, by audit.Actor, id uuid.UUID)
 		return audit.Record(ctx, q, audit.Entry{OrgID: by.OrgID, Actor: &by.UserID, Action: "closure.delete", Entity: "closure",
 			EntityID: id.String(), Before: View(gone), At: s.now()})
 	})
+}
+
+// Closures lists the org's closures overlapping from–to.
+func (s *Store) Closures(ctx context.Context, orgID uuid.UUID, from, to time.Time) ([]db.Closure, error) {
+	return db.New(s.Pool).ListClosures(ctx, db.ListClosuresParams{OrgID: orgID, FirstDay: from, LastDay: to})
 }
