@@ -402,20 +402,27 @@ func (a *Activities) SendInvoiceEmail(ctx context.Context, orgID, invoiceID uuid
 	}
 	month := document.OfMonth(p.FirstDay) // « d'octobre 2026 »
 	subject := "Votre facture " + month + " (" + inv.Number + ")"
-	row, err := q.ClaimEmail(ctx, db.ClaimEmailParams{ID: uuid.New(), OrgID: orgID, IdempotencyKey: key, ToAddress: to, Subject: subject})
-	if err != nil {
-		return "", fmt.Errorf("claim e-mail: %w", err)
-	}
-	if row.SentAt != nil {
+	sent, err := mail.Once(ctx, q, a.Mail, orgID, key, to, subject, func() (mail.Message, error) {
+		return a.invoiceMail(ctx, q, orgID, inv, month)
+	})
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("invoice %s: %w", inv.Number, err)
+	case !sent:
 		return EmailAlreadySent, nil
 	}
+	return EmailSent, nil
+}
+
+// invoiceMail is the e-mail of an invoice, its PDF attached.
+func (a *Activities) invoiceMail(ctx context.Context, q *db.Queries, orgID uuid.UUID, inv db.Invoice, month string) (mail.Message, error) {
 	pdf, err := invoice.Render(ctx, q, inv)
 	if err != nil {
-		return "", err
+		return mail.Message{}, err
 	}
 	org, err := q.GetOrg(ctx, orgID)
 	if err != nil {
-		return "", fmt.Errorf("read org: %w", err)
+		return mail.Message{}, fmt.Errorf("read org: %w", err)
 	}
 	var body strings.Builder
 	fmt.Fprintf(&body, "Bonjour,\n\nVotre facture n° %s du mois %s auprès de %s est disponible ; vous la trouverez en pièce jointe et dans votre espace famille.\n\n",
@@ -426,17 +433,8 @@ func (a *Activities) SendInvoiceEmail(ctx context.Context, orgID, invoiceID uuid
 		body.WriteString("\nLe reste à payer sera ajouté à votre prochain panier ; vous pouvez aussi le régler dès maintenant depuis votre espace famille.\n")
 	}
 	body.WriteString("\nCordialement,\nLe service Enfance\n")
-	err = a.Mail.Send(ctx, mail.Message{
-		Key: key, To: []string{to}, Subject: subject, Text: body.String(),
-		Attachments: []mail.Attachment{{Filename: "facture-" + inv.Number + ".pdf", ContentType: "application/pdf", Data: pdf}},
-	})
-	if err != nil {
-		return "", fmt.Errorf("send invoice %s: %w", inv.Number, err)
-	}
-	if err := q.MarkEmailSent(ctx, key); err != nil {
-		return "", fmt.Errorf("mark e-mail sent: %w", err)
-	}
-	return EmailSent, nil
+	return mail.Message{Text: body.String(),
+		Attachments: []mail.Attachment{{Filename: "facture-" + inv.Number + ".pdf", ContentType: "application/pdf", Data: pdf}}}, nil
 }
 
 // SaveInvoiceRunProgressInput is a run's figures after a page.

@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
-	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/mail"
 )
 
@@ -24,19 +23,10 @@ func (s *Server) sendLater(orgID uuid.UUID, m mail.Message) {
 		m.Key = "api:" + uuid.NewString()
 	}
 	s.background(func(ctx context.Context) {
-		log := s.log.With(zap.String("mail_key", m.Key), zap.String("subject", m.Subject))
-		if _, err := s.q.ClaimEmail(ctx, db.ClaimEmailParams{
-			ID: uuid.New(), OrgID: orgID, IdempotencyKey: m.Key, ToAddress: strings.Join(m.To, ", "), Subject: m.Subject,
+		if _, err := mail.Once(ctx, s.q, s.mail, orgID, m.Key, strings.Join(m.To, ", "), m.Subject, func() (mail.Message, error) {
+			return m, nil
 		}); err != nil {
-			log.Error("record outgoing mail", zap.Error(err))
-			return
-		}
-		if err := s.mail.Send(ctx, m); err != nil {
-			log.Error("mail not sent", zap.Error(err))
-			return
-		}
-		if err := s.q.MarkEmailSent(ctx, m.Key); err != nil {
-			log.Error("mark mail sent", zap.Error(err))
+			s.log.Error("mail not sent", zap.String("mail_key", m.Key), zap.String("subject", m.Subject), zap.Error(err))
 		}
 	})
 }

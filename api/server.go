@@ -15,7 +15,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -254,16 +253,5 @@ func (s *Server) requestLog() gin.HandlerFunc {
 // isUnavailable tells a dependency outage (answer 503) from a bug (answer 500).
 func isUnavailable(err error) bool {
 	var netErr net.Error
-	var connErr *pgconn.ConnectError
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		// 08 connection exception, 53 insufficient resources, 57 operator intervention
-		// (a restart kills open connections with 57P01), 40 serialization or deadlock.
-		switch pgErr.Code[:2] {
-		case "08", "53", "57", "40":
-			return true
-		}
-	}
-	return errors.As(err, &netErr) || errors.As(err, &connErr) || errors.Is(err, context.DeadlineExceeded) ||
-		pgconn.SafeToRetry(err)
+	return db.Unavailable(err) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded)
 }
