@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// Production PayFiP addresses (see shared/payfip/README.md); dev points at the simulator.
+// Production PayFiP addresses (docs/payfip.md); dev points at the simulator.
 const (
 	PayFiPProductionEndpoint   = "https://www.payfip.gouv.fr/tpa/services/securite"
 	PayFiPProductionPaymentURL = "https://www.payfip.gouv.fr/tpa/paiementws.web"

@@ -99,7 +99,7 @@ type EnsureInvoiceRunParams struct {
 	WorkflowID string
 }
 
-// Month-end invoicing (issue 7). A month's window is [period_start, period_end):
+// Month-end invoicing. A month's window is [period_start, period_end):
 // midnight on the 1st to midnight on the 1st of the next month, in the org's zone,
 // computed by the invoice package and passed as instants.
 // One row per org and month; asking again returns the existing row untouched.

@@ -1,4 +1,4 @@
--- Month-end invoicing (issue 7). A month's window is [period_start, period_end):
+-- Month-end invoicing. A month's window is [period_start, period_end):
 -- midnight on the 1st to midnight on the 1st of the next month, in the org's zone,
 -- computed by the invoice package and passed as instants.
 

@@ -24,7 +24,7 @@ const PENDING_KEY = 'enfance.payment';
 /** PayFiP takes payments of 1 € and more; under it, nothing is paid online. */
 export const MIN_ONLINE_CENTS = 100;
 
-/** The sentence the cart shows before a checkout of under 1 € (issue wording). */
+/** The sentence the cart shows before a checkout of under 1 €. */
 export const carriedNotice = (cents) =>
   `Le paiement en ligne est possible à partir de 1 € : vos réservations seront confirmées et ${euros(cents)} ajoutés à votre solde.`;
 
