@@ -42,7 +42,7 @@ type auditJSON struct {
 func (s *Server) auditLog(c *gin.Context) {
 	who := callerOf(c)
 	limit := queryLimit(c, 100, 500)
-	p := db.ListAuditParams{OrgID: who.OrgID, Entity: c.Query("entity"), EntityID: c.Query("entity_id"), Lim: int32(limit + 1)}
+	p := audit.Filter{OrgID: who.OrgID, Entity: c.Query("entity"), EntityID: c.Query("entity_id"), Lim: int32(limit + 1)}
 	var fields []FieldError
 	if v := c.Query("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
@@ -88,7 +88,7 @@ func (s *Server) auditLog(c *gin.Context) {
 		fail(c, s.log, badRequest("Filtres invalides.", fields...))
 		return
 	}
-	rows, err := s.q.ListAudit(c, p)
+	rows, err := s.journal.List(c, p)
 	if err != nil {
 		fail(c, s.log, err)
 		return

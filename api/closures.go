@@ -19,7 +19,7 @@ func (s *Server) listClosures(c *gin.Context) {
 	if !s.queryDays(c, []string{"from", "to"}, &from, &to) {
 		return
 	}
-	rows, err := s.closures.Closures(c, callerOf(c).OrgID, from, to)
+	rows, err := s.svcs.Closures(c, callerOf(c).OrgID, from, to)
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -37,7 +37,7 @@ func (s *Server) createClosure(c *gin.Context) {
 		fail(c, s.log, badRequest("Le corps doit être {\"first_day\", \"last_day\", \"label\"}."))
 		return
 	}
-	out, err := s.closures.AddClosure(c, callerOf(c).actor(), in)
+	out, err := s.svcs.AddClosure(c, callerOf(c).actor(), in)
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -50,7 +50,7 @@ func (s *Server) deleteClosure(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := s.closures.RemoveClosure(c, callerOf(c).actor(), ids[0]); err != nil {
+	if err := s.svcs.RemoveClosure(c, callerOf(c).actor(), ids[0]); err != nil {
 		fail(c, s.log, err)
 		return
 	}

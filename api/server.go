@@ -24,6 +24,7 @@ import (
 
 	"github.com/enfance/enfance/accounts"
 	"github.com/enfance/enfance/attendance"
+	"github.com/enfance/enfance/audit"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/contact"
@@ -45,16 +46,17 @@ type Server struct {
 	pool     *pgxpool.Pool
 	q        *db.Queries
 	temporal client.Client
-	carts    *cart.Store
-	// The back office's domains.
+	// The domains the handlers call.
+	carts      *cart.Store
 	attendance *attendance.Store
 	accounts   *accounts.Store
 	families   *families.Store
-	closures   *services.Store
+	svcs       *services.Store
 	contact    *contact.Store
 	desk       *ledger.Store
 	orgs       *orgs.Store
 	invoices   *invoice.Store
+	journal    *audit.Log
 	// waitlists runs the waiting lists' transactions; lists wakes their workflows.
 	waitlists *waitlist.Store
 	lists     *workflows.Lists
@@ -105,10 +107,11 @@ func New(o Options) *Server {
 		accounts: &accounts.Store{Pool: o.Pool, Now: now, Limits: o.Config.Login, ResetMailEvery: o.Config.ResetMailEvery,
 			SessionIdle: o.Config.SessionIdleTimeout, SessionAbsolute: o.Config.SessionAbsoluteTimeout},
 		families: &families.Store{Pool: o.Pool, Now: now},
-		closures: &services.Store{Pool: o.Pool, Now: now},
+		svcs:     &services.Store{Pool: o.Pool, Now: now},
 		desk:     &ledger.Store{Pool: o.Pool, Now: now},
 		orgs:     &orgs.Store{Pool: o.Pool, Now: now, Production: o.Config.Env == "production"},
 		invoices: &invoice.Store{Pool: o.Pool},
+		journal:  &audit.Log{Pool: o.Pool},
 		contact: &contact.Store{Pool: o.Pool, Now: now, Quota: contact.Quota{
 			MessagesPerDay: o.Config.AttachmentMessagesPerDay, BytesPerMonth: o.Config.AttachmentBytesPerMonth}},
 		waitlists: &waitlist.Store{Pool: o.Pool, Carts: carts, Now: now},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/enfance/enfance/db"
 )
@@ -57,4 +58,21 @@ func encode(v any) ([]byte, error) {
 		return nil, nil
 	}
 	return json.Marshal(v)
+}
+
+// Log reads the audit log.
+type Log struct{ Pool *pgxpool.Pool }
+
+// Filter picks entries of an org's log: one entity, one family (its record, its
+// members, logins, authorised persons, reservations, messages and attendances),
+// one staff member, a period; BeforeID pages back from an entry; Limit of them.
+type Filter = db.ListAuditParams
+
+// List reads the entries f picks, newest first.
+func (l *Log) List(ctx context.Context, f Filter) ([]db.ListAuditRow, error) {
+	rows, err := db.New(l.Pool).ListAudit(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return rows, nil
 }

@@ -120,3 +120,12 @@ func phoneDigits(q string) string {
 	}
 	return b.String()
 }
+
+// SearchChildren finds the org's children by name (q, already trimmed; under 2
+// characters, no one), with their families.
+func (s *Store) SearchChildren(ctx context.Context, orgID uuid.UUID, q string, limit int) ([]db.SearchOrgChildrenRow, error) {
+	if len([]rune(q)) < 2 {
+		return []db.SearchOrgChildrenRow{}, nil
+	}
+	return db.New(s.Pool).SearchOrgChildren(ctx, db.SearchOrgChildrenParams{OrgID: orgID, Q: db.EscapeLike(q), Lim: int32(limit)})
+}

@@ -106,3 +106,8 @@ func (s *Store) RemoveClosure(ctx context.Context, by audit.Actor, id uuid.UUID)
 func (s *Store) Closures(ctx context.Context, orgID uuid.UUID, from, to time.Time) ([]db.Closure, error) {
 	return db.New(s.Pool).ListClosures(ctx, db.ListClosuresParams{OrgID: orgID, FirstDay: from, LastDay: to})
 }
+
+// All lists the org's services, inactive ones included.
+func (s *Store) All(ctx context.Context, orgID uuid.UUID) ([]db.Service, error) {
+	return db.New(s.Pool).ListAllServices(ctx, orgID)
+}

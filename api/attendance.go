@@ -14,7 +14,6 @@ import (
 
 	"github.com/enfance/enfance/attendance"
 	"github.com/enfance/enfance/booking"
-	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
 )
 
@@ -190,12 +189,12 @@ func (s *Server) dayChildrenPDF(c *gin.Context) {
 	if !ok {
 		return
 	}
-	org, err := s.q.GetOrg(c, callerOf(c).OrgID)
+	org, err := s.orgs.Get(c, callerOf(c).OrgID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -388,7 +387,7 @@ func (s *Server) dayCounts(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	svcs, err := s.q.ListAllServices(c, who.OrgID)
+	svcs, err := s.svcs.All(c, who.OrgID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -433,12 +432,7 @@ type childSearchJSON struct {
 // searchChildren finds the org's children by name (?q=; under 2 characters, no
 // one), to tick one present without a reservation.
 func (s *Server) searchChildren(c *gin.Context) {
-	q := truncate(strings.TrimSpace(c.Query("q")), 100)
-	if len([]rune(q)) < 2 {
-		c.JSON(http.StatusOK, []childSearchJSON{}) // too short to look for anyone
-		return
-	}
-	rows, err := s.q.SearchOrgChildren(c, db.SearchOrgChildrenParams{OrgID: callerOf(c).OrgID, Q: db.EscapeLike(q), Lim: int32(queryLimit(c, 20, 50))})
+	rows, err := s.families.SearchChildren(c, callerOf(c).OrgID, truncate(strings.TrimSpace(c.Query("q")), 100), queryLimit(c, 20, 50))
 	if err != nil {
 		fail(c, s.log, err)
 		return
