@@ -134,27 +134,20 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 			seq = max(seq, last.Seq+1)
 		}
 		if cart.Status != "open" && cart.Status != "checking_out" {
-			return temporal.NewNonRetryableApplicationError("Ce panier n'est plus ouvert au paiement.", ErrTypeCartClosed, nil)
+			return refused(booking.CartClosed)
 		}
 		p, err := a.payerOf(ctx, q, cart.OrgID, cart.FamilyID)
 		if err != nil {
 			return err
 		}
-		lines, err := q.ListCartLines(ctx, in.CartID)
-		if err != nil {
-			return fmt.Errorf("read lines: %w", err)
-		}
-		var linesCents int64
-		for _, l := range lines {
-			linesCents += l.PriceCents
-		}
 		// What a payment of the balance in progress froze is not this cart's to pay.
-		totals, err := cartpkg.Quote(ctx, q, cart.FamilyID, &cart.ID, linesCents)
+		quote, err := cartpkg.QuoteCart(ctx, q, cart)
 		if err != nil {
 			return err
 		}
-		if len(lines) == 0 && totals.OutstandingAddedCents == 0 {
-			return temporal.NewNonRetryableApplicationError("Votre panier est vide et vous n'avez aucun solde à régler.", ErrTypeNothingToPay, nil)
+		totals := quote.Totals
+		if code := booking.CheckoutRefusal(len(quote.Lines), totals.OutstandingAddedCents, p.hasEmail()); code != "" {
+			return refused(code)
 		}
 		settlement := booking.HowToSettle(totals.TotalDueCents)
 		status := "created"
@@ -192,8 +185,19 @@ type payer struct {
 	exer int32
 }
 
-// payerOf reads the payer of a new attempt. A family without an e-mail address
-// cannot pay (its receipt would go nowhere): refused, in French.
+// hasEmail: the family has an address for its receipt; without one it cannot pay.
+func (p payer) hasEmail() bool { return strings.TrimSpace(p.fam.Email) != "" }
+
+// refused is a refusal of the catalogue (booking.RefusalMessage), in French for
+// the family, non-retryable, of the type the workflows tell apart.
+func refused(code string) error {
+	typ := map[string]string{
+		booking.NothingToPay: ErrTypeNothingToPay, booking.NoEmail: ErrTypeNoEmail, booking.CartClosed: ErrTypeCartClosed,
+	}[code]
+	return temporal.NewNonRetryableApplicationError(booking.RefusalMessage(code), typ, nil)
+}
+
+// payerOf reads the payer of a new attempt.
 func (a *Activities) payerOf(ctx context.Context, q *db.Queries, orgID, familyID uuid.UUID) (payer, error) {
 	org, err := q.GetOrg(ctx, orgID)
 	if err != nil {
@@ -202,10 +206,6 @@ func (a *Activities) payerOf(ctx context.Context, q *db.Queries, orgID, familyID
 	fam, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: orgID, ID: familyID})
 	if err != nil {
 		return payer{}, fmt.Errorf("read family: %w", err)
-	}
-	if strings.TrimSpace(fam.Email) == "" {
-		return payer{}, temporal.NewNonRetryableApplicationError(
-			"Aucune adresse e-mail n'est connue pour votre famille : renseignez-la dans votre fiche famille avant de payer.", ErrTypeNoEmail, nil)
 	}
 	loc, err := time.LoadLocation(org.TimeZone)
 	if err != nil {

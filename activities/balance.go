@@ -57,6 +57,9 @@ func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanc
 		if err != nil {
 			return err
 		}
+		if !p.hasEmail() {
+			return refused(booking.NoEmail)
+		}
 		bal, err := q.FamilyBalances(ctx, in.FamilyID)
 		if err != nil {
 			return fmt.Errorf("read balances: %w", err)
@@ -65,7 +68,7 @@ func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanc
 		if err != nil {
 			return err
 		}
-		if code, msg := cartpkg.BalanceRefusal(bal.OutstandingCents, totals); code != "" {
+		if code, msg := booking.BalanceRefusal(bal.OutstandingCents, totals); code != "" {
 			return temporal.NewNonRetryableApplicationError(msg, ErrTypeBalanceRefused, nil, code)
 		}
 		settlement := booking.HowToSettle(totals.TotalDueCents)

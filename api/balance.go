@@ -60,7 +60,7 @@ func (s *Server) getBalance(c *gin.Context) {
 		CreditAppliedCents: v.Quote.CreditAppliedCents, MinimumOnlineCents: booking.MinOnlinePaymentCents,
 		InProgress: make([]paymentInProgressJSON, 0, len(v.InProgress)),
 	}
-	if code, msg := cart.BalanceRefusal(v.OutstandingCents, v.Quote); code != "" {
+	if code, msg := booking.BalanceRefusal(v.OutstandingCents, v.Quote); code != "" {
 		out.Refusal = &refusalJSON{Type: code, Message: msg}
 	} else {
 		out.CanPay = true
@@ -71,14 +71,10 @@ func (s *Server) getBalance(c *gin.Context) {
 	c.JSON(http.StatusOK, out)
 }
 
-var balanceRefusalTitles = map[string]string{
-	cart.BalanceNothingDue:   "Aucun solde à régler",
-	cart.BalanceInProgress:   "Paiement déjà en cours",
-	cart.BalanceUnderMinimum: "Paiement en ligne impossible sous 1 €",
-}
-
-func balanceRefused(code, message string) *Problem {
-	return problem(http.StatusConflict, code, balanceRefusalTitles[code], message)
+// refusal answers a refusal of the catalogue (booking.RefusalTitle) with the
+// sentence the family reads.
+func refusal(code, message string) *Problem {
+	return problem(http.StatusConflict, code, booking.RefusalTitle(code), message)
 }
 
 // balanceCheckout pays the outstanding balance alone: its own workflow
@@ -104,8 +100,8 @@ func (s *Server) balanceCheckout(c *gin.Context) {
 	}
 	// Asked here for a clear answer without starting anything; the workflow's
 	// activity asks again under the family's lock.
-	if code, msg := cart.BalanceRefusal(v.OutstandingCents, v.Quote); code != "" && !retried {
-		fail(c, s.log, balanceRefused(code, msg))
+	if code, msg := booking.BalanceRefusal(v.OutstandingCents, v.Quote); code != "" && !retried {
+		fail(c, s.log, refusal(code, msg))
 		return
 	}
 	start := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
@@ -137,7 +133,7 @@ func (s *Server) balanceCheckout(c *gin.Context) {
 	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeBalanceRefused:
 		var code string
 		_ = appErr.Details(&code)
-		fail(c, s.log, balanceRefused(code, appErr.Message()))
+		fail(c, s.log, refusal(code, appErr.Message()))
 		return
 	case errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeCheckoutRefused:
 		fail(c, s.log, problem(http.StatusConflict, "checkout-refused", "Paiement impossible", appErr.Message()))

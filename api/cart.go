@@ -196,7 +196,7 @@ func (s *Server) checkout(c *gin.Context) {
 		return
 	}
 	if facts.Cart == nil || facts.Lines == 0 {
-		fail(c, s.log, problem(http.StatusConflict, "cart-empty", "Votre panier est vide", "Ajoutez des jours à réserver avant de payer."))
+		fail(c, s.log, refusal(booking.EmptyCart, booking.RefusalMessage(booking.EmptyCart)))
 		return
 	}
 	s.runCheckout(c, *facts.Cart, workflows.CheckoutRequest{Lines: facts.Lines, HasEmail: facts.HasEmail})

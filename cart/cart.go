@@ -355,31 +355,28 @@ func (s *Store) Get(ctx context.Context, f Family) (View, error) {
 	q := db.New(s.Pool)
 	var v View
 	c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, pgx.ErrNoRows) {
+		v.Totals, err = Quote(ctx, q, f.ID, nil, 0) // no cart: the balance alone
+		return v, err
+	} else if err != nil {
 		return v, fmt.Errorf("live cart: %w", err)
 	}
-	var sum int64
-	var cartID *uuid.UUID
-	if err == nil {
-		v.Cart, cartID = &c, &c.ID
-		if v.Lines, err = q.ListCartLines(ctx, c.ID); err != nil {
-			return v, fmt.Errorf("lines: %w", err)
+	v.Cart = &c
+	quote, err := QuoteCart(ctx, q, c)
+	if err != nil {
+		return v, err
+	}
+	v.Lines, v.Totals = quote.Lines, quote.Totals
+	if c.Status == "checking_out" {
+		att, err := q.LatestPaymentAttempt(ctx, c.ID)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return v, fmt.Errorf("payment attempt: %w", err)
 		}
-		for _, l := range v.Lines {
-			sum += l.PriceCents
-		}
-		if c.Status == "checking_out" {
-			att, err := q.LatestPaymentAttempt(ctx, c.ID)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return v, fmt.Errorf("payment attempt: %w", err)
-			}
-			if err == nil {
-				v.Attempt = &att
-			}
+		if err == nil {
+			v.Attempt = &att
 		}
 	}
-	v.Totals, err = Quote(ctx, q, f.ID, cartID, sum)
-	return v, err
+	return v, nil
 }
 
 // CheckoutFacts is what the API checks before sending a checkout to the cart's

@@ -59,7 +59,7 @@ type BalanceState struct {
 
 // ErrTypeBalanceRefused is the type of the refusals the checkout update of a
 // balance payment answers: its message is the family's sentence, its details the
-// reason's code (cart.BalanceNothingDue …).
+// reason's code (booking.NothingDue …).
 const ErrTypeBalanceRefused = activities.ErrTypeBalanceRefused
 
 // checkoutWait bounds how long a balance payment waits for its checkout update;

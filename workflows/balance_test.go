@@ -19,7 +19,6 @@ import (
 
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/booking"
-	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/workflows"
 )
@@ -303,7 +302,7 @@ func TestBalanceCoveredByTheCagnotteIsSettledWithoutPayFiP(t *testing.T) {
 func TestBalanceRefusalReachesTheFamily(t *testing.T) {
 	h := newBalanceHarness(t)
 	h.prepareErr = temporal.NewNonRetryableApplicationError("Le paiement en ligne est possible à partir de 1 € : les 0,80 € …",
-		activities.ErrTypeBalanceRefused, nil, cart.BalanceUnderMinimum)
+		activities.ErrTypeBalanceRefused, nil, booking.BalanceUnderMinimum)
 	co := h.checkout(0)
 	if got := h.run(); got != workflows.PaymentRefused {
 		t.Fatalf("result %q", got)
@@ -311,7 +310,7 @@ func TestBalanceRefusalReachesTheFamily(t *testing.T) {
 	var appErr *temporal.ApplicationError
 	var code string
 	if !errors.As(co.err, &appErr) || appErr.Type() != workflows.ErrTypeBalanceRefused || appErr.Details(&code) != nil ||
-		code != cart.BalanceUnderMinimum || !strings.HasPrefix(appErr.Message(), "Le paiement en ligne est possible à partir de 1 €") {
+		code != booking.BalanceUnderMinimum || !strings.HasPrefix(appErr.Message(), "Le paiement en ligne est possible à partir de 1 €") {
 		t.Fatalf("checkout %+v", co)
 	}
 	h.wantSequence("PrepareBalancePayment@0s")

@@ -133,8 +133,6 @@ var (
 	errPaying   = refused("Un paiement est déjà en cours pour ce panier : terminez-le sur la page de PayFiP, ou attendez quelques minutes avant de réessayer.")
 	errClosed   = refused("Ce panier est clos : ouvrez-en un nouveau en ajoutant des jours à réserver.")
 	errExpired  = refused("Votre panier a expiré : les places réservées ont été libérées. Ajoutez de nouveau les jours souhaités.")
-	errEmpty    = refused("Votre panier est vide et vous n'avez aucun solde à régler.")
-	errNoEmail  = refused("Aucune adresse e-mail n'est connue pour votre famille : renseignez-la dans votre fiche famille avant de payer.")
 	errNoPayFiP = refused("Le paiement en ligne n'a pas pu être créé auprès de PayFiP. Votre panier est conservé : réessayez dans quelques minutes.")
 )
 
@@ -318,11 +316,8 @@ func (c *cart) validateCheckout(_ workflow.Context, req CheckoutRequest) error {
 	if err := c.checkoutAllowed(); err != nil {
 		return err
 	}
-	switch {
-	case req.Lines == 0 && req.OutstandingCents <= 0:
-		return errEmpty
-	case !req.HasEmail:
-		return errNoEmail
+	if code := booking.CheckoutRefusal(req.Lines, req.OutstandingCents, req.HasEmail); code != "" {
+		return refused(booking.RefusalMessage(code))
 	}
 	return nil
 }
