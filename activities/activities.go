@@ -127,13 +127,13 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		case errors.Is(err, pgx.ErrNoRows):
 		case err != nil:
 			return fmt.Errorf("read attempts: %w", err)
-		case cart.Status == "checking_out" && unsettled(last.Status):
+		case cart.Status == db.CartStatusCheckingOut && unsettled(last.Status):
 			res = resultOf(last)
 			return nil
 		default:
 			seq = max(seq, last.Seq+1)
 		}
-		if cart.Status != "open" && cart.Status != "checking_out" {
+		if cart.Status != db.CartStatusOpen && cart.Status != db.CartStatusCheckingOut {
 			return refused(booking.CartClosed)
 		}
 		p, err := a.payerOf(ctx, q, cart.OrgID, cart.FamilyID)
@@ -150,9 +150,9 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 			return refused(code)
 		}
 		settlement := booking.HowToSettle(totals.TotalDueCents)
-		status := "created"
+		status := db.AttemptStatusCreated
 		if settlement != booking.SettlePayFiP {
-			status = "settled_without_payfip"
+			status = db.AttemptStatusSettledWithoutPayfip
 		}
 		id := uuid.New()
 		att, err := q.InsertPaymentAttempt(ctx, db.InsertPaymentAttemptParams{
@@ -168,7 +168,7 @@ func (a *Activities) PrepareCheckout(ctx context.Context, in PrepareCheckoutInpu
 		if err != nil {
 			return fmt.Errorf("insert attempt: %w", err)
 		}
-		if err := q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "checking_out"}); err != nil {
+		if err := q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: db.CartStatusCheckingOut}); err != nil {
 			return fmt.Errorf("cart to checking_out: %w", err)
 		}
 		res = resultOf(att)
@@ -215,9 +215,9 @@ func (a *Activities) payerOf(ctx context.Context, q *db.Queries, orgID, familyID
 }
 
 // unsettled: the attempt may still end in a payment (or already did, unconfirmed).
-func unsettled(status string) bool {
+func unsettled(status db.AttemptStatus) bool {
 	switch status {
-	case "created", "pending", "paid", "settled_without_payfip":
+	case db.AttemptStatusCreated, db.AttemptStatusPending, db.AttemptStatusPaid, db.AttemptStatusSettledWithoutPayfip:
 		return true
 	}
 	return false
@@ -260,8 +260,8 @@ func (a *Activities) CreatePayFiPPayment(ctx context.Context, attemptID uuid.UUI
 	if att.IDOp != nil {
 		return PaymentCreated{IDOp: *att.IDOp, PaymentURL: a.PayFiP.PaymentPageURL(*att.IDOp), CreatedAt: deref(att.PayfipCreatedAt)}, nil
 	}
-	if att.Status != "created" {
-		return PaymentCreated{}, temporal.NewNonRetryableApplicationError("attempt is "+att.Status, ErrTypeCartClosed, nil)
+	if att.Status != db.AttemptStatusCreated {
+		return PaymentCreated{}, temporal.NewNonRetryableApplicationError("attempt is "+string(att.Status), ErrTypeCartClosed, nil)
 	}
 	idOp, err := a.PayFiP.CreatePayment(ctx, payfip.PaymentRequest{
 		Exer: int(att.Exer), Mel: att.Mel, AmountCents: att.AmountCents, Numcli: att.Numcli,
@@ -291,9 +291,9 @@ func (a *Activities) CheckPayment(ctx context.Context, attemptID uuid.UUID) (pay
 		return payfip.Outcome{}, fmt.Errorf("read attempt: %w", err)
 	}
 	switch att.Status {
-	case "paid":
+	case db.AttemptStatusPaid:
 		return payfip.Outcome{Status: payfip.StatusPaid, PaidAt: deref(att.PaidAt), Numauto: att.Numauto, Resultrans: att.Resultrans}, nil
-	case "refused", "abandoned", "expired":
+	case db.AttemptStatusRefused, db.AttemptStatusAbandoned, db.AttemptStatusExpired:
 		return payfip.Outcome{Status: payfip.Status(att.Status), Reason: att.StatusReason, Resultrans: att.Resultrans}, nil
 	}
 	if att.IDOp == nil {
@@ -308,7 +308,7 @@ func (a *Activities) CheckPayment(ctx context.Context, attemptID uuid.UUID) (pay
 			paidAt = &out.PaidAt
 		}
 		if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
-			ID: att.ID, Status: string(out.Status), Resultrans: out.Resultrans, Numauto: out.Numauto,
+			ID: att.ID, Status: db.AttemptStatus(out.Status), Resultrans: out.Resultrans, Numauto: out.Numauto,
 			StatusReason: out.Reason, PaidAt: paidAt,
 		}); err != nil {
 			return payfip.Outcome{}, fmt.Errorf("record outcome: %w", err)
@@ -343,17 +343,17 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 		if err != nil {
 			return err
 		}
-		if cart.Status == "paid" {
+		if cart.Status == db.CartStatusPaid {
 			return nil
 		}
-		if cart.Status == "expired" {
+		if cart.Status == db.CartStatusExpired {
 			// Its places are gone: confirming now would sell seats twice. The workflow
 			// never expires a cart with an attempt in progress, so this is a bug or a
 			// manual change; stop and let an operator look (docs/operations.md).
 			return temporal.NewNonRetryableApplicationError("cart "+cart.ID.String()+" expired before attempt "+att.ID.String()+" was confirmed", ErrTypeCartClosed, nil)
 		}
-		if att.Status != "paid" && att.Status != "settled_without_payfip" {
-			return temporal.NewNonRetryableApplicationError("attempt is "+att.Status+", not paid", ErrTypeNotPaid, nil)
+		if att.Status != db.AttemptStatusPaid && att.Status != db.AttemptStatusSettledWithoutPayfip {
+			return temporal.NewNonRetryableApplicationError("attempt is "+string(att.Status)+", not paid", ErrTypeNotPaid, nil)
 		}
 		at := a.now()
 		if att.PaidAt != nil {
@@ -380,7 +380,7 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 				return err
 			}
 		}
-		if att.Status == "paid" {
+		if att.Status == db.AttemptStatusPaid {
 			if err := ledger.Write(ctx, q, ledger.Payment(att, at)); err != nil {
 				return err
 			}
@@ -396,7 +396,7 @@ func (a *Activities) ConfirmCart(ctx context.Context, attemptID uuid.UUID) error
 		if err := queueDocument(ctx, q, att, mailReceipt); err != nil {
 			return err
 		}
-		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "paid"})
+		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: db.CartStatusPaid})
 	})
 }
 
@@ -419,10 +419,10 @@ func (a *Activities) ReopenCart(ctx context.Context, attemptID uuid.UUID) error 
 		if err != nil {
 			return fmt.Errorf("lock attempt: %w", err)
 		}
-		if att.Status == "created" || att.Status == "pending" {
+		if att.Status == db.AttemptStatusCreated || att.Status == db.AttemptStatusPending {
 			// Creation failed or the attempt never settled: close it so it is never paid later unnoticed.
 			if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
-				ID: att.ID, Status: "error", StatusReason: "abandonné par le panier",
+				ID: att.ID, Status: db.AttemptStatusError, StatusReason: "abandonné par le panier",
 			}); err != nil {
 				return fmt.Errorf("close attempt: %w", err)
 			}
@@ -431,10 +431,10 @@ func (a *Activities) ReopenCart(ctx context.Context, attemptID uuid.UUID) error 
 		if err != nil {
 			return err
 		}
-		if cart.Status != "checking_out" {
+		if cart.Status != db.CartStatusCheckingOut {
 			return nil
 		}
-		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "open"})
+		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: db.CartStatusOpen})
 	})
 }
 
@@ -451,9 +451,9 @@ func (a *Activities) ExpireCart(ctx context.Context, cartID uuid.UUID) error {
 			return fmt.Errorf("lock cart: %w", err)
 		}
 		switch cart.Status {
-		case "paid", "expired":
+		case db.CartStatusPaid, db.CartStatusExpired:
 			return nil
-		case "checking_out":
+		case db.CartStatusCheckingOut:
 			return temporal.NewNonRetryableApplicationError("cart "+cartID.String()+" has a payment attempt in progress", ErrTypeCartBusy, nil)
 		}
 		days, err := q.ReleaseCartLines(ctx, cartID)
@@ -470,7 +470,7 @@ func (a *Activities) ExpireCart(ctx context.Context, cartID uuid.UUID) error {
 				return fmt.Errorf("release place: %w", err)
 			}
 		}
-		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cartID, Status: "expired"})
+		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cartID, Status: db.CartStatusExpired})
 	})
 	if err != nil {
 		return err

@@ -72,9 +72,9 @@ func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanc
 			return temporal.NewNonRetryableApplicationError(msg, ErrTypeBalanceRefused, nil, code)
 		}
 		settlement := booking.HowToSettle(totals.TotalDueCents)
-		status := "created"
+		status := db.AttemptStatusCreated
 		if settlement == booking.SettleNow {
-			status = "settled_without_payfip"
+			status = db.AttemptStatusSettledWithoutPayfip
 		}
 		att, err := q.InsertBalanceAttempt(ctx, db.InsertBalanceAttemptParams{
 			ID: in.PaymentID, OrgID: in.OrgID, FamilyID: in.FamilyID,
@@ -88,7 +88,7 @@ func (a *Activities) PrepareBalancePayment(ctx context.Context, in PrepareBalanc
 		if err != nil {
 			return fmt.Errorf("insert attempt: %w", err)
 		}
-		if status == "settled_without_payfip" {
+		if status == db.AttemptStatusSettledWithoutPayfip {
 			if err := ledger.Write(ctx, q, ledger.CreditUsed(att, a.now())); err != nil {
 				return err
 			}
@@ -107,11 +107,11 @@ func (a *Activities) ConfirmBalancePayment(ctx context.Context, attemptID uuid.U
 		if err != nil {
 			return fmt.Errorf("lock attempt: %w", err)
 		}
-		if att.Kind != "balance" {
+		if att.Kind != db.AttemptKindBalance {
 			return temporal.NewNonRetryableApplicationError("attempt "+att.ID.String()+" pays a cart", ErrTypeCartClosed, nil)
 		}
-		if att.Status != "paid" {
-			return temporal.NewNonRetryableApplicationError("attempt is "+att.Status+", not paid", ErrTypeNotPaid, nil)
+		if att.Status != db.AttemptStatusPaid {
+			return temporal.NewNonRetryableApplicationError("attempt is "+string(att.Status)+", not paid", ErrTypeNotPaid, nil)
 		}
 		at := a.now()
 		if att.PaidAt != nil {

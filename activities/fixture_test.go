@@ -147,7 +147,7 @@ func (f *fixture) taken(c db.Cart) int {
 	return f.count(`SELECT COALESCE(sum(taken), 0)::int FROM service_days WHERE id IN (SELECT service_day_id FROM cart_lines WHERE cart_id = $1)`, c.ID)
 }
 
-func (f *fixture) cartStatus(c db.Cart) string {
+func (f *fixture) cartStatus(c db.Cart) db.CartStatus {
 	f.t.Helper()
 	got, err := f.q.GetCart(f.ctx, c.ID)
 	if err != nil {

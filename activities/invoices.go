@@ -102,7 +102,7 @@ func (a *Activities) BeginInvoiceRun(ctx context.Context, in BeginInvoiceRunInpu
 			return fmt.Errorf("lock invoice run: %w", err)
 		}
 		res.RunID = row.ID
-		if row.Status == "completed" {
+		if row.Status == db.InvoiceRunStatusCompleted {
 			res.Completed, res.FamiliesTotal = true, int(row.FamiliesTotal)
 			res.Progress = InvoiceRunFigures{
 				FamiliesDone: int(row.FamiliesDone), Invoices: int(row.InvoicesCount), Emailed: int(row.EmailedCount),
@@ -473,7 +473,7 @@ func (a *Activities) FinishInvoiceRun(ctx context.Context, in FinishInvoiceRunIn
 		}); err != nil {
 			return fmt.Errorf("save run figures: %w", err)
 		}
-		if err := q.FinishInvoiceRun(ctx, db.FinishInvoiceRunParams{ID: in.RunID, Status: in.Status, Error: in.Error}); err != nil {
+		if err := q.FinishInvoiceRun(ctx, db.FinishInvoiceRunParams{ID: in.RunID, Status: db.InvoiceRunStatus(in.Status), Error: in.Error}); err != nil {
 			return fmt.Errorf("finish run: %w", err)
 		}
 		return nil

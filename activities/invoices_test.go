@@ -147,11 +147,11 @@ func (f *invFixture) cancel(id uuid.UUID, when time.Time) {
 	must(f.t, err)
 }
 
-func (f *invFixture) ledger(fam invFamily, kind string, outstanding, credit int64, when time.Time, res *uuid.UUID) {
+func (f *invFixture) ledger(fam invFamily, kind db.LedgerKind, outstanding, credit int64, when time.Time, res *uuid.UUID) {
 	f.t.Helper()
 	n, err := f.q.InsertLedgerEntry(f.ctx, db.InsertLedgerEntryParams{OrgID: f.org, FamilyID: fam.id, Kind: kind,
 		OutstandingCents: outstanding, CreditCents: credit, IdempotencyKey: uuid.NewString(), ReservationID: res,
-		Label: kind, OccurredAt: when})
+		Label: string(kind), OccurredAt: when})
 	must(f.t, err)
 	if n != 1 {
 		f.t.Fatalf("ledger %s not written", kind)
@@ -472,7 +472,7 @@ func TestRunRowLifecycle(t *testing.T) {
 	if row.Status != "completed" || row.FinishedAt == nil || row.Error != "" && row.Status != "completed" {
 		t.Errorf("row: %+v", row)
 	}
-	if got := slices.Index([]string{"running", "completed", "failed"}, row.Status); got < 0 {
+	if got := slices.Index([]db.InvoiceRunStatus{"running", "completed", "failed"}, row.Status); got < 0 {
 		t.Errorf("status %q", row.Status)
 	}
 }

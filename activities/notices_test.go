@@ -62,7 +62,7 @@ func TestNoReminderForACartNotWaitingForPayment(t *testing.T) {
 	outbox := t.TempDir()
 	f.acts.Mail = &mail.Outbox{Dir: outbox, From: "Portail <no-reply@enfance.test>"}
 	fam := f.family("Martin")
-	for _, status := range []string{"checking_out", "paid", "expired"} {
+	for _, status := range []db.CartStatus{"checking_out", "paid", "expired"} {
 		c := f.cart(fam, "cantine", 1)
 		if err := f.q.SetCartStatus(f.ctx, db.SetCartStatusParams{ID: c.ID, Status: status}); err != nil {
 			t.Fatal(err)

@@ -26,10 +26,10 @@ type ClaimInput struct {
 // AttemptToReconcile is one attempt a reconciliation run looks at.
 type AttemptToReconcile struct {
 	AttemptID   uuid.UUID
-	Kind        string    // cart, or balance (paid alone, by its own workflow)
-	CartID      uuid.UUID // the cart a cart's attempt pays
+	Kind        db.AttemptKind // cart, or balance (paid alone, by its own workflow)
+	CartID      uuid.UUID      // the cart a cart's attempt pays
 	IDOp        string
-	Status      string // as in payment_attempts when claimed
+	Status      db.AttemptStatus // as in payment_attempts when claimed
 	AmountCents int64
 	CreatedAt   time.Time // payfip_created_at
 	Notified    bool      // a notification came (notified_at is set)
@@ -118,7 +118,7 @@ func (a *Activities) SettleAttempt(ctx context.Context, in SettleInput) (SettleR
 		return res, nil
 	}
 	var out payfip.Outcome
-	if att.Status == "paid" {
+	if att.Status == db.AttemptStatusPaid {
 		// Verified when it was recorded; PayFiP is not asked twice for the same money.
 		out = payfip.Outcome{Status: payfip.StatusPaid, PaidAt: deref(att.PaidAt), Numauto: att.Numauto, Resultrans: att.Resultrans}
 	} else {
@@ -126,7 +126,7 @@ func (a *Activities) SettleAttempt(ctx context.Context, in SettleInput) (SettleR
 		out = payfip.Evaluate(a.sent(att), detail, callErr, a.now())
 	}
 	res.Status, res.Reason = out.Status, out.Reason
-	log := a.Log.With(zap.String("attempt", att.ID.String()), zap.String("kind", att.Kind), zap.String("idop", *att.IDOp),
+	log := a.Log.With(zap.String("attempt", att.ID.String()), zap.String("kind", string(att.Kind)), zap.String("idop", *att.IDOp),
 		zap.String("family", att.FamilyID.String()), zap.Int64("amount_cents", att.AmountCents))
 
 	switch out.Status {
@@ -163,15 +163,15 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 		if err != nil {
 			return fmt.Errorf("read ledger: %w", err)
 		}
-		if locked.Status == "paid" && done {
+		if locked.Status == db.AttemptStatusPaid && done {
 			res.Action = SettleAlreadyDone
 			return q.MarkAttemptReconciled(ctx, db.MarkAttemptReconciledParams{ID: att.ID, ReconciledAt: ptr(a.now())})
 		}
 		// Is the attempt still what its cart checks out (or, for a balance payment,
 		// still holding the balance it pays)? Then its money does what it was for.
 		var onThisAttempt bool
-		if locked.Kind == "balance" {
-			onThisAttempt = locked.Status == "created" || locked.Status == "pending" || locked.Status == "paid"
+		if locked.Kind == db.AttemptKindBalance {
+			onThisAttempt = locked.Status == db.AttemptStatusCreated || locked.Status == db.AttemptStatusPending || locked.Status == db.AttemptStatusPaid
 		} else {
 			cart, err := lockCartOf(ctx, q, locked)
 			if err != nil {
@@ -181,7 +181,7 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 				return fmt.Errorf("read attempts: %w", err)
 			}
-			onThisAttempt = cart.Status == "checking_out" && latest.ID == att.ID
+			onThisAttempt = cart.Status == db.CartStatusCheckingOut && latest.ID == att.ID
 		}
 		if onThisAttempt && !in.CartGone {
 			res.Action = SettleCartBusy
@@ -190,7 +190,7 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 		// What a late payment of the balance settles first: the balance still
 		// owed, read before this payment is written.
 		var stillOwed int64
-		if locked.Kind == "balance" && !onThisAttempt {
+		if locked.Kind == db.AttemptKindBalance && !onThisAttempt {
 			free, err := ledger.Owed(ctx, q, att.FamilyID, nil)
 			if err != nil {
 				return err
@@ -198,7 +198,7 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 			stillOwed = max(free.OutstandingCents, 0)
 		}
 		if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
-			ID: att.ID, Status: string(payfip.StatusPaid), Resultrans: out.Resultrans, Numauto: out.Numauto,
+			ID: att.ID, Status: db.AttemptStatusPaid, Resultrans: out.Resultrans, Numauto: out.Numauto,
 			StatusReason: out.Reason, PaidAt: &paidAt,
 		}); err != nil {
 			return fmt.Errorf("record payment: %w", err)
@@ -227,7 +227,7 @@ func (a *Activities) settlePaid(ctx context.Context, in SettleInput, att db.Paym
 	}
 	if confirm {
 		confirmed := a.ConfirmCart
-		if att.Kind == "balance" {
+		if att.Kind == db.AttemptKindBalance {
 			confirmed = a.ConfirmBalancePayment
 		}
 		if err := confirmed(ctx, att.ID); err != nil {
@@ -255,15 +255,15 @@ func (a *Activities) settleUnpaid(ctx context.Context, in SettleInput, att db.Pa
 		if err != nil {
 			return fmt.Errorf("lock attempt: %w", err)
 		}
-		if locked.Status == "paid" {
+		if locked.Status == db.AttemptStatusPaid {
 			// Paid meanwhile (a notification won the race): the next run settles it.
 			return nil
 		}
 		// A running cart's workflow records the outcome itself; only an attempt
 		// nobody follows any more is written here.
-		if in.CartGone || (locked.Status != "created" && locked.Status != "pending") {
+		if in.CartGone || (locked.Status != db.AttemptStatusCreated && locked.Status != db.AttemptStatusPending) {
 			if err := q.SetPaymentAttemptOutcome(ctx, db.SetPaymentAttemptOutcomeParams{
-				ID: att.ID, Status: string(out.Status), Resultrans: out.Resultrans, Numauto: out.Numauto, StatusReason: out.Reason,
+				ID: att.ID, Status: db.AttemptStatus(out.Status), Resultrans: out.Resultrans, Numauto: out.Numauto, StatusReason: out.Reason,
 			}); err != nil {
 				return fmt.Errorf("record outcome: %w", err)
 			}
@@ -277,7 +277,7 @@ func (a *Activities) settleUnpaid(ctx context.Context, in SettleInput, att db.Pa
 			if err != nil {
 				return fmt.Errorf("read cart: %w", err)
 			}
-			if cart.Status == "checking_out" {
+			if cart.Status == db.CartStatusCheckingOut {
 				res.Action = SettleNeedsOperator
 			}
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/enfance/enfance/attendance"
 	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
 )
 
@@ -46,8 +47,8 @@ type dayChildJSON struct {
 	FamilyPhone   string                 `json:"family_phone"`
 	FamilyPhones  []string               `json:"family_phones"`
 	MayCollect    []attendance.Collector `json:"may_collect"`
-	Source        string                 `json:"source,omitempty"`
-	Attendance    *string                `json:"attendance"` // present, absent, or null when not ticked yet
+	Source        db.ReservationSource   `json:"source,omitempty"`
+	Attendance    *db.AttendanceStatus   `json:"attendance"` // present, absent, or null when not ticked yet
 	Reason        string                 `json:"reason,omitempty"`
 	ChargedCents  int64                  `json:"charged_cents,omitempty"`
 }
@@ -162,7 +163,7 @@ func printed(l attendance.DayList) []document.DayListChild {
 			}
 			out = append(out, document.DayListChild{
 				Name: strings.ToUpper(ch.LastName) + " " + ch.FirstName, Class: class, Allergies: ch.Allergies, Notes: ch.Notes,
-				Family: family, MayCollect: collect, Status: ch.Status, Unbooked: ch.Reason,
+				Family: family, MayCollect: collect, Status: string(ch.Status), Unbooked: ch.Reason,
 			})
 		}
 	}
@@ -226,7 +227,6 @@ func (s *Server) dayChildrenCSV(c *gin.Context) {
 	w := csv.NewWriter(&b)
 	w.Comma, w.UseCRLF = ';', true
 	_ = w.Write(dayListColumns)
-	status := map[string]string{attendance.Present: "present", attendance.Absent: "absent", "": ""}
 	for _, group := range [][]attendance.Child{l.Expected, l.Unbooked} {
 		for _, ch := range group {
 			var collect []string
@@ -238,7 +238,7 @@ func (s *Server) dayChildrenCSV(c *gin.Context) {
 				booked = "non"
 			}
 			_ = w.Write([]string{ch.LastName, ch.FirstName, ch.ClassName, ch.School, ch.Allergies, ch.Notes, ch.FamilyName,
-				strings.Join(ch.FamilyPhones, ", "), strings.Join(collect, ", "), booked, status[ch.Status], ch.Reason})
+				strings.Join(ch.FamilyPhones, ", "), strings.Join(collect, ", "), booked, string(ch.Status), ch.Reason})
 		}
 	}
 	w.Flush()

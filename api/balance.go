@@ -154,17 +154,17 @@ func (s *Server) balanceCheckout(c *gin.Context) {
 }
 
 type paymentJSONView struct {
-	ID                    uuid.UUID  `json:"id"`
-	Kind                  string     `json:"kind"` // cart, or balance (paid alone)
-	CartID                *uuid.UUID `json:"cart_id,omitempty"`
-	Status                string     `json:"status"` // processing, paid, confirmed, credited, not_paid
-	Reason                string     `json:"reason,omitempty"`
-	AmountCents           int64      `json:"amount_cents"`
-	CarriedToBalanceCents int64      `json:"carried_to_balance_cents,omitempty"`
-	CreditedCents         int64      `json:"credited_cents,omitempty"`
-	PaymentURL            string     `json:"payment_url,omitempty"`
-	ReceiptURL            string     `json:"receipt_url,omitempty"`
-	CreatedAt             time.Time  `json:"created_at"`
+	ID                    uuid.UUID      `json:"id"`
+	Kind                  db.AttemptKind `json:"kind"` // cart, or balance (paid alone)
+	CartID                *uuid.UUID     `json:"cart_id,omitempty"`
+	Status                string         `json:"status"` // processing, paid, confirmed, credited, not_paid
+	Reason                string         `json:"reason,omitempty"`
+	AmountCents           int64          `json:"amount_cents"`
+	CarriedToBalanceCents int64          `json:"carried_to_balance_cents,omitempty"`
+	CreditedCents         int64          `json:"credited_cents,omitempty"`
+	PaymentURL            string         `json:"payment_url,omitempty"`
+	ReceiptURL            string         `json:"receipt_url,omitempty"`
+	CreatedAt             time.Time      `json:"created_at"`
 }
 
 func (s *Server) paymentView(v cart.PaymentView) paymentJSONView {

@@ -56,7 +56,7 @@ type paymentInProgressJSON struct {
 
 func (s *Server) inProgress(att db.PaymentAttempt) *paymentInProgressJSON {
 	p := &paymentInProgressJSON{ID: att.ID, AmountCents: att.AmountCents, CreatedAt: att.CreatedAt}
-	if att.IDOp != nil && (att.Status == "created" || att.Status == "pending") {
+	if att.IDOp != nil && (att.Status == db.AttemptStatusCreated || att.Status == db.AttemptStatusPending) {
 		p.PaymentURL = payfip.PaymentPageURL(s.cfg.PayFiPPaymentURL, *att.IDOp)
 	}
 	return p
@@ -75,7 +75,7 @@ func (s *Server) cartView(c *gin.Context) (cartJSON, bool) {
 	}
 	offers := map[uuid.UUID]waitlist.CartOffer{}
 	if v.Cart != nil {
-		out.ID, out.Status, out.ExpiresAt = &v.Cart.ID, v.Cart.Status, &v.Cart.ExpiresAt
+		out.ID, out.Status, out.ExpiresAt = &v.Cart.ID, string(v.Cart.Status), &v.Cart.ExpiresAt
 		if offers, err = s.waitlists.CartOffers(c, v.Cart.ID); err != nil {
 			fail(c, s.log, err)
 			return cartJSON{}, false

@@ -164,7 +164,7 @@ type invoiceRunJSON struct {
 
 func runJSON(r db.InvoiceRun) invoiceRunJSON {
 	return invoiceRunJSON{
-		ID: r.ID, Month: r.Month, Status: r.Status, FamiliesTotal: int(r.FamiliesTotal), FamiliesDone: int(r.FamiliesDone),
+		ID: r.ID, Month: r.Month, Status: string(r.Status), FamiliesTotal: int(r.FamiliesTotal), FamiliesDone: int(r.FamiliesDone),
 		InvoicesCount: int(r.InvoicesCount), EmailedCount: int(r.EmailedCount), TotalCents: r.ChargesCents,
 		PaidCents: r.PaidCents, DueCents: r.DueCents, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt,
 		WorkflowID: workflows.InvoiceRunWorkflowID(r.OrgID, r.Month), Error: r.Error,
@@ -247,7 +247,7 @@ func (s *Server) getInvoiceRun(c *gin.Context) {
 		return
 	}
 	out := runJSON(row)
-	if row.Status == workflows.RunRunning {
+	if row.Status == db.InvoiceRunStatusRunning {
 		s.liveRun(c, &out)
 	}
 	c.JSON(http.StatusOK, out)

@@ -79,19 +79,19 @@ func (s *Server) adjustment(c *gin.Context) {
 }
 
 type paymentJSON struct {
-	ID                      int64      `json:"id"`
-	Kind                    string     `json:"kind"`
-	AmountCents             int64      `json:"amount_cents"`
-	CreditCents             int64      `json:"credit_cents"`      // this movement's change of the cagnotte
-	OutstandingCents        int64      `json:"outstanding_cents"` // this movement's change of the amount owed
-	CreditBalanceCents      int64      `json:"credit_balance_cents"`
-	OutstandingBalanceCents int64      `json:"outstanding_balance_cents"`
-	PaidAt                  time.Time  `json:"paid_at"`
-	Label                   string     `json:"label"`
-	Method                  string     `json:"method,omitempty"`
-	PaymentID               *uuid.UUID `json:"payment_id,omitempty"`
-	ReservationID           *uuid.UUID `json:"reservation_id,omitempty"`
-	CartID                  *uuid.UUID `json:"cart_id,omitempty"`
+	ID                      int64         `json:"id"`
+	Kind                    db.LedgerKind `json:"kind"`
+	AmountCents             int64         `json:"amount_cents"`
+	CreditCents             int64         `json:"credit_cents"`      // this movement's change of the cagnotte
+	OutstandingCents        int64         `json:"outstanding_cents"` // this movement's change of the amount owed
+	CreditBalanceCents      int64         `json:"credit_balance_cents"`
+	OutstandingBalanceCents int64         `json:"outstanding_balance_cents"`
+	PaidAt                  time.Time     `json:"paid_at"`
+	Label                   string        `json:"label"`
+	Method                  string        `json:"method,omitempty"`
+	PaymentID               *uuid.UUID    `json:"payment_id,omitempty"`
+	ReservationID           *uuid.UUID    `json:"reservation_id,omitempty"`
+	CartID                  *uuid.UUID    `json:"cart_id,omitempty"`
 	// Who made the movement: "service" (the municipality's staff, never named to
 	// the family) or "family" (the family's own bookings, payments, cancellations,
 	// and what follows from them).
@@ -124,12 +124,12 @@ func ledgerHistory(rows []db.LedgerEntry, eachCharge bool) []paymentJSON {
 		credit += e.CreditCents
 		outstanding += e.OutstandingCents
 		amount := e.CreditCents - e.OutstandingCents
-		if e.Kind == "credit_used" {
+		if e.Kind == db.LedgerKindCreditUsed {
 			amount = e.CreditCents
 		}
-		if !eachCharge && e.Kind == "charge" && e.CartID != nil && len(out) > 0 {
+		if !eachCharge && e.Kind == db.LedgerKindCharge && e.CartID != nil && len(out) > 0 {
 			// A cart's charges are written together, one after the other.
-			if prev := &out[len(out)-1]; prev.Kind == "charge" && prev.CartID != nil && *prev.CartID == *e.CartID {
+			if prev := &out[len(out)-1]; prev.Kind == db.LedgerKindCharge && prev.CartID != nil && *prev.CartID == *e.CartID {
 				prev.AmountCents += amount
 				prev.OutstandingCents += e.OutstandingCents
 				prev.CreditBalanceCents, prev.OutstandingBalanceCents = credit, outstanding
@@ -148,7 +148,7 @@ func ledgerHistory(rows []db.LedgerEntry, eachCharge bool) []paymentJSON {
 		if e.CreatedBy != nil {
 			p.Author = "service"
 		}
-		if e.Kind == "charge" && e.CartID != nil && !eachCharge {
+		if e.Kind == db.LedgerKindCharge && e.CartID != nil && !eachCharge {
 			p.Reservations, p.Label = 1, cartChargesLabel(1)
 		}
 		out = append(out, p)

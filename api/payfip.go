@@ -78,7 +78,7 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 	// after all. Reconciliation reads it again (and only it decides).
 	if reopened {
 		s.log.Warn("payfip callback for an attempt closed without payment: reconciliation will read it again",
-			zap.String("idop", idOp), zap.String("attempt", att.ID.String()), zap.String("status", att.Status))
+			zap.String("idop", idOp), zap.String("attempt", att.ID.String()), zap.String("status", string(att.Status)))
 	}
 	wf := attemptWorkflow(att)
 	err = s.temporal.SignalWorkflow(c, wf, "", workflows.PayFiPSignal, idOp)
@@ -148,11 +148,11 @@ func (s *Server) payfipReturn(c *gin.Context) {
 }
 
 // returnStatus names an attempt's state for API clients coming back from PayFiP.
-func returnStatus(status string) string {
+func returnStatus(status db.AttemptStatus) string {
 	switch status {
-	case "paid", "refused", "abandoned", "expired":
-		return status
-	case "error":
+	case db.AttemptStatusPaid, db.AttemptStatusRefused, db.AttemptStatusAbandoned, db.AttemptStatusExpired:
+		return string(status)
+	case db.AttemptStatusError:
 		return "failed"
 	}
 	return "processing"
@@ -177,15 +177,15 @@ func (s *Server) paymentResultPage(c *gin.Context) {
 		if att, err := s.carts.AttemptByIDOp(c, idOp); err == nil {
 			kept := "Votre panier est conservé : vous pouvez réessayer."
 			done := "Votre paiement a été effectué, vos réservations également !"
-			if att.Kind == "balance" {
+			if att.Kind == db.AttemptKindBalance {
 				kept, done = "Votre solde reste à régler : vous pouvez réessayer.", "Votre paiement a été effectué : votre solde est réglé."
 			}
 			switch att.Status {
-			case "paid":
+			case db.AttemptStatusPaid:
 				data.Title, data.Text, data.Color = "Paiement effectué", done, "#e6f4ea"
-			case "refused":
+			case db.AttemptStatusRefused:
 				data.Title, data.Text, data.Color = "Paiement refusé", "Votre paiement a été refusé. "+kept, "#fee"
-			case "abandoned", "expired", "error":
+			case db.AttemptStatusAbandoned, db.AttemptStatusExpired, db.AttemptStatusError:
 				data.Title, data.Text, data.Color = "Paiement non effectué", "Le paiement n'a pas abouti. "+kept, "#fff4e5"
 			default:
 				data.Title, data.Text, data.Color, data.Refresh = "Paiement en cours de vérification", "Nous vérifions votre paiement auprès de PayFiP ; cette page se met à jour.", "#eef", true

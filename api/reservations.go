@@ -34,14 +34,14 @@ func (s *Server) bookingRoutes(r routes) {
 }
 
 type reservationJSON struct {
-	ID               uuid.UUID  `json:"id"`
-	ChildID          uuid.UUID  `json:"child_id"`
-	ServiceID        uuid.UUID  `json:"service_id"`
-	Date             string     `json:"date"`
-	Status           string     `json:"status"`
-	PriceCents       int64      `json:"price_cents"`
-	Source           string     `json:"source"`
-	CancellableUntil *time.Time `json:"cancellable_until"`
+	ID               uuid.UUID            `json:"id"`
+	ChildID          uuid.UUID            `json:"child_id"`
+	ServiceID        uuid.UUID            `json:"service_id"`
+	Date             string               `json:"date"`
+	Status           db.ReservationStatus `json:"status"`
+	PriceCents       int64                `json:"price_cents"`
+	Source           db.ReservationSource `json:"source"`
+	CancellableUntil *time.Time           `json:"cancellable_until"`
 	// The last instant to cancel, passed or not (confirmed reservations).
 	CancellationDeadline *time.Time `json:"cancellation_deadline,omitempty"`
 	CancelledAt          *time.Time `json:"cancelled_at,omitempty"`
@@ -63,10 +63,10 @@ func (s *Server) reservations(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var status *string
-	switch v := c.Query("status"); v {
+	var status *db.ReservationStatus
+	switch v := db.ReservationStatus(c.Query("status")); v {
 	case "":
-	case "confirmed", "cancelled":
+	case db.ReservationStatusConfirmed, db.ReservationStatusCancelled:
 		status = &v
 	default:
 		fail(c, s.log, badRequest("Statut inconnu.", FieldError{Field: "status", Message: "« confirmed » ou « cancelled »"}))
@@ -81,7 +81,7 @@ func (s *Server) reservations(c *gin.Context) {
 	out := make([]reservationJSON, 0, len(rows))
 	for _, r := range rows {
 		rj := reservationOf(r.Reservation)
-		if r.Status == "confirmed" {
+		if r.Status == db.ReservationStatusConfirmed {
 			until := r.Deadline
 			rj.CancellationDeadline = &until
 			if now.Before(until) {
@@ -271,7 +271,7 @@ func (s *Server) staffFamilyReservations(c *gin.Context) {
 			BookedBy: r.BookedByLogin, BookedByName: r.BookedByName, Reason: r.Reason, CreatedAt: r.CreatedAt, CanCreditLate: who.handlesMoney()}
 		rj.Deadline = r.Deadline
 		rj.InTime = now.Before(rj.Deadline)
-		if r.Status == "confirmed" && rj.InTime {
+		if r.Status == db.ReservationStatusConfirmed && rj.InTime {
 			rj.CancellableUntil = &rj.Deadline
 		}
 		out = append(out, rj)

@@ -48,9 +48,9 @@ func (s *Store) now() time.Time { return s.Now.Time() }
 
 // Statuses of a child on a sheet.
 const (
-	Present   = "present"
-	Absent    = "absent"
-	Withdrawn = "withdrawn" // an unbooked attendance taken back
+	Present   = db.AttendanceStatusPresent
+	Absent    = db.AttendanceStatusAbsent
+	Withdrawn = db.AttendanceStatusWithdrawn // an unbooked attendance taken back
 )
 
 // Mark is one child ticked (present) or not on a day's sheet.
@@ -249,7 +249,7 @@ func (r *recorder) mark(ctx context.Context, m Mark, out *Recorded) (string, err
 	return "", fmt.Errorf("attendance of child %s: ticked concurrently twice", child.ID)
 }
 
-func (r *recorder) insert(ctx context.Context, child db.Member, resID *uuid.UUID, status, reason, rule string, charged int64) (bool, error) {
+func (r *recorder) insert(ctx context.Context, child db.Member, resID *uuid.UUID, status db.AttendanceStatus, reason, rule string, charged int64) (bool, error) {
 	row, err := r.q.InsertAttendance(ctx, db.InsertAttendanceParams{
 		ID: uuid.New(), OrgID: r.st.OrgID, ServiceID: r.svc.ID, Day: r.day, ChildID: child.ID, FamilyID: child.FamilyID,
 		ReservationID: resID, Status: status, Reason: reason, Rule: rule, ChargedCents: charged,
@@ -323,7 +323,7 @@ func (r *recorder) chargedAt() time.Time {
 	return noon
 }
 
-func (r *recorder) setStatus(ctx context.Context, row db.Attendance, status string, out *Recorded) error {
+func (r *recorder) setStatus(ctx context.Context, row db.Attendance, status db.AttendanceStatus, out *Recorded) error {
 	after, err := r.q.SetAttendanceStatus(ctx, db.SetAttendanceStatusParams{ID: row.ID, Status: status, RecordedBy: &r.st.UserID, UpdatedAt: r.now})
 	if err != nil {
 		return fmt.Errorf("update attendance: %w", err)
@@ -355,15 +355,15 @@ func (r *recorder) withdraw(ctx context.Context, row db.Attendance, out *Recorde
 
 // attendanceAudit is an attendance as the audit log keeps it.
 type attendanceAudit struct {
-	ServiceID     uuid.UUID  `json:"service_id"`
-	Date          string     `json:"date"`
-	ChildID       uuid.UUID  `json:"child_id"`
-	FamilyID      uuid.UUID  `json:"family_id"`
-	ReservationID *uuid.UUID `json:"reservation_id"`
-	Status        string     `json:"status"`
-	Reason        string     `json:"reason,omitempty"`
-	Rule          string     `json:"rule,omitempty"`
-	ChargedCents  int64      `json:"charged_cents"`
+	ServiceID     uuid.UUID           `json:"service_id"`
+	Date          string              `json:"date"`
+	ChildID       uuid.UUID           `json:"child_id"`
+	FamilyID      uuid.UUID           `json:"family_id"`
+	ReservationID *uuid.UUID          `json:"reservation_id"`
+	Status        db.AttendanceStatus `json:"status"`
+	Reason        string              `json:"reason,omitempty"`
+	Rule          string              `json:"rule,omitempty"`
+	ChargedCents  int64               `json:"charged_cents"`
 }
 
 func auditOf(a db.Attendance) attendanceAudit {

@@ -34,9 +34,9 @@ type Child struct {
 	FamilyName    string
 	FamilyPhones  []string
 	MayCollect    []Collector
-	Source        string // of the reservation: online or staff
+	Source        db.ReservationSource // of the reservation: online or staff
 	// Status on the sheet: "" (not ticked yet), Present or Absent.
-	Status string
+	Status db.AttendanceStatus
 	// A presence without a reservation: its reason and what it was charged.
 	Reason       string
 	ChargedCents int64

@@ -113,7 +113,7 @@ func bookDirect(ctx context.Context, pool *pgxpool.Pool, fx *fixture, fam benchF
 		id := uuid.New()
 		att, err := q.InsertPaymentAttempt(ctx, db.InsertPaymentAttemptParams{
 			ID: id, OrgID: fx.orgID, FamilyID: fam.id, CartID: cart.ID, Seq: 1, Refdet: activities.Refdet(id),
-			Numcli: "000000", Exer: int32(time.Now().Year()), Saisie: "T", LinesCents: total, AmountCents: total, Status: "paid",
+			Numcli: "000000", Exer: int32(time.Now().Year()), Saisie: "T", LinesCents: total, AmountCents: total, Status: db.AttemptStatusPaid,
 		})
 		if err != nil {
 			return fmt.Errorf("payment attempt: %w", err)
@@ -125,7 +125,7 @@ func bookDirect(ctx context.Context, pool *pgxpool.Pool, fx *fixture, fam benchF
 			return err
 		}
 		made = len(res)
-		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: "paid"})
+		return q.SetCartStatus(ctx, db.SetCartStatusParams{ID: cart.ID, Status: db.CartStatusPaid})
 	})
 	return made, err
 }

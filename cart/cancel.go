@@ -113,7 +113,7 @@ type staffAct struct {
 // cancel runs under the reservation's row lock. Locks follow reservation → family
 // → cart → service day, the order of every other writer that takes several.
 func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, by *staffAct) (Cancellation, error) {
-	if res.Status != "confirmed" {
+	if res.Status != db.ReservationStatusConfirmed {
 		return Cancellation{}, ErrAlreadyCancelled
 	}
 	org, err := q.GetOrg(ctx, res.OrgID)
@@ -162,7 +162,7 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 	}
 	if by != nil {
 		if err := audit(ctx, q, by.Staff, "reservation.cancel_on_behalf", res.ID, map[string]any{"status": res.Status}, map[string]any{
-			"status": "cancelled", "reason": by.Reason, "in_time": out.InTime, "refund": refund,
+			"status": db.ReservationStatusCancelled, "reason": by.Reason, "in_time": out.InTime, "refund": refund,
 			"credited_cents": out.CreditedCents, "reversed_cents": out.ReversedCents,
 		}); err != nil {
 			return Cancellation{}, err
@@ -176,7 +176,7 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 // the outstanding balance.
 func giveBack(ctx context.Context, q *db.Queries, res db.Reservation, actor *uuid.UUID, reason string, now time.Time) (credited, reversed int64, err error) {
 	return ledger.GiveBack(ctx, q, ledger.Charged{
-		OrgID: res.OrgID, FamilyID: res.FamilyID, Cents: res.PriceCents, ToBalance: res.Source == "staff",
+		OrgID: res.OrgID, FamilyID: res.FamilyID, Cents: res.PriceCents, ToBalance: res.Source == db.ReservationSourceStaff,
 		Key: ledger.CancelKey(res.ID), Label: "Annulation de la réservation du " + res.Day.Format("02/01/2006"),
 		ReservationID: &res.ID, Reason: reason,
 	}, actor, now)

@@ -259,7 +259,7 @@ func (s *Store) openCart(ctx context.Context, q *db.Queries, f Family) (db.Cart,
 	if err != nil {
 		return db.Cart{}, false, nil, err
 	}
-	if c.Status != "open" {
+	if c.Status != db.CartStatusOpen {
 		return db.Cart{}, false, nil, ErrNotOpen
 	}
 	r, err := newRules(ctx, q, f)
@@ -313,7 +313,7 @@ func (s *Store) RemoveItem(ctx context.Context, f Family, lineID uuid.UUID) (uui
 		if c, err = q.LockCart(ctx, c.ID); err != nil {
 			return fmt.Errorf("lock cart: %w", err)
 		}
-		if c.Status != "open" {
+		if c.Status != db.CartStatusOpen {
 			return ErrNotOpen
 		}
 		if _, err := q.GetCartLine(ctx, db.GetCartLineParams{CartID: c.ID, ID: lineID}); errors.Is(err, pgx.ErrNoRows) {
@@ -367,7 +367,7 @@ func (s *Store) Get(ctx context.Context, f Family) (View, error) {
 		return v, err
 	}
 	v.Lines, v.Totals = quote.Lines, quote.Totals
-	if c.Status == "checking_out" {
+	if c.Status == db.CartStatusCheckingOut {
 		att, err := q.LatestPaymentAttempt(ctx, c.ID)
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return v, fmt.Errorf("payment attempt: %w", err)
@@ -414,8 +414,8 @@ type CalendarDay struct {
 	ReservationID        *uuid.UUID `json:"reservation_id,omitempty"`
 	// Source of a reservation: online (paid at booking) or staff (booked by the
 	// service, charged to the balance: cancelling it first reverses what is unpaid).
-	Source     string     `json:"source,omitempty"`
-	CartItemID *uuid.UUID `json:"cart_item_id,omitempty"`
+	Source     db.ReservationSource `json:"source,omitempty"`
+	CartItemID *uuid.UUID           `json:"cart_item_id,omitempty"`
 	// Waitlist is the child's place on the day's waiting list, while it waits or
 	// holds an offer (the offer is also the cart line of CartItemID).
 	Waitlist *WaitlistMark `json:"waitlist,omitempty"`

@@ -193,7 +193,7 @@ func (f *fixture) pay(fam cart.Family) []db.Reservation {
 	return rows
 }
 
-func (f *fixture) ledger(fam cart.Family, kind string, outstanding, credit int64, key string) {
+func (f *fixture) ledger(fam cart.Family, kind db.LedgerKind, outstanding, credit int64, key string) {
 	f.t.Helper()
 	if outstanding == 0 && credit == 0 {
 		return

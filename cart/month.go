@@ -103,7 +103,7 @@ func (s *Store) untickMonth(ctx context.Context, f Family, childID, serviceID uu
 		if c, err = q.LockCart(ctx, c.ID); err != nil {
 			return fmt.Errorf("lock cart: %w", err)
 		}
-		if c.Status != "open" {
+		if c.Status != db.CartStatusOpen {
 			return ErrNotOpen
 		}
 		out.Cart = &c

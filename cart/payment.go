@@ -46,16 +46,16 @@ func (s *Store) Payment(ctx context.Context, f Family, id uuid.UUID) (PaymentVie
 	}
 	v := PaymentView{Attempt: att, Status: PaymentProcessing}
 	switch att.Status {
-	case "refused", "abandoned", "expired":
-		v.Status, v.Reason = PaymentNotPaid, att.Status
+	case db.AttemptStatusRefused, db.AttemptStatusAbandoned, db.AttemptStatusExpired:
+		v.Status, v.Reason = PaymentNotPaid, string(att.Status)
 		return v, nil
-	case "error":
+	case db.AttemptStatusError:
 		v.Status, v.Reason = PaymentNotPaid, "failed"
 		if att.AbandonedAt != nil {
 			v.Reason = "abandoned_by_family"
 		}
 		return v, nil
-	case "created", "pending":
+	case db.AttemptStatusCreated, db.AttemptStatusPending:
 		return v, nil
 	}
 	// paid or settled_without_payfip: done once the ledger (or the cart) says so.
@@ -68,9 +68,9 @@ func (s *Store) Payment(ctx context.Context, f Family, id uuid.UUID) (PaymentVie
 		return v, fmt.Errorf("read ledger: %w", err)
 	}
 	done := false
-	if att.Kind == "balance" {
+	if att.Kind == db.AttemptKindBalance {
 		key := ledger.PaymentKey(att.ID)
-		if att.Status == "settled_without_payfip" {
+		if att.Status == db.AttemptStatusSettledWithoutPayfip {
 			key = ledger.CreditUsedKey(att.ID)
 		}
 		if done, err = q.LedgerKeyExists(ctx, key); err != nil {
@@ -85,11 +85,11 @@ func (s *Store) Payment(ctx context.Context, f Family, id uuid.UUID) (PaymentVie
 		if err != nil {
 			return v, fmt.Errorf("read attempts: %w", err)
 		}
-		done = c.Status == "paid" && latest.ID == att.ID
+		done = c.Status == db.CartStatusPaid && latest.ID == att.ID
 	}
 	switch {
 	case !done:
-	case att.Status == "settled_without_payfip" && att.AmountCents > 0:
+	case att.Status == db.AttemptStatusSettledWithoutPayfip && att.AmountCents > 0:
 		v.Status = PaymentConfirmed
 	default:
 		v.Status = PaymentPaid
@@ -133,7 +133,7 @@ func (s *Store) Receipt(ctx context.Context, f Family, id uuid.UUID) (receipt.Do
 	} else if err != nil {
 		return receipt.Doc{}, fmt.Errorf("read attempt: %w", err)
 	}
-	if att.Status != "paid" && att.Status != "settled_without_payfip" {
+	if att.Status != db.AttemptStatusPaid && att.Status != db.AttemptStatusSettledWithoutPayfip {
 		return receipt.Doc{}, ErrNotSettled
 	}
 	return receipt.Build(ctx, q, att)

@@ -19,7 +19,7 @@ type Reservation struct {
 
 // Reservations lists the family's reservations between two days (both included),
 // of one status or (nil) every one, with their cancellation deadlines.
-func (s *Store) Reservations(ctx context.Context, f Family, from, to time.Time, status *string) ([]Reservation, error) {
+func (s *Store) Reservations(ctx context.Context, f Family, from, to time.Time, status *db.ReservationStatus) ([]Reservation, error) {
 	q := db.New(s.Pool)
 	rows, err := q.ListFamilyReservationsByStatus(ctx, db.ListFamilyReservationsByStatusParams{
 		OrgID: f.OrgID, FamilyID: f.ID, FirstDay: from, LastDay: to, Status: status,

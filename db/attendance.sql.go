@@ -124,7 +124,7 @@ type InsertAttendanceParams struct {
 	ChildID       uuid.UUID
 	FamilyID      uuid.UUID
 	ReservationID *uuid.UUID
-	Status        string
+	Status        AttendanceStatus
 	Reason        string
 	Rule          string
 	ChargedCents  int64
@@ -221,7 +221,7 @@ type ListDayRosterParams struct {
 
 type ListDayRosterRow struct {
 	ReservationID        uuid.UUID
-	Source               string
+	Source               ReservationSource
 	PriceCents           int64
 	ChildID              uuid.UUID
 	FirstName            string
@@ -236,7 +236,7 @@ type ListDayRosterRow struct {
 	FamilyPhone          string
 	FamilyPhone2         string
 	AttendanceID         *uuid.UUID
-	AttendanceStatus     *string
+	AttendanceStatus     *AttendanceStatus
 	AttendanceRecordedAt *time.Time
 }
 
@@ -485,7 +485,7 @@ type ListMonthAttendancesParams struct {
 type ListMonthAttendancesRow struct {
 	ID                    uuid.UUID
 	Day                   time.Time
-	Status                string
+	Status                AttendanceStatus
 	Reason                string
 	Rule                  string
 	ChargedCents          int64
@@ -699,7 +699,7 @@ RETURNING id, org_id, service_id, day, child_id, family_id, reservation_id, stat
 `
 
 type SetAttendanceStatusParams struct {
-	Status     string
+	Status     AttendanceStatus
 	RecordedBy *uuid.UUID
 	UpdatedAt  time.Time
 	ID         uuid.UUID

@@ -404,12 +404,12 @@ func (q *Queries) ReleaseCartLines(ctx context.Context, cartID uuid.UUID) ([]uui
 
 const setCartStatus = `-- name: SetCartStatus :exec
 UPDATE carts SET status = $1,
-    closed_at = CASE WHEN $1::text IN ('paid', 'expired') THEN now() ELSE closed_at END
+    closed_at = CASE WHEN $1::cart_status IN ('paid', 'expired') THEN now() ELSE closed_at END
 WHERE id = $2
 `
 
 type SetCartStatusParams struct {
-	Status string
+	Status CartStatus
 	ID     uuid.UUID
 }
 

@@ -164,7 +164,7 @@ WHERE id = $3 AND status = 'running'
 `
 
 type FinishInvoiceRunParams struct {
-	Status string
+	Status InvoiceRunStatus
 	Error  string
 	ID     uuid.UUID
 }
@@ -645,7 +645,7 @@ const listInvoiceableEntries = `-- name: ListInvoiceableEntries :many
 SELECT le.id, le.kind, le.outstanding_cents, le.credit_cents, le.occurred_at, le.label, le.method,
        le.reservation_id, (il.id IS NOT NULL)::boolean AS itemized,
        r.day AS reservation_day, r.price_cents AS reservation_price_cents,
-       COALESCE(r.source, '')::text AS reservation_source,
+       COALESCE(r.source::text, '') AS reservation_source,
        le.attendance_id, at.day AS attendance_day, COALESCE(at.reason, '')::text AS attendance_reason,
        COALESCE(at.rule, '')::text AS attendance_rule,
        COALESCE(m.first_name || ' ' || m.last_name, '')::text AS child_name,
@@ -668,7 +668,7 @@ type ListInvoiceableEntriesParams struct {
 
 type ListInvoiceableEntriesRow struct {
 	ID                    int64
-	Kind                  string
+	Kind                  LedgerKind
 	OutstandingCents      int64
 	CreditCents           int64
 	OccurredAt            time.Time
@@ -678,7 +678,7 @@ type ListInvoiceableEntriesRow struct {
 	Itemized              bool
 	ReservationDay        *time.Time
 	ReservationPriceCents *int64
-	ReservationSource     string
+	ReservationSource     interface{}
 	AttendanceID          *uuid.UUID
 	AttendanceDay         *time.Time
 	AttendanceReason      string
@@ -827,7 +827,7 @@ type ListMonthPaymentsRow struct {
 	ID               int64
 	FamilyID         uuid.UUID
 	FamilyName       string
-	Kind             string
+	Kind             LedgerKind
 	OutstandingCents int64
 	ReceivedCents    int64
 	OccurredAt       time.Time
@@ -893,7 +893,7 @@ type ListMonthReservationDetailsRow struct {
 	ID          uuid.UUID
 	Day         time.Time
 	PriceCents  int64
-	Source      string
+	Source      ReservationSource
 	ChildName   string
 	ServiceName string
 }

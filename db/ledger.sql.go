@@ -51,7 +51,7 @@ RETURNING id, org_id, family_id, kind, outstanding_cents, credit_cents, idempote
 type InsertDeskLedgerEntryParams struct {
 	OrgID            uuid.UUID
 	FamilyID         uuid.UUID
-	Kind             string
+	Kind             LedgerKind
 	OutstandingCents int64
 	CreditCents      int64
 	IdempotencyKey   string
@@ -118,7 +118,7 @@ ON CONFLICT (idempotency_key) DO NOTHING
 type InsertLedgerEntryParams struct {
 	OrgID            uuid.UUID
 	FamilyID         uuid.UUID
-	Kind             string
+	Kind             LedgerKind
 	OutstandingCents int64
 	CreditCents      int64
 	IdempotencyKey   string

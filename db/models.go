@@ -5,11 +5,407 @@
 package db
 
 import (
+	"database/sql/driver"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgtype"
 )
+
+type AttemptKind string
+
+const (
+	AttemptKindCart    AttemptKind = "cart"
+	AttemptKindBalance AttemptKind = "balance"
+)
+
+func (e *AttemptKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = AttemptKind(s)
+	case string:
+		*e = AttemptKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for AttemptKind: %T", src)
+	}
+	return nil
+}
+
+type NullAttemptKind struct {
+	AttemptKind AttemptKind
+	Valid       bool // Valid is true if AttemptKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullAttemptKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.AttemptKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.AttemptKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullAttemptKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.AttemptKind), nil
+}
+
+type AttemptStatus string
+
+const (
+	AttemptStatusCreated              AttemptStatus = "created"
+	AttemptStatusPending              AttemptStatus = "pending"
+	AttemptStatusPaid                 AttemptStatus = "paid"
+	AttemptStatusRefused              AttemptStatus = "refused"
+	AttemptStatusAbandoned            AttemptStatus = "abandoned"
+	AttemptStatusExpired              AttemptStatus = "expired"
+	AttemptStatusError                AttemptStatus = "error"
+	AttemptStatusSettledWithoutPayfip AttemptStatus = "settled_without_payfip"
+)
+
+func (e *AttemptStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = AttemptStatus(s)
+	case string:
+		*e = AttemptStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for AttemptStatus: %T", src)
+	}
+	return nil
+}
+
+type NullAttemptStatus struct {
+	AttemptStatus AttemptStatus
+	Valid         bool // Valid is true if AttemptStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullAttemptStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.AttemptStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.AttemptStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullAttemptStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.AttemptStatus), nil
+}
+
+type AttendanceStatus string
+
+const (
+	AttendanceStatusPresent   AttendanceStatus = "present"
+	AttendanceStatusAbsent    AttendanceStatus = "absent"
+	AttendanceStatusWithdrawn AttendanceStatus = "withdrawn"
+)
+
+func (e *AttendanceStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = AttendanceStatus(s)
+	case string:
+		*e = AttendanceStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for AttendanceStatus: %T", src)
+	}
+	return nil
+}
+
+type NullAttendanceStatus struct {
+	AttendanceStatus AttendanceStatus
+	Valid            bool // Valid is true if AttendanceStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullAttendanceStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.AttendanceStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.AttendanceStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullAttendanceStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.AttendanceStatus), nil
+}
+
+type CartLineState string
+
+const (
+	CartLineStateHeld      CartLineState = "held"
+	CartLineStateConfirmed CartLineState = "confirmed"
+	CartLineStateReleased  CartLineState = "released"
+)
+
+func (e *CartLineState) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CartLineState(s)
+	case string:
+		*e = CartLineState(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CartLineState: %T", src)
+	}
+	return nil
+}
+
+type NullCartLineState struct {
+	CartLineState CartLineState
+	Valid         bool // Valid is true if CartLineState is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCartLineState) Scan(value interface{}) error {
+	if value == nil {
+		ns.CartLineState, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CartLineState.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCartLineState) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CartLineState), nil
+}
+
+type CartStatus string
+
+const (
+	CartStatusOpen        CartStatus = "open"
+	CartStatusCheckingOut CartStatus = "checking_out"
+	CartStatusPaid        CartStatus = "paid"
+	CartStatusExpired     CartStatus = "expired"
+)
+
+func (e *CartStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = CartStatus(s)
+	case string:
+		*e = CartStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for CartStatus: %T", src)
+	}
+	return nil
+}
+
+type NullCartStatus struct {
+	CartStatus CartStatus
+	Valid      bool // Valid is true if CartStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullCartStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.CartStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.CartStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullCartStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.CartStatus), nil
+}
+
+type InvoiceRunStatus string
+
+const (
+	InvoiceRunStatusRunning   InvoiceRunStatus = "running"
+	InvoiceRunStatusCompleted InvoiceRunStatus = "completed"
+	InvoiceRunStatusFailed    InvoiceRunStatus = "failed"
+)
+
+func (e *InvoiceRunStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = InvoiceRunStatus(s)
+	case string:
+		*e = InvoiceRunStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for InvoiceRunStatus: %T", src)
+	}
+	return nil
+}
+
+type NullInvoiceRunStatus struct {
+	InvoiceRunStatus InvoiceRunStatus
+	Valid            bool // Valid is true if InvoiceRunStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullInvoiceRunStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.InvoiceRunStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.InvoiceRunStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullInvoiceRunStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.InvoiceRunStatus), nil
+}
+
+type LedgerKind string
+
+const (
+	LedgerKindCharge             LedgerKind = "charge"
+	LedgerKindPayment            LedgerKind = "payment"
+	LedgerKindCreditUsed         LedgerKind = "credit_used"
+	LedgerKindCancellationCredit LedgerKind = "cancellation_credit"
+	LedgerKindDeskPayment        LedgerKind = "desk_payment"
+	LedgerKindAdjustment         LedgerKind = "adjustment"
+	LedgerKindLatePaymentCredit  LedgerKind = "late_payment_credit"
+)
+
+func (e *LedgerKind) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = LedgerKind(s)
+	case string:
+		*e = LedgerKind(s)
+	default:
+		return fmt.Errorf("unsupported scan type for LedgerKind: %T", src)
+	}
+	return nil
+}
+
+type NullLedgerKind struct {
+	LedgerKind LedgerKind
+	Valid      bool // Valid is true if LedgerKind is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullLedgerKind) Scan(value interface{}) error {
+	if value == nil {
+		ns.LedgerKind, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.LedgerKind.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullLedgerKind) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.LedgerKind), nil
+}
+
+type ReservationSource string
+
+const (
+	ReservationSourceOnline ReservationSource = "online"
+	ReservationSourceStaff  ReservationSource = "staff"
+)
+
+func (e *ReservationSource) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ReservationSource(s)
+	case string:
+		*e = ReservationSource(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ReservationSource: %T", src)
+	}
+	return nil
+}
+
+type NullReservationSource struct {
+	ReservationSource ReservationSource
+	Valid             bool // Valid is true if ReservationSource is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullReservationSource) Scan(value interface{}) error {
+	if value == nil {
+		ns.ReservationSource, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ReservationSource.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullReservationSource) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ReservationSource), nil
+}
+
+type ReservationStatus string
+
+const (
+	ReservationStatusConfirmed ReservationStatus = "confirmed"
+	ReservationStatusCancelled ReservationStatus = "cancelled"
+)
+
+func (e *ReservationStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = ReservationStatus(s)
+	case string:
+		*e = ReservationStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for ReservationStatus: %T", src)
+	}
+	return nil
+}
+
+type NullReservationStatus struct {
+	ReservationStatus ReservationStatus
+	Valid             bool // Valid is true if ReservationStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullReservationStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.ReservationStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.ReservationStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullReservationStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.ReservationStatus), nil
+}
 
 type Attachment struct {
 	ID          uuid.UUID
@@ -30,7 +426,7 @@ type Attendance struct {
 	ChildID       uuid.UUID
 	FamilyID      uuid.UUID
 	ReservationID *uuid.UUID
-	Status        string
+	Status        AttendanceStatus
 	Reason        string
 	Rule          string
 	ChargedCents  int64
@@ -66,7 +462,7 @@ type Cart struct {
 	ID        uuid.UUID
 	OrgID     uuid.UUID
 	FamilyID  uuid.UUID
-	Status    string
+	Status    CartStatus
 	ExpiresAt time.Time
 	CreatedAt time.Time
 	ClosedAt  *time.Time
@@ -82,7 +478,7 @@ type CartLine struct {
 	ServiceDayID uuid.UUID
 	Day          time.Time
 	PriceCents   int64
-	State        string
+	State        CartLineState
 	CreatedAt    time.Time
 }
 
@@ -160,7 +556,7 @@ type InvoiceRun struct {
 	ID            uuid.UUID
 	OrgID         uuid.UUID
 	Month         string
-	Status        string
+	Status        InvoiceRunStatus
 	FamiliesTotal int32
 	FamiliesDone  int32
 	StartedBy     *uuid.UUID
@@ -180,7 +576,7 @@ type LedgerEntry struct {
 	ID               int64
 	OrgID            uuid.UUID
 	FamilyID         uuid.UUID
-	Kind             string
+	Kind             LedgerKind
 	OutstandingCents int64
 	CreditCents      int64
 	IdempotencyKey   string
@@ -285,7 +681,7 @@ type PaymentAttempt struct {
 	OutstandingCents   int64
 	CreditUsedCents    int64
 	AmountCents        int64
-	Status             string
+	Status             AttemptStatus
 	Resultrans         string
 	Numauto            string
 	StatusReason       string
@@ -296,7 +692,7 @@ type PaymentAttempt struct {
 	SettledAt          *time.Time
 	ReconcileCheckedAt *time.Time
 	ReconciledAt       *time.Time
-	Kind               string
+	Kind               AttemptKind
 	AbandonedAt        *time.Time
 	WokenAt            *time.Time
 }
@@ -310,8 +706,8 @@ type Reservation struct {
 	ServiceDayID uuid.UUID
 	Day          time.Time
 	PriceCents   int64
-	Status       string
-	Source       string
+	Status       ReservationStatus
+	Source       ReservationSource
 	CartLineID   *uuid.UUID
 	BookedBy     *uuid.UUID
 	Reason       string

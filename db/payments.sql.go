@@ -190,7 +190,7 @@ type InsertBalanceAttemptParams struct {
 	OutstandingCents int64
 	CreditUsedCents  int64
 	AmountCents      int64
-	Status           string
+	Status           AttemptStatus
 }
 
 // A payment of the outstanding balance alone: no cart, no lines. Its ID is its
@@ -272,7 +272,7 @@ type InsertPaymentAttemptParams struct {
 	OutstandingCents int64
 	CreditUsedCents  int64
 	AmountCents      int64
-	Status           string
+	Status           AttemptStatus
 }
 
 func (q *Queries) InsertPaymentAttempt(ctx context.Context, arg InsertPaymentAttemptParams) (PaymentAttempt, error) {
@@ -601,7 +601,7 @@ WHERE id = $6 AND status NOT IN ('paid', 'settled_without_payfip')
 `
 
 type SetPaymentAttemptOutcomeParams struct {
-	Status       string
+	Status       AttemptStatus
 	Resultrans   string
 	Numauto      string
 	StatusReason string

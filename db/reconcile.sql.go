@@ -38,11 +38,11 @@ type ClaimAttemptsToReconcileParams struct {
 
 type ClaimAttemptsToReconcileRow struct {
 	ID              uuid.UUID
-	Kind            string
+	Kind            AttemptKind
 	CartID          *uuid.UUID
 	FamilyID        uuid.UUID
 	IDOp            *string
-	Status          string
+	Status          AttemptStatus
 	AmountCents     int64
 	PayfipCreatedAt *time.Time
 	NotifiedAt      *time.Time

@@ -297,7 +297,7 @@ type ListDayChildrenParams struct {
 
 type ListDayChildrenRow struct {
 	ReservationID uuid.UUID
-	Source        string
+	Source        ReservationSource
 	PriceCents    int64
 	CreatedAt     time.Time
 	ChildID       uuid.UUID
@@ -403,7 +403,7 @@ func (q *Queries) ListFamilyReservations(ctx context.Context, arg ListFamilyRese
 const listFamilyReservationsByStatus = `-- name: ListFamilyReservationsByStatus :many
 SELECT id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status, source, cart_line_id, booked_by, reason, created_at, cancelled_at FROM reservations
 WHERE org_id = $1 AND family_id = $2 AND day BETWEEN $3 AND $4
-  AND ($5::text IS NULL OR status = $5::text)
+  AND ($5::reservation_status IS NULL OR status = $5::reservation_status)
 ORDER BY day, child_id, service_id
 `
 
@@ -412,7 +412,7 @@ type ListFamilyReservationsByStatusParams struct {
 	FamilyID uuid.UUID
 	FirstDay time.Time
 	LastDay  time.Time
-	Status   *string
+	Status   *ReservationStatus
 }
 
 // The family calendar; status NULL means every status.

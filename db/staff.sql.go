@@ -408,8 +408,8 @@ type ListStaffFamilyReservationsRow struct {
 	ServiceDayID  uuid.UUID
 	Day           time.Time
 	PriceCents    int64
-	Status        string
-	Source        string
+	Status        ReservationStatus
+	Source        ReservationSource
 	CartLineID    *uuid.UUID
 	BookedBy      *uuid.UUID
 	Reason        string

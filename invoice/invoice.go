@@ -185,7 +185,7 @@ func Build(in Input) (Statement, bool) {
 	for _, e := range in.Entries {
 		t.Closing += e.OutstandingCents
 		t.ClosingCredit += e.CreditCents
-		if e.Kind == "charge" && e.ReservationID != nil {
+		if e.Kind == db.LedgerKindCharge && e.ReservationID != nil {
 			chargedAt[*e.ReservationID] = e.OccurredAt
 		}
 		late := e.OccurredAt.Before(p.Start)
@@ -194,10 +194,10 @@ func Build(in Input) (Statement, bool) {
 		}
 		l := lineOf(e, p.Loc)
 		l.Late = late
-		if e.Kind == "charge" && e.ReservationID != nil {
+		if e.Kind == db.LedgerKindCharge && e.ReservationID != nil {
 			charged[*e.ReservationID] = true
 		}
-		if e.Kind == "charge" && e.AttendanceID != nil {
+		if e.Kind == db.LedgerKindCharge && e.AttendanceID != nil {
 			charged[*e.AttendanceID] = true
 		}
 		st.Lines = append(st.Lines, l)
@@ -260,7 +260,7 @@ func lineOf(e db.ListInvoiceableEntriesRow, loc *time.Location) Line {
 	local := at.In(loc)
 	day := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
 	l := Line{
-		Kind: e.Kind, Label: e.Label, Day: &day, AmountCents: e.OutstandingCents, CreditCents: e.CreditCents,
+		Kind: string(e.Kind), Label: e.Label, Day: &day, AmountCents: e.OutstandingCents, CreditCents: e.CreditCents,
 		LedgerEntryID: &id, Child: e.ChildName, Service: e.ServiceName, OccurredAt: &at, AttendanceID: e.AttendanceID,
 	}
 	if e.ReservationDay != nil {
@@ -272,13 +272,13 @@ func lineOf(e db.ListInvoiceableEntriesRow, loc *time.Location) Line {
 		l.Day = &ad
 	}
 	switch e.Kind {
-	case "charge":
+	case db.LedgerKindCharge:
 		switch {
 		case e.AttendanceID != nil:
 			l.Kind, l.Label = KindUnbooked, unbookedLabel(e.AttendanceReason, e.AttendanceRule)
 		case e.ReservationID == nil:
 			l.Kind = KindCharge
-		case e.ReservationSource == "staff":
+		case e.ReservationSource == string(db.ReservationSourceStaff):
 			l.Kind = KindStaffReservation
 		default:
 			l.Kind = KindReservation
@@ -287,11 +287,11 @@ func lineOf(e db.ListInvoiceableEntriesRow, loc *time.Location) Line {
 		if e.ReservationPriceCents != nil {
 			l.UnitCents = *e.ReservationPriceCents
 		}
-	case "adjustment":
+	case db.LedgerKindAdjustment:
 		if e.ReservationID != nil || e.AttendanceID != nil {
 			l.Kind = KindCancellation
 		}
-	case "payment", "desk_payment", "credit_used", "cancellation_credit", "late_payment_credit":
+	case db.LedgerKindPayment, db.LedgerKindDeskPayment, db.LedgerKindCreditUsed, db.LedgerKindCancellationCredit, db.LedgerKindLatePaymentCredit:
 	default:
 		l.Kind = KindAdjustment
 	}

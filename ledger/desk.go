@@ -82,7 +82,7 @@ func (s *Store) DeskPayment(ctx context.Context, by audit.Actor, familyID uuid.U
 	if in.Reference != "" {
 		label += " (" + in.Reference + ")"
 	}
-	return s.write(ctx, by, familyID, DeskKey(KindDeskPayment, familyID, clientKey),
+	return s.write(ctx, by, familyID, DeskKey(db.LedgerKindDeskPayment, familyID, clientKey),
 		func(e db.LedgerEntry) bool {
 			return e.CreditCents-e.OutstandingCents == in.AmountCents && e.Method == in.Method
 		},
@@ -122,7 +122,7 @@ func (s *Store) Adjust(ctx context.Context, by audit.Actor, familyID uuid.UUID, 
 	if err := bad.Err("Régularisation invalide."); err != nil {
 		return Written{}, err
 	}
-	return s.write(ctx, by, familyID, DeskKey(KindAdjustment, familyID, clientKey),
+	return s.write(ctx, by, familyID, DeskKey(db.LedgerKindAdjustment, familyID, clientKey),
 		func(e db.LedgerEntry) bool {
 			if in.Target == "credit" {
 				return e.CreditCents == in.AmountCents && e.OutstandingCents == 0
@@ -175,7 +175,7 @@ func (s *Store) write(ctx context.Context, by audit.Actor, familyID uuid.UUID, k
 			if out.Entry, err = q.InsertDeskLedgerEntry(ctx, db.InsertDeskLedgerEntryParams(e.p)); err != nil {
 				return fmt.Errorf("ledger %s: %w", key, err)
 			}
-			if err := audit.Record(ctx, q, audit.Entry{OrgID: by.OrgID, Actor: &by.UserID, Action: "ledger." + out.Entry.Kind,
+			if err := audit.Record(ctx, q, audit.Entry{OrgID: by.OrgID, Actor: &by.UserID, Action: "ledger." + string(out.Entry.Kind),
 				Entity: "family", EntityID: familyID.String(), After: auditOf(out.Entry), At: s.Now.Time()}); err != nil {
 				return err
 			}

@@ -2,8 +2,9 @@
 // what each family owes (outstanding) and holds (credit, its cagnotte). Both
 // balances are sums of its rows, never stored totals.
 //
-// Every movement is built by the constructor of its kind (Charge, Payment,
-// CreditUsed, CancellationCredit, LatePaymentCredit, DeskPayment, Adjustment),
+// Every movement is built by the constructor of its kind (db.LedgerKind: Charge,
+// Payment, CreditUsed, CancellationCredit, LatePaymentCredit, DeskPayment,
+// Adjustment),
 // under the key of its kind: the UNIQUE idempotency_key turns a replayed write into
 // a no-op, so a process that dies after writing and retries writes nothing more.
 // Owed says what a new payment or a staff movement may still use once the
@@ -19,17 +20,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/enfance/enfance/db"
-)
-
-// Kinds of movement (amounts are what the family owes and holds after it):
-const (
-	KindCharge             = "charge"              // a reservation or a presence: owed +price
-	KindPayment            = "payment"             // paid online through PayFiP: owed −amount
-	KindDeskPayment        = "desk_payment"        // cash or cheque at the desk: owed −, beyond what was owed cagnotte +
-	KindCreditUsed         = "credit_used"         // cagnotte spent on a cart or a balance: cagnotte −x, owed −x
-	KindCancellationCredit = "cancellation_credit" // a price given back: cagnotte +price
-	KindLatePaymentCredit  = "late_payment_credit" // money PayFiP took after its cart or payment ended: cagnotte +
-	KindAdjustment         = "adjustment"          // staff correcting a balance, or an unpaid staff booking reversed
 )
 
 // Entry is one movement about to be written. Only this package's constructors make
@@ -77,8 +67,8 @@ func LatePaymentKey(attemptID uuid.UUID) string { return "late_payment:" + attem
 
 // DeskKey is a desk payment or an adjustment (kind) of a family, under the
 // Idempotency-Key its client sent.
-func DeskKey(kind string, familyID uuid.UUID, clientKey string) string {
-	return kind + ":" + familyID.String() + ":" + clientKey
+func DeskKey(kind db.LedgerKind, familyID uuid.UUID, clientKey string) string {
+	return string(kind) + ":" + familyID.String() + ":" + clientKey
 }
 
 // day is how a label names a day.
@@ -87,7 +77,7 @@ func day(t time.Time) string { return t.Format("02/01/2006") }
 // Charge is the price of a reservation confirmed at a checkout of cart cartID.
 func Charge(r db.Reservation, cartID uuid.UUID, at time.Time) Entry {
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: r.OrgID, FamilyID: r.FamilyID, Kind: KindCharge, OutstandingCents: r.PriceCents,
+		OrgID: r.OrgID, FamilyID: r.FamilyID, Kind: db.LedgerKindCharge, OutstandingCents: r.PriceCents,
 		IdempotencyKey: ChargeKey(r.ID), ReservationID: &r.ID, CartID: &cartID,
 		Label: "Réservation du " + day(r.Day), OccurredAt: at,
 	}}
@@ -97,7 +87,7 @@ func Charge(r db.Reservation, cartID uuid.UUID, at time.Time) Entry {
 // family's behalf, charged to its outstanding balance.
 func StaffCharge(r db.Reservation, by uuid.UUID, reason string, at time.Time) Entry {
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: r.OrgID, FamilyID: r.FamilyID, Kind: KindCharge, OutstandingCents: r.PriceCents,
+		OrgID: r.OrgID, FamilyID: r.FamilyID, Kind: db.LedgerKindCharge, OutstandingCents: r.PriceCents,
 		IdempotencyKey: ChargeKey(r.ID), ReservationID: &r.ID, CreatedBy: &by,
 		Label: "Réservation du " + day(r.Day) + " faite par le service", Reason: reason, OccurredAt: at,
 	}}
@@ -107,7 +97,7 @@ func StaffCharge(r db.Reservation, by uuid.UUID, reason string, at time.Time) En
 // by staff member by.
 func AttendanceCharge(a db.Attendance, cents int64, label string, by uuid.UUID, at time.Time) Entry {
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: a.OrgID, FamilyID: a.FamilyID, Kind: KindCharge, OutstandingCents: cents,
+		OrgID: a.OrgID, FamilyID: a.FamilyID, Kind: db.LedgerKindCharge, OutstandingCents: cents,
 		IdempotencyKey: AttendanceKey(a.ID), AttendanceID: &a.ID, CreatedBy: &by,
 		Label: label, OccurredAt: at,
 	}}
@@ -117,11 +107,11 @@ func AttendanceCharge(a db.Attendance, cents int64, label string, by uuid.UUID, 
 // confirmation of its cart or of its balance payment, or reconciliation).
 func Payment(att db.PaymentAttempt, at time.Time) Entry {
 	label := "Paiement en ligne PayFiP " + att.Refdet
-	if att.Kind == "balance" {
+	if att.Kind == db.AttemptKindBalance {
 		label += " (règlement du solde)"
 	}
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: KindPayment, OutstandingCents: -att.AmountCents,
+		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: db.LedgerKindPayment, OutstandingCents: -att.AmountCents,
 		IdempotencyKey: PaymentKey(att.ID), PaymentAttemptID: &att.ID, CartID: att.CartID,
 		Label: label, Method: "payfip", OccurredAt: at,
 	}}
@@ -130,7 +120,7 @@ func Payment(att db.PaymentAttempt, at time.Time) Entry {
 // CreditUsed is the cagnotte an attempt spends: cagnotte −x and owed −x.
 func CreditUsed(att db.PaymentAttempt, at time.Time) Entry {
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: KindCreditUsed,
+		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: db.LedgerKindCreditUsed,
 		OutstandingCents: -att.CreditUsedCents, CreditCents: -att.CreditUsedCents,
 		IdempotencyKey: CreditUsedKey(att.ID), PaymentAttemptID: &att.ID, CartID: att.CartID,
 		Label: "Cagnotte utilisée", OccurredAt: at,
@@ -142,7 +132,7 @@ func CreditUsed(att db.PaymentAttempt, at time.Time) Entry {
 // the Payment of the same attempt, what the family owes is as it was).
 func LatePaymentCredit(att db.PaymentAttempt, cents int64, at time.Time) Entry {
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: KindLatePaymentCredit,
+		OrgID: att.OrgID, FamilyID: att.FamilyID, Kind: db.LedgerKindLatePaymentCredit,
 		OutstandingCents: cents, CreditCents: cents,
 		IdempotencyKey: LatePaymentKey(att.ID), PaymentAttemptID: &att.ID, CartID: att.CartID,
 		Label: "Paiement PayFiP " + att.Refdet + " reçu " + lateWhy(att) + " : versé à la cagnotte", OccurredAt: at,
@@ -154,7 +144,7 @@ func lateWhy(att db.PaymentAttempt) string {
 	switch {
 	case att.AbandonedAt != nil:
 		return "après son abandon sur le portail"
-	case att.Kind == "balance":
+	case att.Kind == db.AttemptKindBalance:
 		return "après la clôture du paiement du solde"
 	}
 	return "après la fin du panier"
@@ -163,7 +153,7 @@ func lateWhy(att db.PaymentAttempt) string {
 // CancellationCredit gives cents of a charge back to the cagnotte (see GiveBack).
 func CancellationCredit(c Charged, cents int64, key string, by *uuid.UUID, at time.Time) Entry {
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: c.OrgID, FamilyID: c.FamilyID, Kind: KindCancellationCredit, CreditCents: cents,
+		OrgID: c.OrgID, FamilyID: c.FamilyID, Kind: db.LedgerKindCancellationCredit, CreditCents: cents,
 		IdempotencyKey: key, ReservationID: c.ReservationID, AttendanceID: c.AttendanceID,
 		CreatedBy: by, Reason: c.Reason, Label: c.Label, OccurredAt: at,
 	}}
@@ -174,7 +164,7 @@ func CancellationCredit(c Charged, cents int64, key string, by *uuid.UUID, at ti
 // the family reads.
 func Adjustment(orgID, familyID uuid.UUID, outstandingCents, creditCents int64, key, label, reason string, by *uuid.UUID, at time.Time) Entry {
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: orgID, FamilyID: familyID, Kind: KindAdjustment, OutstandingCents: outstandingCents, CreditCents: creditCents,
+		OrgID: orgID, FamilyID: familyID, Kind: db.LedgerKindAdjustment, OutstandingCents: outstandingCents, CreditCents: creditCents,
 		IdempotencyKey: key, CreatedBy: by, Label: label, Reason: reason, OccurredAt: at,
 	}}
 }
@@ -190,7 +180,7 @@ func reversal(c Charged, cents int64, by *uuid.UUID, at time.Time) Entry {
 // pays what the family owes, the rest goes to its cagnotte.
 func DeskPayment(orgID, familyID uuid.UUID, amountCents, toOwed int64, method, label, key string, by uuid.UUID, at time.Time) Entry {
 	return Entry{db.InsertLedgerEntryParams{
-		OrgID: orgID, FamilyID: familyID, Kind: KindDeskPayment, OutstandingCents: -toOwed, CreditCents: amountCents - toOwed,
+		OrgID: orgID, FamilyID: familyID, Kind: db.LedgerKindDeskPayment, OutstandingCents: -toOwed, CreditCents: amountCents - toOwed,
 		IdempotencyKey: key, CreatedBy: &by, Label: label, Method: method, OccurredAt: at,
 	}}
 }

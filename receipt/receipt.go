@@ -42,7 +42,7 @@ const (
 
 // Build assembles the document of a settled attempt (paid, or settled without PayFiP).
 func Build(ctx context.Context, q *db.Queries, att db.PaymentAttempt) (Doc, error) {
-	if att.Status != "paid" && att.Status != "settled_without_payfip" {
+	if att.Status != db.AttemptStatusPaid && att.Status != db.AttemptStatusSettledWithoutPayfip {
 		return Doc{}, fmt.Errorf("attempt %s is %s: no receipt", att.ID, att.Status)
 	}
 	org, err := q.GetOrg(ctx, att.OrgID)
@@ -70,11 +70,11 @@ func Build(ctx context.Context, q *db.Queries, att db.PaymentAttempt) (Doc, erro
 	}
 	how := paidOnline
 	switch {
-	case att.Status == "paid" && lateFound:
+	case att.Status == db.AttemptStatusPaid && lateFound:
 		how = credited
-	case att.Status == "settled_without_payfip" && att.AmountCents > 0:
+	case att.Status == db.AttemptStatusSettledWithoutPayfip && att.AmountCents > 0:
 		how = carried
-	case att.Status == "settled_without_payfip":
+	case att.Status == db.AttemptStatusSettledWithoutPayfip:
 		how = paidByCredit
 	}
 	b := builder{att: att, org: org, loc: loc, creditedCents: creditedCents, how: how}
@@ -83,7 +83,7 @@ func Build(ctx context.Context, q *db.Queries, att db.PaymentAttempt) (Doc, erro
 		Family:   document.Party{Name: "Famille " + fam.Name, Address: []string{fam.Address, fam.PostalCode + " " + fam.City}},
 		Location: loc,
 	}
-	if att.Kind == "cart" && att.CartID != nil && how != credited {
+	if att.Kind == db.AttemptKindCart && att.CartID != nil && how != credited {
 		rows, err := q.ListCartReservationDetails(ctx, *att.CartID)
 		if err != nil {
 			return Doc{}, fmt.Errorf("read reservations: %w", err)
@@ -133,7 +133,7 @@ func (b *builder) words() {
 	att, m := b.att, &b.doc.Model
 	when := document.DateTime(b.at(), b.loc)
 	online := "Paiement en ligne PayFiP – référence " + att.Refdet + " – autorisation n° " + att.Numauto
-	balance := att.Kind == "balance"
+	balance := att.Kind == db.AttemptKindBalance
 	b.doc.Filename = "attestation-" + att.Refdet + ".pdf"
 	b.doc.Subject = "Votre justificatif de paiement"
 	m.Title = "Attestation de paiement"

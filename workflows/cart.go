@@ -13,6 +13,7 @@ import (
 
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/booking"
+	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/payfip"
 )
 
@@ -115,10 +116,10 @@ type CartState struct {
 
 // Cart statuses, as in PostgreSQL.
 const (
-	StatusOpen        = "open"
-	StatusCheckingOut = "checking_out"
-	StatusPaid        = "paid"
-	StatusExpired     = "expired"
+	StatusOpen        = string(db.CartStatusOpen)
+	StatusCheckingOut = string(db.CartStatusCheckingOut)
+	StatusPaid        = string(db.CartStatusPaid)
+	StatusExpired     = string(db.CartStatusExpired)
 )
 
 // ErrTypeCheckoutRefused is the type of the failures the checkout update answers

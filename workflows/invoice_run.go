@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/enfance/enfance/activities"
+	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/invoice"
 )
 
@@ -26,9 +27,9 @@ const (
 
 // Run statuses, as in invoice_runs.status and the RunStatus search attribute.
 const (
-	RunRunning   = "running"
-	RunCompleted = "completed"
-	RunFailed    = "failed"
+	RunRunning   = string(db.InvoiceRunStatusRunning)
+	RunCompleted = string(db.InvoiceRunStatusCompleted)
+	RunFailed    = string(db.InvoiceRunStatusFailed)
 )
 
 // Search attributes of an invoice run (OrgIDKey is shared with carts).

@@ -273,7 +273,7 @@ func (l *live) end(name, want string) {
 	if err := l.tc.GetWorkflow(l.ctx, l.wfID, "").Get(l.ctx, &got); err != nil || got != want {
 		l.t.Fatalf("workflow ended %q (%v), want %q", got, err, want)
 	}
-	if s, err := l.q.GetCart(l.ctx, l.cart.ID); err != nil || s.Status != want {
+	if s, err := l.q.GetCart(l.ctx, l.cart.ID); err != nil || string(s.Status) != want {
 		l.t.Fatalf("cart row is %q (%v), want %q", s.Status, err, want)
 	}
 	l.replayAndRecord(name, "CartStatus")

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/enfance/enfance/activities"
+	"github.com/enfance/enfance/db"
 )
 
 // Names of the PayFiP reconciliation, shared with the worker and the operators.
@@ -175,7 +176,7 @@ func (r *reconcile) sweepWaitlists(ctx workflow.Context) {
 func (r *reconcile) one(ctx workflow.Context, att activities.AttemptToReconcile) {
 	r.res.Checked++
 	gone := false
-	if att.Status == "created" || att.Status == "pending" || att.Status == "paid" {
+	if att.Status == db.AttemptStatusCreated || att.Status == db.AttemptStatusPending || att.Status == db.AttemptStatusPaid {
 		// The cart's workflow asks PayFiP itself when told to; it alone then
 		// confirms or reopens the cart.
 		switch running, err := r.wake(ctx, att); {
@@ -234,9 +235,9 @@ func (r *reconcile) one(ctx workflow.Context, att activities.AttemptToReconcile)
 }
 
 // AttemptWorkflowID is the workflow that follows a payment attempt: its cart's, or
-// for a payment of the balance alone (kind "balance"), its own.
-func AttemptWorkflowID(kind string, cartID, attemptID uuid.UUID) string {
-	if kind == "balance" {
+// for a payment of the balance alone, its own.
+func AttemptWorkflowID(kind db.AttemptKind, cartID, attemptID uuid.UUID) string {
+	if kind == db.AttemptKindBalance {
 		return BalanceWorkflowID(attemptID)
 	}
 	return CartWorkflowID(cartID)

@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/enfance/enfance/activities"
+	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/testenv"
 	"github.com/enfance/enfance/workflows"
@@ -112,7 +113,7 @@ func newReconcileHarness(t *testing.T) *reconcileHarness {
 	return h
 }
 
-func (h *reconcileHarness) attempt(n int, status string) activities.AttemptToReconcile {
+func (h *reconcileHarness) attempt(n int, status db.AttemptStatus) activities.AttemptToReconcile {
 	a := activities.AttemptToReconcile{
 		AttemptID: uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("attempt", n))),
 		CartID:    uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint("cart", n))),

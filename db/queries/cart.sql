@@ -15,7 +15,7 @@ SELECT * FROM carts WHERE id = $1 FOR UPDATE;
 
 -- name: SetCartStatus :exec
 UPDATE carts SET status = @status,
-    closed_at = CASE WHEN @status::text IN ('paid', 'expired') THEN now() ELSE closed_at END
+    closed_at = CASE WHEN @status::cart_status IN ('paid', 'expired') THEN now() ELSE closed_at END
 WHERE id = @id;
 
 -- name: ListCartLines :many

@@ -84,7 +84,7 @@ SELECT * FROM invoices WHERE family_id = $1 AND month = $2;
 SELECT le.id, le.kind, le.outstanding_cents, le.credit_cents, le.occurred_at, le.label, le.method,
        le.reservation_id, (il.id IS NOT NULL)::boolean AS itemized,
        r.day AS reservation_day, r.price_cents AS reservation_price_cents,
-       COALESCE(r.source, '')::text AS reservation_source,
+       COALESCE(r.source::text, '') AS reservation_source,
        le.attendance_id, at.day AS attendance_day, COALESCE(at.reason, '')::text AS attendance_reason,
        COALESCE(at.rule, '')::text AS attendance_rule,
        COALESCE(m.first_name || ' ' || m.last_name, '')::text AS child_name,

@@ -24,7 +24,7 @@ RETURNING *;
 -- The family calendar; status NULL means every status.
 SELECT * FROM reservations
 WHERE org_id = @org_id AND family_id = @family_id AND day BETWEEN @first_day AND @last_day
-  AND (sqlc.narg(status)::text IS NULL OR status = sqlc.narg(status)::text)
+  AND (sqlc.narg(status)::reservation_status IS NULL OR status = sqlc.narg(status)::reservation_status)
 ORDER BY day, child_id, service_id;
 
 -- name: HasHeldLine :one
