@@ -476,7 +476,7 @@ func (a *Activities) ExpireCart(ctx context.Context, cartID uuid.UUID) error {
 		return err
 	}
 	cart, err := db.New(a.Pool).GetCart(ctx, cartID)
-	if err != nil || cart.Status != "expired" {
+	if err != nil || cart.Status != db.CartStatusExpired {
 		return err
 	}
 	days, err := db.New(a.Pool).ListReleasedCartDays(ctx, cartID)

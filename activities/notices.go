@@ -62,7 +62,7 @@ func (a *Activities) SendWaitlistOffer(ctx context.Context, entryID uuid.UUID) e
 	if err != nil {
 		return fmt.Errorf("read entry: %w", err)
 	}
-	if e.Status != "offered" || strings.TrimSpace(e.Email) == "" {
+	if e.Status != db.WaitlistStatusOffered || strings.TrimSpace(e.Email) == "" {
 		return nil
 	}
 	loc := zone(e.TimeZone)

@@ -15,6 +15,7 @@ import (
 	"github.com/enfance/enfance/activities"
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
+	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/waitlist"
 )
 
@@ -33,18 +34,18 @@ func (s *Server) waitlistRoutes(r routes) {
 }
 
 type waitlistEntryJSON struct {
-	ID             uuid.UUID  `json:"id"`
-	ChildID        uuid.UUID  `json:"child_id"`
-	ServiceID      uuid.UUID  `json:"service_id"`
-	Date           string     `json:"date"`
-	Rank           *int32     `json:"rank"` // among the children waiting, 1 = next; null unless waiting
-	Status         string     `json:"status"`
-	OfferExpiresAt *time.Time `json:"offer_expires_at"`
-	CartItemID     *uuid.UUID `json:"cart_item_id,omitempty"` // the offer's line in the cart, while offered
-	ChildFirstName string     `json:"child_first_name,omitempty"`
-	ServiceName    string     `json:"service_name,omitempty"`
-	CreatedAt      time.Time  `json:"created_at"`
-	ClosedAt       *time.Time `json:"closed_at,omitempty"`
+	ID             uuid.UUID         `json:"id"`
+	ChildID        uuid.UUID         `json:"child_id"`
+	ServiceID      uuid.UUID         `json:"service_id"`
+	Date           string            `json:"date"`
+	Rank           *int32            `json:"rank"` // among the children waiting, 1 = next; null unless waiting
+	Status         db.WaitlistStatus `json:"status"`
+	OfferExpiresAt *time.Time        `json:"offer_expires_at"`
+	CartItemID     *uuid.UUID        `json:"cart_item_id,omitempty"` // the offer's line in the cart, while offered
+	ChildFirstName string            `json:"child_first_name,omitempty"`
+	ServiceName    string            `json:"service_name,omitempty"`
+	CreatedAt      time.Time         `json:"created_at"`
+	ClosedAt       *time.Time        `json:"closed_at,omitempty"`
 }
 
 func waitlistEntryOf(e waitlist.Entry) waitlistEntryJSON {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/enfance/enfance/db"
 )
 
 // offersPhase frees places on the limited day once the rush is over: the first
@@ -51,7 +53,7 @@ func offersPhase(ctx context.Context, fx *fixture, o Options, holders, waiters [
 					return
 				}
 				for _, e := range entries {
-					if e.ID != w.waiting || e.Status != "offered" {
+					if e.ID != w.waiting || e.Status != string(db.WaitlistStatusOffered) {
 						continue
 					}
 					_, kind, err := w.pay(ctx, o)

@@ -335,7 +335,7 @@ func (s *Store) RemoveItem(ctx context.Context, f Family, lineID uuid.UUID) (uui
 // declineOffers closes the waiting-list offers held by lines the family removed
 // (status left): an offer lives and dies with its line.
 func declineOffers(ctx context.Context, q *db.Queries, lineIDs ...uuid.UUID) error {
-	if _, err := q.EndOffersOfLines(ctx, db.EndOffersOfLinesParams{Status: "left", LineIds: lineIDs}); err != nil {
+	if _, err := q.EndOffersOfLines(ctx, db.EndOffersOfLinesParams{Status: db.WaitlistStatusLeft, LineIds: lineIDs}); err != nil {
 		return fmt.Errorf("decline offers: %w", err)
 	}
 	return nil
@@ -423,10 +423,10 @@ type CalendarDay struct {
 
 // WaitlistMark is a child's live entry on a day's waiting list.
 type WaitlistMark struct {
-	ID             uuid.UUID  `json:"id"`
-	Status         string     `json:"status"`           // waiting or offered
-	Rank           *int32     `json:"rank"`             // among the waiting, 1 = next; null once offered
-	OfferExpiresAt *time.Time `json:"offer_expires_at"` // when the offer stops holding the place
+	ID             uuid.UUID         `json:"id"`
+	Status         db.WaitlistStatus `json:"status"`           // waiting or offered
+	Rank           *int32            `json:"rank"`             // among the waiting, 1 = next; null once offered
+	OfferExpiresAt *time.Time        `json:"offer_expires_at"` // when the offer stops holding the place
 }
 
 // Calendar returns every day of month for one child and service.
@@ -483,7 +483,7 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 	waitByDay := map[time.Time]*WaitlistMark{}
 	for _, w := range waits {
 		m := &WaitlistMark{ID: w.ID, Status: w.Status, OfferExpiresAt: w.OfferExpiresAt}
-		if w.Status == "waiting" {
+		if w.Status == db.WaitlistStatusWaiting {
 			m.Rank = &w.Rank
 		}
 		waitByDay[w.Day] = m

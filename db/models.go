@@ -407,6 +407,51 @@ func (ns NullReservationStatus) Value() (driver.Value, error) {
 	return string(ns.ReservationStatus), nil
 }
 
+type WaitlistStatus string
+
+const (
+	WaitlistStatusWaiting  WaitlistStatus = "waiting"
+	WaitlistStatusOffered  WaitlistStatus = "offered"
+	WaitlistStatusExpired  WaitlistStatus = "expired"
+	WaitlistStatusAccepted WaitlistStatus = "accepted"
+	WaitlistStatusLeft     WaitlistStatus = "left"
+)
+
+func (e *WaitlistStatus) Scan(src interface{}) error {
+	switch s := src.(type) {
+	case []byte:
+		*e = WaitlistStatus(s)
+	case string:
+		*e = WaitlistStatus(s)
+	default:
+		return fmt.Errorf("unsupported scan type for WaitlistStatus: %T", src)
+	}
+	return nil
+}
+
+type NullWaitlistStatus struct {
+	WaitlistStatus WaitlistStatus
+	Valid          bool // Valid is true if WaitlistStatus is not NULL
+}
+
+// Scan implements the Scanner interface.
+func (ns *NullWaitlistStatus) Scan(value interface{}) error {
+	if value == nil {
+		ns.WaitlistStatus, ns.Valid = "", false
+		return nil
+	}
+	ns.Valid = true
+	return ns.WaitlistStatus.Scan(value)
+}
+
+// Value implements the driver Valuer interface.
+func (ns NullWaitlistStatus) Value() (driver.Value, error) {
+	if !ns.Valid {
+		return nil, nil
+	}
+	return string(ns.WaitlistStatus), nil
+}
+
 type Attachment struct {
 	ID          uuid.UUID
 	MessageID   uuid.UUID
@@ -799,7 +844,7 @@ type WaitlistEntry struct {
 	ServiceDayID   uuid.UUID
 	Day            time.Time
 	Position       int64
-	Status         string
+	Status         WaitlistStatus
 	OfferLineID    *uuid.UUID
 	OfferedAt      *time.Time
 	OfferExpiresAt *time.Time

@@ -94,7 +94,7 @@ func (q *Queries) CloseDayWaitingList(ctx context.Context, id uuid.UUID) (Servic
 
 const closeOffersOfCart = `-- name: CloseOffersOfCart :many
 UPDATE waitlist_entries e SET
-    status = CASE WHEN l.state = 'confirmed' THEN 'accepted' ELSE 'expired' END,
+    status = CASE WHEN l.state = 'confirmed' THEN 'accepted'::waitlist_status ELSE 'expired'::waitlist_status END,
     closed_at = now()
 FROM cart_lines l
 WHERE l.id = e.offer_line_id AND l.cart_id = $1 AND l.state IN ('confirmed', 'released') AND e.status = 'offered'
@@ -148,7 +148,7 @@ RETURNING id, org_id, family_id, child_id, service_id, service_day_id, day, posi
 `
 
 type CloseWaitlistEntryParams struct {
-	Status   string
+	Status   WaitlistStatus
 	ClosedAt *time.Time
 	ID       uuid.UUID
 }
@@ -213,7 +213,7 @@ RETURNING id, org_id, family_id, child_id, service_id, service_day_id, day, posi
 `
 
 type EndOffersOfLinesParams struct {
-	Status  string
+	Status  WaitlistStatus
 	LineIds []uuid.UUID
 }
 
@@ -440,7 +440,7 @@ type GetWaitlistEntryMailRow struct {
 	ID             uuid.UUID
 	OrgID          uuid.UUID
 	Day            time.Time
-	Status         string
+	Status         WaitlistStatus
 	OfferExpiresAt *time.Time
 	PriceCents     int64
 	ServiceName    string
@@ -649,7 +649,7 @@ type ListChildWaitlistParams struct {
 type ListChildWaitlistRow struct {
 	ID             uuid.UUID
 	Day            time.Time
-	Status         string
+	Status         WaitlistStatus
 	OfferExpiresAt *time.Time
 	Rank           int32
 }

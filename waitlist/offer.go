@@ -184,7 +184,7 @@ func (s *Store) offerIn(ctx context.Context, q *db.Queries, dayID uuid.UUID, by 
 		return nil, err
 	}
 	expires := booking.OfferExpiry(now, Hold(svc), deadline, c.ExpiresAt)
-	if c.Status != "open" || !expires.After(now) {
+	if c.Status != db.CartStatusOpen || !expires.After(now) {
 		// Being paid (its total is frozen), or at its very end: the offer waits for
 		// the next cart. The transaction rolls back, a cart opened here included.
 		return nil, ErrCartBusy
@@ -330,7 +330,7 @@ func (s *Store) Lapse(ctx context.Context, entryID uuid.UUID) (LapseResult, erro
 		if err != nil {
 			return err
 		}
-		if c.Status == "checking_out" {
+		if c.Status == db.CartStatusCheckingOut {
 			out.Outcome = LapseBusy
 			return nil
 		}

@@ -47,11 +47,11 @@ func (s *Store) now() time.Time {
 
 // Statuses of an entry, as in PostgreSQL.
 const (
-	StatusWaiting  = "waiting"
-	StatusOffered  = "offered"
-	StatusExpired  = "expired"
-	StatusAccepted = "accepted"
-	StatusLeft     = "left"
+	StatusWaiting  = db.WaitlistStatusWaiting
+	StatusOffered  = db.WaitlistStatusOffered
+	StatusExpired  = db.WaitlistStatusExpired
+	StatusAccepted = db.WaitlistStatusAccepted
+	StatusLeft     = db.WaitlistStatusLeft
 )
 
 // Reasons a join is refused, beside cart's.
@@ -266,7 +266,7 @@ func (s *Store) Leave(ctx context.Context, f cart.Family, id uuid.UUID) (Left, e
 			if err != nil {
 				return err
 			}
-			if c.Status != "open" {
+			if c.Status != db.CartStatusOpen {
 				return cart.ErrNotOpen
 			}
 		}

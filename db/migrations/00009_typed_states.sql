@@ -1,6 +1,7 @@
 -- +goose Up
 -- Typed states: the states of carts, cart lines, reservations, payment attempts,
--- attendances and invoice runs, and the kinds of ledger entries, become
+-- waiting-list entries, attendances and invoice runs, and the kinds of ledger
+-- entries, become
 -- PostgreSQL enums (they were text with a CHECK), so that sqlc generates a Go type and a constant for each
 -- value and no package spells them as strings. The values are the same.
 --
@@ -16,6 +17,7 @@ CREATE TYPE attempt_kind AS ENUM ('cart', 'balance');
 CREATE TYPE ledger_kind AS ENUM ('charge', 'payment', 'credit_used', 'cancellation_credit', 'desk_payment', 'adjustment', 'late_payment_credit');
 CREATE TYPE attendance_status AS ENUM ('present', 'absent', 'withdrawn');
 CREATE TYPE invoice_run_status AS ENUM ('running', 'completed', 'failed');
+CREATE TYPE waitlist_status AS ENUM ('waiting', 'offered', 'expired', 'accepted', 'left');
 
 DROP INDEX carts_one_live_per_family;
 ALTER TABLE carts DROP CONSTRAINT carts_status_check,
@@ -65,7 +67,31 @@ CREATE UNIQUE INDEX attendances_one_per_child_day ON attendances (service_id, da
 ALTER TABLE invoice_runs DROP CONSTRAINT invoice_runs_status_check,
     ALTER COLUMN status TYPE invoice_run_status USING status::invoice_run_status;
 
+DROP INDEX waitlist_entries_one_live, waitlist_entries_day_idx, waitlist_entries_offers_idx;
+ALTER TABLE waitlist_entries DROP CONSTRAINT waitlist_entries_status_check,
+    DROP CONSTRAINT waitlist_entries_check, DROP CONSTRAINT waitlist_entries_check1,
+    ALTER COLUMN status DROP DEFAULT,
+    ALTER COLUMN status TYPE waitlist_status USING status::waitlist_status,
+    ALTER COLUMN status SET DEFAULT 'waiting',
+    ADD CONSTRAINT waitlist_entries_offer_held CHECK (status <> 'offered' OR (offer_line_id IS NOT NULL AND offer_expires_at IS NOT NULL)),
+    ADD CONSTRAINT waitlist_entries_closed CHECK ((status IN ('waiting', 'offered')) = (closed_at IS NULL));
+CREATE UNIQUE INDEX waitlist_entries_one_live ON waitlist_entries (child_id, service_day_id) WHERE status IN ('waiting', 'offered');
+CREATE INDEX waitlist_entries_day_idx ON waitlist_entries (service_day_id, position) WHERE status IN ('waiting', 'offered');
+CREATE INDEX waitlist_entries_offers_idx ON waitlist_entries (offer_expires_at) WHERE status = 'offered';
+
 -- +goose Down
+DROP INDEX waitlist_entries_one_live, waitlist_entries_day_idx, waitlist_entries_offers_idx;
+ALTER TABLE waitlist_entries DROP CONSTRAINT waitlist_entries_offer_held, DROP CONSTRAINT waitlist_entries_closed,
+    ALTER COLUMN status DROP DEFAULT,
+    ALTER COLUMN status TYPE text,
+    ALTER COLUMN status SET DEFAULT 'waiting',
+    ADD CONSTRAINT waitlist_entries_status_check CHECK (status IN ('waiting', 'offered', 'expired', 'accepted', 'left')),
+    ADD CONSTRAINT waitlist_entries_check CHECK (status <> 'offered' OR (offer_line_id IS NOT NULL AND offer_expires_at IS NOT NULL)),
+    ADD CONSTRAINT waitlist_entries_check1 CHECK ((status IN ('waiting', 'offered')) = (closed_at IS NULL));
+CREATE UNIQUE INDEX waitlist_entries_one_live ON waitlist_entries (child_id, service_day_id) WHERE status IN ('waiting', 'offered');
+CREATE INDEX waitlist_entries_day_idx ON waitlist_entries (service_day_id, position) WHERE status IN ('waiting', 'offered');
+CREATE INDEX waitlist_entries_offers_idx ON waitlist_entries (offer_expires_at) WHERE status = 'offered';
+
 ALTER TABLE invoice_runs ALTER COLUMN status TYPE text,
     ADD CONSTRAINT invoice_runs_status_check CHECK (status IN ('running', 'completed', 'failed'));
 
@@ -118,4 +144,4 @@ ALTER TABLE carts ALTER COLUMN status TYPE text,
     ADD CONSTRAINT carts_status_check CHECK (status IN ('open', 'checking_out', 'paid', 'expired'));
 CREATE UNIQUE INDEX carts_one_live_per_family ON carts (family_id) WHERE status IN ('open', 'checking_out');
 
-DROP TYPE invoice_run_status, attendance_status, ledger_kind, attempt_kind, attempt_status, reservation_source, reservation_status, cart_line_state, cart_status;
+DROP TYPE waitlist_status, invoice_run_status, attendance_status, ledger_kind, attempt_kind, attempt_status, reservation_source, reservation_status, cart_line_state, cart_status;

@@ -86,7 +86,7 @@ RETURNING *;
 -- After a cart's lines changed state: offers whose line was confirmed are accepted,
 -- those whose line was released (the cart expired) have expired.
 UPDATE waitlist_entries e SET
-    status = CASE WHEN l.state = 'confirmed' THEN 'accepted' ELSE 'expired' END,
+    status = CASE WHEN l.state = 'confirmed' THEN 'accepted'::waitlist_status ELSE 'expired'::waitlist_status END,
     closed_at = now()
 FROM cart_lines l
 WHERE l.id = e.offer_line_id AND l.cart_id = $1 AND l.state IN ('confirmed', 'released') AND e.status = 'offered'
