@@ -18,9 +18,8 @@ import (
 
 	"github.com/enfance/enfance/attendance"
 	"github.com/enfance/enfance/booking"
-	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
-	"github.com/enfance/enfance/waitlist"
+	"github.com/enfance/enfance/services"
 )
 
 // The back office's view of services: their rules are data, edited here, and
@@ -99,14 +98,14 @@ func (s *Server) withRules(c *gin.Context, out []adminServiceJSON) error {
 func adminServiceOf(sv db.Service, prices []db.ServicePrice) adminServiceJSON {
 	out := adminServiceJSON{
 		ID: sv.ID, Code: sv.Code, Name: sv.Name, Description: sv.Description, Weekdays: sv.Weekdays,
-		BookingDeadline:      deadlineOf(cart.BookingRule(sv)),
-		CancellationDeadline: deadlineOf(cart.CancelRule(sv)),
+		BookingDeadline:      deadlineOf(services.BookingRule(sv)),
+		CancellationDeadline: deadlineOf(services.CancelRule(sv)),
 		WorkingDaysOnly:      sv.WorkingDaysOnly,
 		Eligibility: eligibilityJSON{
 			Schools: sv.EligibleSchools, Classes: sv.EligibleClasses, MinAgeMonths: sv.MinAgeMonths, MaxAgeMonths: sv.MaxAgeMonths,
 		},
 		Prices: make([]priceJSON, 0, len(prices)), Active: sv.Active, CreatedAt: sv.CreatedAt,
-		WaitlistOfferHours: waitlist.Hold(sv).Hours(),
+		WaitlistOfferHours: services.OfferHold(sv).Hours(),
 	}
 	for _, p := range prices {
 		if p.ServiceID == sv.ID {

@@ -11,6 +11,7 @@ import (
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/services"
 )
 
 type serviceJSON struct {
@@ -62,14 +63,14 @@ func (s *Server) services(c *gin.Context) {
 	for _, sv := range svcs {
 		sj := serviceJSON{
 			ID: sv.ID, Code: sv.Code, Name: sv.Name, Description: sv.Description, Weekdays: sv.Weekdays,
-			BookingDeadline: cart.BookingRule(sv).String(), CancelDeadline: cart.CancelRule(sv).String(),
+			BookingDeadline: services.BookingRule(sv).String(), CancelDeadline: services.CancelRule(sv).String(),
 			EligibleChildIDs: []string{}, WorkingDaysOnly: sv.WorkingDaysOnly,
 		}
-		if p, err := booking.Price(cart.Brackets(byService[sv.ID]), int(fam.Qf)); err == nil {
+		if p, err := booking.Price(services.Brackets(byService[sv.ID]), int(fam.Qf)); err == nil {
 			sj.PriceCents = &p
 		}
 		for _, m := range members {
-			if m.Kind == "child" && cart.Eligibility(sv).Eligible(booking.Child{School: m.School, Class: m.ClassName, BirthDate: m.BirthDate}, today) {
+			if m.Kind == "child" && services.Eligibility(sv).Eligible(booking.Child{School: m.School, Class: m.ClassName, BirthDate: m.BirthDate}, today) {
 				sj.EligibleChildIDs = append(sj.EligibleChildIDs, m.ID.String())
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/services"
 	"github.com/enfance/enfance/waitlist"
 )
 
@@ -278,7 +279,7 @@ func staffWaitlistOf(v waitlist.DayView) staffWaitlistJSON {
 	out := staffWaitlistJSON{
 		ServiceID: v.Service.ID, ServiceName: v.Service.Name, Date: v.Day.Day.Format(time.DateOnly), Open: v.Day.Open,
 		Capacity: v.Day.Capacity, Taken: v.Day.Taken, Waiting: v.Day.Waiting, BookingDeadline: v.Deadline,
-		OfferHoldHours: waitlist.Hold(v.Service).Hours(), Entries: make([]staffWaitlistEntryJSON, 0, len(v.Entries)),
+		OfferHoldHours: services.OfferHold(v.Service).Hours(), Entries: make([]staffWaitlistEntryJSON, 0, len(v.Entries)),
 	}
 	for _, e := range v.Entries {
 		out.Entries = append(out.Entries, staffWaitlistEntryJSON{

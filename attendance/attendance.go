@@ -29,6 +29,7 @@ import (
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
 	"github.com/enfance/enfance/ledger"
+	"github.com/enfance/enfance/services"
 )
 
 // Errors the API maps.
@@ -279,7 +280,7 @@ func (r *recorder) unbooked(ctx context.Context, child db.Member, reason string,
 	if err != nil {
 		return "", false, fmt.Errorf("read prices: %w", err)
 	}
-	price, err := booking.Price(cart.Brackets(prices), int(fam.Qf))
+	price, err := booking.Price(services.Brackets(prices), int(fam.Qf))
 	if errors.Is(err, booking.ErrNoPrice) {
 		if rule.Unbooked != RuleFree {
 			return ReasonNoPrice, false, nil

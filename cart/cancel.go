@@ -16,6 +16,7 @@ import (
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
 	"github.com/enfance/enfance/ledger"
+	"github.com/enfance/enfance/services"
 )
 
 // ErrAlreadyCancelled refuses to cancel a reservation twice.
@@ -130,7 +131,7 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 		return Cancellation{}, fmt.Errorf("read service: %w", err)
 	}
 	now := s.now()
-	out := Cancellation{Deadline: CancelRule(svc).Deadline(res.Day, loc)}
+	out := Cancellation{Deadline: services.CancelRule(svc).Deadline(res.Day, loc)}
 	out.InTime = now.Before(out.Deadline)
 	refund := out.InTime
 	switch {

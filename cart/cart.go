@@ -11,11 +11,11 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/services"
 )
 
 // ErrNotFound means the thing does not exist for this family (or belongs to another).
@@ -177,51 +177,9 @@ func (r *rules) service(ctx context.Context, id uuid.UUID) (*service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read prices: %w", err)
 	}
-	svc := &service{Service: s, prices: Brackets(prices)}
+	svc := &service{Service: s, prices: services.Brackets(prices)}
 	r.services[id] = svc
 	return svc, nil
-}
-
-// Brackets converts price rows to booking's brackets.
-func Brackets(rows []db.ServicePrice) []booking.PriceBracket {
-	out := make([]booking.PriceBracket, 0, len(rows))
-	for _, p := range rows {
-		b := booking.PriceBracket{QFMin: int(p.QfMin), PriceCents: p.PriceCents}
-		if p.QfMax != nil {
-			m := int(*p.QfMax)
-			b.QFMax = &m
-		}
-		out = append(out, b)
-	}
-	return out
-}
-
-// BookingRule is the service's booking deadline rule.
-func BookingRule(s db.Service) booking.DeadlineRule {
-	return booking.DeadlineRule{DaysBefore: int(s.BookingDaysBefore), At: sinceMidnight(s.BookingTime), WorkingDaysOnly: s.WorkingDaysOnly}
-}
-
-// CancelRule is the service's cancellation deadline rule.
-func CancelRule(s db.Service) booking.DeadlineRule {
-	return booking.DeadlineRule{DaysBefore: int(s.CancelDaysBefore), At: sinceMidnight(s.CancelTime), WorkingDaysOnly: s.WorkingDaysOnly}
-}
-
-func sinceMidnight(t pgtype.Time) time.Duration {
-	return time.Duration(t.Microseconds) * time.Microsecond
-}
-
-// Eligibility is the service's eligibility rule.
-func Eligibility(s db.Service) booking.Eligibility {
-	e := booking.Eligibility{Schools: s.EligibleSchools, Classes: s.EligibleClasses}
-	if s.MinAgeMonths != nil {
-		v := int(*s.MinAgeMonths)
-		e.MinMonths = &v
-	}
-	if s.MaxAgeMonths != nil {
-		v := int(*s.MaxAgeMonths)
-		e.MaxMonths = &v
-	}
-	return e
 }
 
 func childOf(m *db.Member) booking.Child {
@@ -489,14 +447,14 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 		waitByDay[w.Day] = m
 	}
 	now := s.now()
-	eligible := Eligibility(svc.Service)
+	eligible := services.Eligibility(svc.Service)
 	out := make([]CalendarDay, 0, 31)
 	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
 		sd, open := byDay[d]
 		res, reserved := resByDay[d]
 		line, inCart := heldByDay[d]
 		open = open && sd.Open && eligible.Eligible(childOf(child), d) && priceErr == nil
-		bookBy := BookingRule(svc.Service).Deadline(d, r.loc)
+		bookBy := services.BookingRule(svc.Service).Deadline(d, r.loc)
 		facts := booking.DayFacts{
 			Open: open, Reserved: reserved, InCart: inCart, BookingAllowed: now.Before(bookBy),
 			Full: open && booking.Full(sd.Capacity, sd.Taken, sd.Waiting),
@@ -505,7 +463,7 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 		switch {
 		case reserved:
 			cd.PriceCents, cd.ReservationID, cd.Source = res.PriceCents, &res.ID, res.Source
-			until := CancelRule(svc.Service).Deadline(d, r.loc)
+			until := services.CancelRule(svc.Service).Deadline(d, r.loc)
 			cd.CancellationDeadline = &until
 			if now.Before(until) {
 				cd.CancellableUntil = &until

@@ -14,6 +14,7 @@ import (
 
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/services"
 )
 
 // Every way of taking a place — a family adding days to its cart one by one or a
@@ -64,7 +65,7 @@ func (r *rules) check(ctx context.Context, index int, it Item, now time.Time, o 
 	if err != nil || svc == nil {
 		return candidate{}, ReasonUnknownService, err
 	}
-	if !Eligibility(svc.Service).Eligible(childOf(child), day) {
+	if !services.Eligibility(svc.Service).Eligible(childOf(child), day) {
 		return candidate{}, ReasonNotEligible, nil
 	}
 	sd, err := r.q.GetServiceDay(ctx, db.GetServiceDayParams{OrgID: r.fam.OrgID, ServiceID: svc.ID, Day: day})
@@ -90,7 +91,7 @@ func (r *rules) check(ctx context.Context, index int, it Item, now time.Time, o 
 	if !sd.Open {
 		return candidate{}, ReasonClosed, nil
 	}
-	if !o.ignoreDeadline && !BookingRule(svc.Service).Allows(day, now, r.loc) {
+	if !o.ignoreDeadline && !services.BookingRule(svc.Service).Allows(day, now, r.loc) {
 		return candidate{}, ReasonDeadlinePassed, nil
 	}
 	price, err := booking.Price(svc.prices, int(r.fam.Qf))

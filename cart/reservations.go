@@ -9,6 +9,7 @@ import (
 
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/services"
 )
 
 // Reservation is a reservation with its cancellation deadline, passed or not.
@@ -82,7 +83,7 @@ func cancelDeadlines(ctx context.Context, q *db.Queries, orgID uuid.UUID) (func(
 	}
 	rules := make(map[uuid.UUID]booking.DeadlineRule, len(svcs))
 	for _, sv := range svcs {
-		rules[sv.ID] = CancelRule(sv)
+		rules[sv.ID] = services.CancelRule(sv)
 	}
 	return func(serviceID uuid.UUID, day time.Time) time.Time { return rules[serviceID].Deadline(day, loc) }, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/services"
 )
 
 // Offered is an offer just made: the entry's child holds the day in its family's
@@ -151,7 +152,7 @@ func (s *Store) offerIn(ctx context.Context, q *db.Queries, dayID uuid.UUID, by 
 	if err != nil {
 		return nil, err
 	}
-	deadline := cart.BookingRule(svc).Deadline(sd.Day, loc)
+	deadline := services.BookingRule(svc).Deadline(sd.Day, loc)
 	if !now.Before(deadline) {
 		return nil, ErrDeadline
 	}
@@ -183,7 +184,7 @@ func (s *Store) offerIn(ctx context.Context, q *db.Queries, dayID uuid.UUID, by 
 	if err != nil {
 		return nil, err
 	}
-	expires := booking.OfferExpiry(now, Hold(svc), deadline, c.ExpiresAt)
+	expires := booking.OfferExpiry(now, services.OfferHold(svc), deadline, c.ExpiresAt)
 	if c.Status != db.CartStatusOpen || !expires.After(now) {
 		// Being paid (its total is frozen), or at its very end: the offer waits for
 		// the next cart. The transaction rolls back, a cart opened here included.
@@ -225,7 +226,7 @@ func (s *Store) offerIn(ctx context.Context, q *db.Queries, dayID uuid.UUID, by 
 	if err != nil {
 		return nil, fmt.Errorf("read prices: %w", err)
 	}
-	price, err := booking.Price(cart.Brackets(prices), int(fam.Qf))
+	price, err := booking.Price(services.Brackets(prices), int(fam.Qf))
 	if err != nil {
 		return nil, fmt.Errorf("family %s, service %s: %w", fam.ID, svc.ID, err)
 	}
@@ -278,12 +279,6 @@ func closeBooked(ctx context.Context, q *db.Queries, e db.WaitlistEntry, reason 
 		return fmt.Errorf("leave list: %w", err)
 	}
 	return nil
-}
-
-// Hold is how long the service's offers hold their place (services.waitlist_offer_hold).
-func Hold(svc db.Service) time.Duration {
-	iv := svc.WaitlistOfferHold
-	return time.Duration(iv.Microseconds)*time.Microsecond + time.Duration(iv.Days)*24*time.Hour
 }
 
 // Lapse outcomes.
@@ -381,7 +376,7 @@ func (s *Store) State(ctx context.Context, dayID uuid.UUID) (DayState, error) {
 	if err != nil {
 		return DayState{}, fmt.Errorf("list offers: %w", err)
 	}
-	out := DayState{Waiting: sd.Waiting, Version: sd.WaitlistVersion, Deadline: cart.BookingRule(svc).Deadline(sd.Day, loc), Offers: []OpenOffer{}}
+	out := DayState{Waiting: sd.Waiting, Version: sd.WaitlistVersion, Deadline: services.BookingRule(svc).Deadline(sd.Day, loc), Offers: []OpenOffer{}}
 	for _, o := range offers {
 		out.Offers = append(out.Offers, OpenOffer{EntryID: o.ID, ExpiresAt: *o.OfferExpiresAt})
 	}

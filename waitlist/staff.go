@@ -15,6 +15,7 @@ import (
 
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/db"
+	"github.com/enfance/enfance/services"
 )
 
 // StaffEntry is an entry as the back office sees it: the child and its family.
@@ -78,7 +79,7 @@ func staffDay(ctx context.Context, q *db.Queries, st cart.Staff, serviceID uuid.
 	if err != nil {
 		return DayView{}, err
 	}
-	return DayView{Day: sd, Service: svc, Deadline: cart.BookingRule(svc).Deadline(sd.Day, loc)}, nil
+	return DayView{Day: sd, Service: svc, Deadline: services.BookingRule(svc).Deadline(sd.Day, loc)}, nil
 }
 
 // Reorder gives the day's waiting children the order staff chose (the
