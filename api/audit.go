@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -11,16 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/enfance/enfance/audit"
-	"github.com/enfance/enfance/db"
 )
-
-// audit records who changed what and when, with the record before and after
-// (nil for a creation or a deletion), in the change's own transaction.
-func (s *Server) audit(ctx context.Context, q *db.Queries, orgID uuid.UUID, actor *uuid.UUID, action, entity, entityID string, before, after any) error {
-	return audit.Record(ctx, q, audit.Entry{
-		OrgID: orgID, Actor: actor, Action: action, Entity: entity, EntityID: entityID, Before: before, After: after, At: s.now(),
-	})
-}
 
 type auditJSON struct {
 	ID         int64           `json:"id"`

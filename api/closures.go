@@ -26,7 +26,7 @@ func (s *Server) listClosures(c *gin.Context) {
 	}
 	out := make([]services.Closure, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, services.View(r))
+		out = append(out, services.ClosureView(r))
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -42,7 +42,7 @@ func (s *Server) createClosure(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	c.JSON(http.StatusCreated, services.View(out))
+	c.JSON(http.StatusCreated, services.ClosureView(out))
 }
 
 func (s *Server) deleteClosure(c *gin.Context) {

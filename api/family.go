@@ -6,11 +6,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/enfance/enfance/booking"
 	"github.com/enfance/enfance/cart"
-	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/services"
 )
 
@@ -30,53 +28,18 @@ type serviceJSON struct {
 
 func (s *Server) services(c *gin.Context) {
 	who := callerOf(c)
-	fam, err := s.q.GetFamily(c, db.GetFamilyParams{OrgID: who.OrgID, ID: *who.FamilyID})
+	svcs, err := s.svcs.ForFamily(c, who.OrgID, *who.FamilyID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
-	svcs, err := s.q.ListServices(c, who.OrgID)
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	members, err := s.q.ListMembers(c, db.ListMembersParams{OrgID: who.OrgID, FamilyID: fam.ID})
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	ids := make([]uuid.UUID, len(svcs))
-	for i, sv := range svcs {
-		ids[i] = sv.ID
-	}
-	prices, err := s.q.ListServicePrices(c, ids)
-	if err != nil {
-		fail(c, s.log, err)
-		return
-	}
-	byService := map[uuid.UUID][]db.ServicePrice{}
-	for _, p := range prices {
-		byService[p.ServiceID] = append(byService[p.ServiceID], p)
-	}
-	today := booking.Day(s.now())
-	out := []serviceJSON{}
+	out := make([]serviceJSON, 0, len(svcs))
 	for _, sv := range svcs {
-		sj := serviceJSON{
+		out = append(out, serviceJSON{
 			ID: sv.ID, Code: sv.Code, Name: sv.Name, Description: sv.Description, Weekdays: sv.Weekdays,
-			BookingDeadline: services.BookingRule(sv).String(), CancelDeadline: services.CancelRule(sv).String(),
-			EligibleChildIDs: []string{}, WorkingDaysOnly: sv.WorkingDaysOnly,
-		}
-		if p, err := booking.Price(services.Brackets(byService[sv.ID]), int(fam.Qf)); err == nil {
-			sj.PriceCents = &p
-		}
-		for _, m := range members {
-			if m.Kind == "child" && services.Eligibility(sv).Eligible(booking.Child{School: m.School, Class: m.ClassName, BirthDate: m.BirthDate}, today) {
-				sj.EligibleChildIDs = append(sj.EligibleChildIDs, m.ID.String())
-			}
-		}
-		if len(sj.EligibleChildIDs) > 0 {
-			out = append(out, sj)
-		}
+			BookingDeadline: services.BookingRule(sv.Service).String(), CancelDeadline: services.CancelRule(sv.Service).String(),
+			EligibleChildIDs: sv.EligibleChildIDs, WorkingDaysOnly: sv.WorkingDaysOnly, PriceCents: sv.PriceCents,
+		})
 	}
 	c.JSON(http.StatusOK, out)
 }
@@ -112,11 +75,4 @@ func (s *Server) calendar(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, days)
-}
-
-func notFoundOr(err error) error {
-	if errors.Is(err, pgx.ErrNoRows) {
-		return errNotFound
-	}
-	return err
 }

@@ -115,6 +115,7 @@ func problemOf(err error) *Problem {
 		weak       *password.Weakness
 		loginTaken *families.LoginTakenError
 		quota      *contact.QuotaError
+		capacity   *services.CapacityError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -125,6 +126,13 @@ func problemOf(err error) *Problem {
 		return attachmentQuota(quota)
 	case errors.Is(err, cart.ErrNotSettled):
 		return problem(http.StatusConflict, "payment-not-settled", "Paiement non abouti", "Ce paiement n'a pas abouti : il n'a pas d'attestation.")
+	case errors.As(err, &capacity):
+		p := problem(http.StatusConflict, "capacity-below-taken", "Capacité inférieure aux places prises",
+			"Aucun jour n'a été modifié : certaines capacités sont inférieures aux places déjà réservées ou dans un panier.")
+		p.Errors = capacity.Fields
+		return p
+	case errors.Is(err, services.ErrCodeTaken):
+		return problem(http.StatusConflict, "service-code-taken", "Code déjà utilisé", "Un autre service porte déjà ce code.")
 	case errors.Is(err, services.ErrExists):
 		return problem(http.StatusConflict, "closure-exists", "Fermeture déjà enregistrée",
 			"Une fermeture commence déjà ce jour-là avec ce libellé.")

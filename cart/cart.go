@@ -447,7 +447,7 @@ func (s *Store) Calendar(ctx context.Context, f Family, childID, serviceID uuid.
 		waitByDay[w.Day] = m
 	}
 	now := s.now()
-	eligible := services.Eligibility(svc.Service)
+	eligible := services.EligibilityRule(svc.Service)
 	out := make([]CalendarDay, 0, 31)
 	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
 		sd, open := byDay[d]

@@ -65,7 +65,7 @@ func (r *rules) check(ctx context.Context, index int, it Item, now time.Time, o 
 	if err != nil || svc == nil {
 		return candidate{}, ReasonUnknownService, err
 	}
-	if !services.Eligibility(svc.Service).Eligible(childOf(child), day) {
+	if !services.EligibilityRule(svc.Service).Eligible(childOf(child), day) {
 		return candidate{}, ReasonNotEligible, nil
 	}
 	sd, err := r.q.GetServiceDay(ctx, db.GetServiceDayParams{OrgID: r.fam.OrgID, ServiceID: svc.ID, Day: day})

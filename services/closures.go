@@ -40,8 +40,8 @@ type Closure struct {
 	Label    string    `json:"label"`
 }
 
-// View is c as the API and the audit log show it.
-func View(c db.Closure) Closure {
+// ClosureView is c as the API and the audit log show it.
+func ClosureView(c db.Closure) Closure {
 	return Closure{ID: c.ID, FirstDay: c.FirstDay.Format(time.DateOnly), LastDay: c.LastDay.Format(time.DateOnly), Label: c.Label}
 }
 
@@ -83,7 +83,7 @@ func (s *Store) AddClosure(ctx context.Context, by audit.Actor, in ClosureInput)
 			return fmt.Errorf("insert closure: %w", err)
 		}
 		return audit.Record(ctx, q, audit.Entry{OrgID: by.OrgID, Actor: &by.UserID, Action: "closure.create", Entity: "closure",
-			EntityID: out.ID.String(), After: View(out), At: s.now()})
+			EntityID: out.ID.String(), After: ClosureView(out), At: s.now()})
 	})
 	return out, err
 }
@@ -98,7 +98,7 @@ func (s *Store) RemoveClosure(ctx context.Context, by audit.Actor, id uuid.UUID)
 			return fmt.Errorf("delete closure: %w", err)
 		}
 		return audit.Record(ctx, q, audit.Entry{OrgID: by.OrgID, Actor: &by.UserID, Action: "closure.delete", Entity: "closure",
-			EntityID: id.String(), Before: View(gone), At: s.now()})
+			EntityID: id.String(), Before: ClosureView(gone), At: s.now()})
 	})
 }
 

@@ -41,8 +41,8 @@ func sinceMidnight(t pgtype.Time) time.Duration {
 	return time.Duration(t.Microseconds) * time.Microsecond
 }
 
-// Eligibility is the service's eligibility rule.
-func Eligibility(s db.Service) booking.Eligibility {
+// EligibilityRule is the service's eligibility rule.
+func EligibilityRule(s db.Service) booking.Eligibility {
 	e := booking.Eligibility{Schools: s.EligibleSchools, Classes: s.EligibleClasses}
 	if s.MinAgeMonths != nil {
 		v := int(*s.MinAgeMonths)
