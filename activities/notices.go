@@ -16,26 +16,14 @@ import (
 	"github.com/enfance/enfance/mail"
 )
 
-// sendOnce e-mails one message per key: the outbound_emails row keyed key records
-// that it left, so a retry sends nothing more; a crash between sending and
-// recording sends the same message again with the same Message-ID (and outbox
-// file), the most SMTP allows. compose is called only when the message is due.
+// sendOnce e-mails one message per key (mail.Once): compose writes its text,
+// only when it is due.
 func (a *Activities) sendOnce(ctx context.Context, q *db.Queries, orgID uuid.UUID, key, to, subject string, compose func() (string, error)) error {
-	row, err := q.ClaimEmail(ctx, db.ClaimEmailParams{ID: uuid.New(), OrgID: orgID, IdempotencyKey: key, ToAddress: to, Subject: subject})
-	if err != nil {
-		return fmt.Errorf("claim e-mail: %w", err)
-	}
-	if row.SentAt != nil {
-		return nil
-	}
-	text, err := compose()
-	if err != nil {
-		return err
-	}
-	if err := a.Mail.Send(ctx, mail.Message{Key: key, To: []string{to}, Subject: subject, Text: text}); err != nil {
-		return fmt.Errorf("send %s: %w", key, err)
-	}
-	return q.MarkEmailSent(ctx, key)
+	_, err := mail.Once(ctx, q, a.Mail, orgID, key, to, subject, func() (mail.Message, error) {
+		text, err := compose()
+		return mail.Message{To: []string{to}, Subject: subject, Text: text}, err
+	})
+	return err
 }
 
 // whenIn is « jeudi 3 décembre 2026 à 14h02 » in loc.
