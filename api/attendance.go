@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/csv"
-	"errors"
 	"net/http"
 	"sort"
 	"strconv"
@@ -128,7 +127,7 @@ func (s *Server) dayList(c *gin.Context) (attendance.DayList, bool) {
 	}
 	l, err := s.attendance.Day(c, callerOf(c).OrgID, id, day)
 	if err != nil {
-		s.attendanceError(c, err)
+		fail(c, s.log, err)
 		return l, false
 	}
 	return l, true
@@ -284,41 +283,15 @@ func (s *Server) recordAttendance(c *gin.Context) {
 	who := callerOf(c)
 	rec, err := s.attendance.Record(c, who.staff(), id, day, req.Marks)
 	if err != nil {
-		s.attendanceError(c, err)
+		fail(c, s.log, err)
 		return
 	}
 	l, err := s.attendance.Day(c, who.OrgID, id, day)
 	if err != nil {
-		s.attendanceError(c, err)
+		fail(c, s.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"changed": rec.Changed, "charged_cents": rec.ChargedCents, "given_back_cents": rec.GivenBackCents, "day": dayListView(l)})
-}
-
-func (s *Server) attendanceError(c *gin.Context, err error) {
-	var refused *attendance.RefusedError
-	var bad *attendance.RuleError
-	switch {
-	case errors.Is(err, attendance.ErrNotFound):
-		fail(c, s.log, errNotFound)
-	case errors.Is(err, attendance.ErrNotScheduled):
-		fail(c, s.log, problem(http.StatusConflict, "day-not-scheduled", "Jour sans service",
-			"Le service ne fonctionne pas ce jour-là : ouvrez d'abord le jour dans son calendrier."))
-	case errors.Is(err, attendance.ErrFutureDay):
-		fail(c, s.log, problem(http.StatusConflict, "day-to-come", "Jour à venir",
-			"On ne pointe que les enfants d'un jour passé ou d'aujourd'hui."))
-	case errors.As(err, &refused):
-		p := problem(http.StatusConflict, "marks-refused", "Pointage refusé",
-			"Rien n'a été enregistré : corrigez les enfants signalés puis enregistrez de nouveau.")
-		for _, r := range refused.Refusals {
-			p.Errors = append(p.Errors, FieldError{Field: "marks[" + strconv.Itoa(r.Index) + "]", Message: r.Message, Reason: r.Reason})
-		}
-		fail(c, s.log, p)
-	case errors.As(err, &bad):
-		fail(c, s.log, badRequest("Règle invalide.", FieldError{Field: bad.Field, Message: bad.Message}))
-	default:
-		fail(c, s.log, err)
-	}
 }
 
 // putAttendanceRule sets what a presence without a reservation costs on the :id
@@ -336,7 +309,7 @@ func (s *Server) putAttendanceRule(c *gin.Context) {
 	}
 	r, err := s.attendance.SetRule(c, callerOf(c).staff(), id, req)
 	if err != nil {
-		s.attendanceError(c, err)
+		fail(c, s.log, err)
 		return
 	}
 	c.JSON(http.StatusOK, ruleView(r))

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 	"go.uber.org/zap"
 
 	"github.com/enfance/enfance/accounts"
+	"github.com/enfance/enfance/attendance"
 	"github.com/enfance/enfance/cart"
 	"github.com/enfance/enfance/check"
 	"github.com/enfance/enfance/contact"
@@ -19,6 +21,7 @@ import (
 	"github.com/enfance/enfance/orgs"
 	"github.com/enfance/enfance/password"
 	"github.com/enfance/enfance/services"
+	"github.com/enfance/enfance/waitlist"
 )
 
 // Problem is an RFC 9457 problem document. Type is stable for clients; Title is
@@ -116,6 +119,9 @@ func problemOf(err error) *Problem {
 		loginTaken *families.LoginTakenError
 		quota      *contact.QuotaError
 		capacity   *services.CapacityError
+		late       *cart.TooLateError
+		marks      *attendance.RefusedError
+		rule       *attendance.RuleError
 	)
 	switch {
 	case errors.As(err, &p):
@@ -124,6 +130,45 @@ func problemOf(err error) *Problem {
 		return badRequest(invalid.Detail, invalid.Fields...)
 	case errors.As(err, &quota):
 		return attachmentQuota(quota)
+	case errors.Is(err, cart.ErrNotOpen):
+		return errCartBusy
+	case errors.Is(err, cart.ErrAlreadyCancelled):
+		return errAlreadyCancelled
+	case errors.As(err, &late):
+		p := problem(http.StatusConflict, "cancellation-deadline-passed", "Délai d'annulation dépassé", late.Message())
+		p.Extra = map[string]any{"cancellation_deadline": late.Deadline}
+		return p
+	case errors.Is(err, cart.ErrLateCreditForbidden):
+		p := problem(http.StatusForbidden, "late-credit-forbidden", "Remboursement hors délai réservé aux finances",
+			"Le délai d'annulation est dépassé : seul un régisseur ou un administrateur peut rendre le montant. Annulez sans remboursement, ou demandez-le aux finances.")
+		p.Errors = []FieldError{{Field: "credit", Message: "réservé au rôle finances ou administrateur après le délai"}}
+		return p
+	case errors.Is(err, cart.ErrReasonRequired):
+		return badRequest("Le délai d'annulation est dépassé : indiquez un motif pour annuler quand même.",
+			FieldError{Field: "reason", Message: "motif requis après le délai"})
+	case errors.Is(err, attendance.ErrNotScheduled):
+		return problem(http.StatusConflict, "day-not-scheduled", "Jour sans service",
+			"Le service ne fonctionne pas ce jour-là : ouvrez d'abord le jour dans son calendrier.")
+	case errors.Is(err, attendance.ErrFutureDay):
+		return problem(http.StatusConflict, "day-to-come", "Jour à venir",
+			"On ne pointe que les enfants d'un jour passé ou d'aujourd'hui.")
+	case errors.As(err, &marks):
+		p := problem(http.StatusConflict, "marks-refused", "Pointage refusé",
+			"Rien n'a été enregistré : corrigez les enfants signalés puis enregistrez de nouveau.")
+		for _, r := range marks.Refusals {
+			p.Errors = append(p.Errors, FieldError{Field: "marks[" + strconv.Itoa(r.Index) + "]", Message: r.Message, Reason: r.Reason})
+		}
+		return p
+	case errors.As(err, &rule):
+		return badRequest("Règle invalide.", FieldError{Field: rule.Field, Message: rule.Message})
+	case errors.Is(err, waitlist.ErrClosed):
+		return problem(http.StatusConflict, "waitlist-entry-closed", "Inscription terminée",
+			"Cette inscription sur liste d'attente est terminée (place obtenue, ou proposition expirée).")
+	case errors.Is(err, waitlist.ErrListChanged):
+		return problem(http.StatusConflict, "waitlist-changed", "La liste a changé",
+			"La liste d'attente a changé depuis son affichage (inscription, départ ou proposition) : rechargez-la puis recommencez.")
+	case errors.Is(err, waitlist.ErrReasonNeeded):
+		return badRequest("Indiquez un motif.", FieldError{Field: "reason", Message: "motif requis"})
 	case errors.Is(err, cart.ErrNotSettled):
 		return problem(http.StatusConflict, "payment-not-settled", "Paiement non abouti", "Ce paiement n'a pas abouti : il n'a pas d'attestation.")
 	case errors.As(err, &capacity):
@@ -137,7 +182,7 @@ func problemOf(err error) *Problem {
 		return problem(http.StatusConflict, "closure-exists", "Fermeture déjà enregistrée",
 			"Une fermeture commence déjà ce jour-là avec ce libellé.")
 	case errors.Is(err, accounts.ErrNotFound), errors.Is(err, services.ErrNotFound), errors.Is(err, cart.ErrNotFound), errors.Is(err, families.ErrNotFound), errors.Is(err, contact.ErrNotFound),
-		errors.Is(err, invoice.ErrNotFound):
+		errors.Is(err, invoice.ErrNotFound), errors.Is(err, attendance.ErrNotFound), errors.Is(err, waitlist.ErrNotFound):
 		return errNotFound
 	case errors.Is(err, accounts.ErrUnauthorized):
 		return errUnauthorized

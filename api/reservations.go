@@ -120,31 +120,6 @@ func (s *Server) cancellationView(c *gin.Context, k cart.Cancellation) {
 var errAlreadyCancelled = problem(http.StatusConflict, "reservation-already-cancelled", "Réservation déjà annulée",
 	"Cette réservation a déjà été annulée.")
 
-// cancelError answers the errors both cancellations share.
-func (s *Server) cancelError(c *gin.Context, err error) {
-	var late *cart.TooLateError
-	switch {
-	case errors.Is(err, cart.ErrNotFound):
-		fail(c, s.log, errNotFound)
-	case errors.Is(err, cart.ErrAlreadyCancelled):
-		fail(c, s.log, errAlreadyCancelled)
-	case errors.As(err, &late):
-		p := problem(http.StatusConflict, "cancellation-deadline-passed", "Délai d'annulation dépassé", late.Message())
-		p.Extra = map[string]any{"cancellation_deadline": late.Deadline}
-		fail(c, s.log, p)
-	case errors.Is(err, cart.ErrLateCreditForbidden):
-		p := problem(http.StatusForbidden, "late-credit-forbidden", "Remboursement hors délai réservé aux finances",
-			"Le délai d'annulation est dépassé : seul un régisseur ou un administrateur peut rendre le montant. Annulez sans remboursement, ou demandez-le aux finances.")
-		p.Errors = []FieldError{{Field: "credit", Message: "réservé au rôle finances ou administrateur après le délai"}}
-		fail(c, s.log, p)
-	case errors.Is(err, cart.ErrReasonRequired):
-		fail(c, s.log, badRequest("Le délai d'annulation est dépassé : indiquez un motif pour annuler quand même.",
-			FieldError{Field: "reason", Message: "motif requis après le délai"}))
-	default:
-		fail(c, s.log, err)
-	}
-}
-
 // cancelReservation: the family cancels one of its reservations, in time.
 func (s *Server) cancelReservation(c *gin.Context) {
 	id, err := uuid.Parse(c.Param("id"))
@@ -154,7 +129,7 @@ func (s *Server) cancelReservation(c *gin.Context) {
 	}
 	k, err := s.carts.Cancel(c, callerOf(c).family(), id)
 	if err != nil {
-		s.cancelError(c, err)
+		fail(c, s.log, err)
 		return
 	}
 	s.placesFreed(c, k.Reservation.ServiceDayID)
@@ -308,7 +283,7 @@ func (s *Server) staffCancelReservation(c *gin.Context) {
 	who := callerOf(c)
 	k, err := s.carts.CancelOnBehalf(c, who.staff(), id, cart.StaffCancel{Reason: req.Reason, Refund: req.Credit, MayCreditLate: who.handlesMoney()})
 	if err != nil {
-		s.cancelError(c, err)
+		fail(c, s.log, err)
 		return
 	}
 	s.placesFreed(c, k.Reservation.ServiceDayID)

@@ -76,18 +76,6 @@ func (s *Server) waitlistError(c *gin.Context, err error) {
 		}
 		p.Detail = p.Errors[0].Message + "."
 		fail(c, s.log, p)
-	case errors.Is(err, waitlist.ErrNotFound), errors.Is(err, cart.ErrNotFound):
-		fail(c, s.log, errNotFound)
-	case errors.Is(err, waitlist.ErrClosed):
-		fail(c, s.log, problem(http.StatusConflict, "waitlist-entry-closed", "Inscription terminée",
-			"Cette inscription sur liste d'attente est terminée (place obtenue, ou proposition expirée)."))
-	case errors.Is(err, cart.ErrNotOpen):
-		fail(c, s.log, errCartBusy)
-	case errors.Is(err, waitlist.ErrListChanged):
-		fail(c, s.log, problem(http.StatusConflict, "waitlist-changed", "La liste a changé",
-			"La liste d'attente a changé depuis son affichage (inscription, départ ou proposition) : rechargez-la puis recommencez."))
-	case errors.Is(err, waitlist.ErrReasonNeeded):
-		fail(c, s.log, badRequest("Indiquez un motif.", FieldError{Field: "reason", Message: "motif requis"}))
 	case errors.As(err, &appErr) && strings.HasPrefix(appErr.Type(), "Waitlist"):
 		status, slug := http.StatusConflict, "offer-refused"
 		if appErr.Type() == activities.ErrTypeWaitlistNotFound {
