@@ -104,7 +104,7 @@ func (a *Activities) SendCartReminder(ctx context.Context, cartID uuid.UUID) err
 	} else if err != nil {
 		return fmt.Errorf("read cart: %w", err)
 	}
-	if c.Status != "open" {
+	if c.Status != db.CartStatusOpen {
 		return nil
 	}
 	lines, err := q.ListCartLinesToRemind(ctx, cartID)

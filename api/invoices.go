@@ -201,7 +201,7 @@ func (s *Server) startInvoiceRun(c *gin.Context) {
 		fail(c, s.log, problem(http.StatusUnprocessableEntity, "month-not-finished", "Mois non terminé", p.NotFinished()))
 		return
 	}
-	if row, err := s.invoices.RunOf(c, who.OrgID, p.Month); err == nil && row.Status == "completed" {
+	if row, err := s.invoices.RunOf(c, who.OrgID, p.Month); err == nil && row.Status == db.InvoiceRunStatusCompleted {
 		c.JSON(http.StatusOK, runJSON(row))
 		return
 	} else if err != nil && !errors.Is(err, invoice.ErrNotFound) {

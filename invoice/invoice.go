@@ -83,16 +83,16 @@ func Number(year int, n int32) string { return fmt.Sprintf("FAC-%d-%06d", year, 
 // charge is on another invoice (booked and paid in an earlier month), shown so the
 // month's attendance is complete.
 const (
-	KindReservation        = "reservation"       // charge of a reservation booked online
-	KindStaffReservation   = "staff_reservation" // charge of a booking made by staff
-	KindCharge             = "charge"            // any other charge
-	KindCancellation       = "cancellation"      // unpaid staff booking (or presence without a reservation) reversed
-	KindCancellationCredit = "cancellation_credit"
-	KindPayment            = "payment" // online (PayFiP)
-	KindDeskPayment        = "desk_payment"
-	KindCreditUsed         = "credit_used"
-	KindAdjustment         = "adjustment"
-	KindLatePaymentCredit  = "late_payment_credit"
+	KindReservation        = "reservation"               // charge of a reservation booked online
+	KindStaffReservation   = "staff_reservation"         // charge of a booking made by staff
+	KindCharge             = string(db.LedgerKindCharge) // any other charge
+	KindCancellation       = "cancellation"              // unpaid staff booking (or presence without a reservation) reversed
+	KindCancellationCredit = string(db.LedgerKindCancellationCredit)
+	KindPayment            = string(db.LedgerKindPayment) // online (PayFiP)
+	KindDeskPayment        = string(db.LedgerKindDeskPayment)
+	KindCreditUsed         = string(db.LedgerKindCreditUsed)
+	KindAdjustment         = string(db.LedgerKindAdjustment)
+	KindLatePaymentCredit  = string(db.LedgerKindLatePaymentCredit)
 	KindInfo               = "info"
 	// Attendance (pointage). An unbooked attendance is a child present without a
 	// reservation, charged by the service's rule; "unbooked_info" lists one whose

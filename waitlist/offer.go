@@ -283,11 +283,11 @@ func closeBooked(ctx context.Context, q *db.Queries, e db.WaitlistEntry, reason 
 
 // Lapse outcomes.
 const (
-	LapseExpired  = "expired"  // not paid in time: the line left the cart, its place is free
-	LapseAccepted = "accepted" // paid in time
-	LapseClosed   = "closed"   // declined, or ended with its cart, already
-	LapseBusy     = "busy"     // its cart is being paid: the payment's outcome decides
-	LapseNotDue   = "not_due"  // its expiry is still ahead
+	LapseExpired  = string(db.WaitlistStatusExpired)  // not paid in time: the line left the cart, its place is free
+	LapseAccepted = string(db.WaitlistStatusAccepted) // paid in time
+	LapseClosed   = "closed"                          // declined, or ended with its cart, already
+	LapseBusy     = "busy"                            // its cart is being paid: the payment's outcome decides
+	LapseNotDue   = "not_due"                         // its expiry is still ahead
 )
 
 // LapseResult is what Lapse did.
