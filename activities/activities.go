@@ -207,7 +207,7 @@ func (a *Activities) payerOf(ctx context.Context, q *db.Queries, orgID, familyID
 	if err != nil {
 		return payer{}, fmt.Errorf("read family: %w", err)
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return payer{}, fmt.Errorf("org time zone: %w", err)
 	}

@@ -62,7 +62,7 @@ func (a *Activities) orgPeriod(ctx context.Context, q *db.Queries, orgID uuid.UU
 	} else if err != nil {
 		return org, invoice.Period{}, fmt.Errorf("read org: %w", err)
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return org, invoice.Period{}, fmt.Errorf("org time zone: %w", err)
 	}

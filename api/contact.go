@@ -14,7 +14,6 @@ import (
 	"github.com/enfance/enfance/check"
 	"github.com/enfance/enfance/contact"
 	"github.com/enfance/enfance/db"
-	enfmail "github.com/enfance/enfance/mail"
 )
 
 // Messages (package contact): the family writes to the service and answers in its
@@ -46,15 +45,11 @@ func (s *Server) postMessage(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	if p.Org.Email != "" {
-		s.sendLater(who.OrgID, enfmail.Message{
-			Key: "message:" + p.Message.ID.String(), To: []string{p.Org.Email},
-			Subject: "Nouveau message de la famille " + p.Family.Name + " : " + p.Message.Subject,
-			Text: fmt.Sprintf("La famille %s a écrit au service (%s), avec %d pièce(s) jointe(s).\n\nObjet : %s\n\n"+
-				"Lisez et répondez depuis la messagerie du back-office (message %s).\n",
-				p.Family.Name, contact.Categories[p.Message.Category], len(form.files), p.Message.Subject, p.Message.ID),
-		})
-	} else {
+	if !s.tell(who.OrgID, p.Org.Email, "message:"+p.Message.ID.String(),
+		"Nouveau message de la famille "+p.Family.Name+" : "+p.Message.Subject,
+		fmt.Sprintf("La famille %s a écrit au service (%s), avec %d pièce(s) jointe(s).\n\nObjet : %s\n\n"+
+			"Lisez et répondez depuis la messagerie du back-office (message %s).\n",
+			p.Family.Name, contact.Categories[p.Message.Category], len(form.files), p.Message.Subject, p.Message.ID)) {
 		s.log.Warn("org has no e-mail: staff not told of a new message")
 	}
 	t, err := s.contact.FamilyThread(c, who.OrgID, *who.FamilyID, p.Message.ID)
@@ -137,15 +132,10 @@ func (s *Server) familyReply(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	if r.Org.Email != "" {
-		s.sendLater(who.OrgID, enfmail.Message{
-			Key: "message:" + r.Message.ID.String(), To: []string{r.Org.Email},
-			Subject: "Réponse de la famille " + r.Family.Name + " : " + r.Thread.Subject,
-			Text: fmt.Sprintf("La famille %s a répondu dans la conversation « %s », avec %d pièce(s) jointe(s).\n\n"+
-				"Lisez et répondez depuis la messagerie du back-office (conversation %s).\n",
-				r.Family.Name, r.Thread.Subject, len(files), r.Thread.ID),
-		})
-	}
+	s.tell(who.OrgID, r.Org.Email, "message:"+r.Message.ID.String(), "Réponse de la famille "+r.Family.Name+" : "+r.Thread.Subject,
+		fmt.Sprintf("La famille %s a répondu dans la conversation « %s », avec %d pièce(s) jointe(s).\n\n"+
+			"Lisez et répondez depuis la messagerie du back-office (conversation %s).\n",
+			r.Family.Name, r.Thread.Subject, len(files), r.Thread.ID))
 	t, err := s.contact.FamilyThread(c, who.OrgID, *who.FamilyID, r.Thread.ID)
 	if err != nil {
 		fail(c, s.log, err)
@@ -321,13 +311,8 @@ func (s *Server) reply(c *gin.Context) {
 		fail(c, s.log, err)
 		return
 	}
-	if r.Thread.FamilyEmail != "" {
-		s.sendLater(who.OrgID, enfmail.Message{
-			Key: "reply:" + r.Message.ID.String(), To: []string{r.Thread.FamilyEmail},
-			Subject: "Réponse à votre message : " + r.Thread.Subject,
-			Text: "Bonjour,\n\nLe service a répondu à votre message « " + r.Thread.Subject + " ».\n" +
-				"Connectez-vous au portail famille pour la lire : " + s.portalLink("messages", nil) + "\n",
-		})
-	}
+	s.tell(who.OrgID, r.Thread.FamilyEmail, "reply:"+r.Message.ID.String(), "Réponse à votre message : "+r.Thread.Subject,
+		"Bonjour,\n\nLe service a répondu à votre message « "+r.Thread.Subject+" ».\n"+
+			"Connectez-vous au portail famille pour la lire : "+s.portalLink("messages", nil)+"\n")
 	s.staffThread(c, r.Thread.ID, http.StatusCreated)
 }

@@ -237,13 +237,9 @@ func (s *Server) createFamily(c *gin.Context) {
 
 // patchStaffFamily edits a family's name, contact details and QF; audited.
 func (s *Server) patchStaffFamily(c *gin.Context) {
-	ids, ok := s.pathIDs(c, "id")
-	if !ok {
-		return
-	}
 	var in families.Input
-	if err := c.ShouldBindJSON(&in); err != nil {
-		fail(c, s.log, badRequest("Corps JSON attendu."))
+	ids, ok := s.decode(c, &in, "id")
+	if !ok {
 		return
 	}
 	who := callerOf(c)
@@ -255,13 +251,9 @@ func (s *Server) patchStaffFamily(c *gin.Context) {
 }
 
 func (s *Server) addMember(c *gin.Context) {
-	ids, ok := s.pathIDs(c, "id")
-	if !ok {
-		return
-	}
 	var in families.MemberInput
-	if err := c.ShouldBindJSON(&in); err != nil {
-		fail(c, s.log, badRequest("Corps JSON attendu."))
+	ids, ok := s.decode(c, &in, "id")
+	if !ok {
 		return
 	}
 	out, err := s.families.AddMember(c, callerOf(c).actor(), ids[0], in)
@@ -273,13 +265,9 @@ func (s *Server) addMember(c *gin.Context) {
 }
 
 func (s *Server) patchMember(c *gin.Context) {
-	ids, ok := s.pathIDs(c, "id", "member_id")
-	if !ok {
-		return
-	}
 	var in families.MemberInput
-	if err := c.ShouldBindJSON(&in); err != nil {
-		fail(c, s.log, badRequest("Corps JSON attendu."))
+	ids, ok := s.decode(c, &in, "id", "member_id")
+	if !ok {
 		return
 	}
 	out, err := s.families.UpdateMember(c, callerOf(c).actor(), ids[0], ids[1], in)

@@ -31,6 +31,16 @@ func (s *Server) sendLater(orgID uuid.UUID, m mail.Message) {
 	})
 }
 
+// tell e-mails text to the address to, if there is one (sendLater), and says
+// whether there was.
+func (s *Server) tell(orgID uuid.UUID, to, key, subject, text string) bool {
+	if to == "" {
+		return false
+	}
+	s.sendLater(orgID, mail.Message{Key: key, To: []string{to}, Subject: subject, Text: text})
+	return true
+}
+
 // background runs fn after the request, with a minute to finish; Wait waits for it.
 func (s *Server) background(fn func(ctx context.Context)) {
 	s.bg.Add(1)

@@ -29,6 +29,21 @@ func (s *Server) pathIDs(c *gin.Context, names ...string) ([]uuid.UUID, bool) {
 	return out, true
 }
 
+// decode reads the named UUID path parameters and the JSON body into in; false:
+// the problem is answered (404 for an unreadable ID, 400 for a body that is not
+// JSON of in's shape).
+func (s *Server) decode(c *gin.Context, in any, names ...string) ([]uuid.UUID, bool) {
+	ids, ok := s.pathIDs(c, names...)
+	if !ok {
+		return nil, false
+	}
+	if err := c.ShouldBindJSON(in); err != nil {
+		fail(c, s.log, badRequest("Corps JSON attendu."))
+		return nil, false
+	}
+	return ids, true
+}
+
 // queryDays reads the optional dates ?name= (YYYY-MM-DD) over the defaults dst
 // holds; false: the problem is answered, naming each bad field.
 func (s *Server) queryDays(c *gin.Context, names []string, dst ...*time.Time) bool {

@@ -60,13 +60,9 @@ func (s *Server) createStaffUser(c *gin.Context) {
 // patchStaffUser changes a staff account's role, name or disabled flag. Disabling
 // ends its sessions; the org always keeps one active admin.
 func (s *Server) patchStaffUser(c *gin.Context) {
-	ids, ok := s.pathIDs(c, "id")
-	if !ok {
-		return
-	}
 	var in accounts.StaffInput
-	if err := c.ShouldBindJSON(&in); err != nil {
-		fail(c, s.log, badRequest("Corps JSON attendu."))
+	ids, ok := s.decode(c, &in, "id")
+	if !ok {
 		return
 	}
 	in.Login = ""

@@ -163,7 +163,7 @@ func serviceOf(ctx context.Context, q *db.Queries, orgID, serviceID uuid.UUID) (
 	if err != nil {
 		return svc, nil, fmt.Errorf("read org: %w", err)
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return svc, nil, fmt.Errorf("org time zone: %w", err)
 	}

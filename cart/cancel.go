@@ -121,7 +121,7 @@ func (s *Store) cancel(ctx context.Context, q *db.Queries, res db.Reservation, b
 	if err != nil {
 		return Cancellation{}, fmt.Errorf("read org: %w", err)
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return Cancellation{}, fmt.Errorf("org time zone: %w", err)
 	}

@@ -138,7 +138,7 @@ func newRules(ctx context.Context, q *db.Queries, f Family) (*rules, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read org: %w", err)
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return nil, fmt.Errorf("org time zone: %w", err)
 	}
@@ -262,17 +262,9 @@ func (s *Store) RemoveItem(ctx context.Context, f Family, lineID uuid.UUID) (uui
 	var freed uuid.UUID
 	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
 		q := db.New(tx)
-		c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrNotFound
-		} else if err != nil {
-			return fmt.Errorf("live cart: %w", err)
-		}
-		if c, err = q.LockCart(ctx, c.ID); err != nil {
-			return fmt.Errorf("lock cart: %w", err)
-		}
-		if c.Status != db.CartStatusOpen {
-			return ErrNotOpen
+		c, err := lockOpenCart(ctx, q, f)
+		if err != nil {
+			return err
 		}
 		if _, err := q.GetCartLine(ctx, db.GetCartLineParams{CartID: c.ID, ID: lineID}); errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotFound
@@ -297,6 +289,24 @@ func declineOffers(ctx context.Context, q *db.Queries, lineIDs ...uuid.UUID) err
 		return fmt.Errorf("decline offers: %w", err)
 	}
 	return nil
+}
+
+// lockOpenCart locks the family's live cart, to change its lines: ErrNotFound
+// without one, ErrNotOpen while it is being paid.
+func lockOpenCart(ctx context.Context, q *db.Queries, f Family) (db.Cart, error) {
+	c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
+	if db.NotFound(err) {
+		return c, ErrNotFound
+	} else if err != nil {
+		return c, fmt.Errorf("live cart: %w", err)
+	}
+	if c, err = q.LockCart(ctx, c.ID); err != nil {
+		return c, fmt.Errorf("lock cart: %w", err)
+	}
+	if c.Status != db.CartStatusOpen {
+		return c, ErrNotOpen
+	}
+	return c, nil
 }
 
 // View is the cart as the family sees it, with its totals.

@@ -94,17 +94,11 @@ func (s *Store) untickMonth(ctx context.Context, f Family, childID, serviceID uu
 		if err := r.requireChildAndService(ctx, childID, serviceID); err != nil {
 			return err
 		}
-		c, err := q.GetLiveCart(ctx, db.GetLiveCartParams{OrgID: f.OrgID, FamilyID: f.ID})
-		if errors.Is(err, pgx.ErrNoRows) {
+		c, err := lockOpenCart(ctx, q, f)
+		if errors.Is(err, ErrNotFound) {
 			return nil // nothing held, nothing to untick
 		} else if err != nil {
-			return fmt.Errorf("live cart: %w", err)
-		}
-		if c, err = q.LockCart(ctx, c.ID); err != nil {
-			return fmt.Errorf("lock cart: %w", err)
-		}
-		if c.Status != db.CartStatusOpen {
-			return ErrNotOpen
+			return err
 		}
 		out.Cart = &c
 		lines, err := q.ReleaseMonthLines(ctx, db.ReleaseMonthLinesParams{CartID: c.ID, ChildID: childID, ServiceID: serviceID, FirstDay: first, LastDay: last})

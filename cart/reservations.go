@@ -73,7 +73,7 @@ func (s *Store) StaffReservations(ctx context.Context, orgID, familyID uuid.UUID
 // cancelDeadlines returns, for the org's services, the cancellation deadline of a
 // day of a service.
 func cancelDeadlines(ctx context.Context, q *db.Queries, orgID uuid.UUID) (func(serviceID uuid.UUID, day time.Time) time.Time, error) {
-	loc, err := orgZone(ctx, q, orgID)
+	_, loc, err := q.OrgZone(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
@@ -86,17 +86,4 @@ func cancelDeadlines(ctx context.Context, q *db.Queries, orgID uuid.UUID) (func(
 		rules[sv.ID] = services.CancelRule(sv)
 	}
 	return func(serviceID uuid.UUID, day time.Time) time.Time { return rules[serviceID].Deadline(day, loc) }, nil
-}
-
-// orgZone is the time zone of the org, in which its days and deadlines are told.
-func orgZone(ctx context.Context, q *db.Queries, orgID uuid.UUID) (*time.Location, error) {
-	org, err := q.GetOrg(ctx, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("read org: %w", err)
-	}
-	loc, err := time.LoadLocation(org.TimeZone)
-	if err != nil {
-		return nil, fmt.Errorf("org time zone: %w", err)
-	}
-	return loc, nil
 }

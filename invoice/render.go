@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/document"
@@ -22,7 +21,7 @@ func Render(ctx context.Context, q *db.Queries, inv db.Invoice) ([]byte, error) 
 	if err != nil {
 		return nil, fmt.Errorf("read family: %w", err)
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return nil, fmt.Errorf("org time zone: %w", err)
 	}

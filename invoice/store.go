@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -85,7 +84,7 @@ func (s *Store) Period(ctx context.Context, orgID uuid.UUID, month string) (Peri
 	if err != nil {
 		return Period{}, fmt.Errorf("read org: %w", err)
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return Period{}, fmt.Errorf("org time zone: %w", err)
 	}

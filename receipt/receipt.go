@@ -53,7 +53,7 @@ func Build(ctx context.Context, q *db.Queries, att db.PaymentAttempt) (Doc, erro
 	if err != nil {
 		return Doc{}, fmt.Errorf("read family: %w", err)
 	}
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return Doc{}, fmt.Errorf("org time zone: %w", err)
 	}

@@ -34,17 +34,9 @@ func (s *Store) ForFamily(ctx context.Context, orgID, familyID uuid.UUID) ([]Off
 	if err != nil {
 		return nil, fmt.Errorf("members: %w", err)
 	}
-	ids := make([]uuid.UUID, len(svcs))
-	for i, sv := range svcs {
-		ids[i] = sv.ID
-	}
-	prices, err := q.ListServicePrices(ctx, ids)
+	byService, err := pricesOf(ctx, q, svcs)
 	if err != nil {
-		return nil, fmt.Errorf("prices: %w", err)
-	}
-	byService := map[uuid.UUID][]db.ServicePrice{}
-	for _, p := range prices {
-		byService[p.ServiceID] = append(byService[p.ServiceID], p)
+		return nil, err
 	}
 	today := booking.Day(s.now())
 	out := []Offered{}

@@ -99,17 +99,30 @@ func (s *Store) Services(ctx context.Context, orgID uuid.UUID) ([]Service, error
 	if err != nil {
 		return nil, fmt.Errorf("services: %w", err)
 	}
+	prices, err := pricesOf(ctx, q, svcs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Service, 0, len(svcs))
+	for _, sv := range svcs {
+		out = append(out, View(sv, prices[sv.ID]))
+	}
+	return out, nil
+}
+
+// pricesOf reads the price grids of svcs, by service.
+func pricesOf(ctx context.Context, q *db.Queries, svcs []db.Service) (map[uuid.UUID][]db.ServicePrice, error) {
 	ids := make([]uuid.UUID, len(svcs))
 	for i, sv := range svcs {
 		ids[i] = sv.ID
 	}
-	prices, err := q.ListServicePrices(ctx, ids)
+	rows, err := q.ListServicePrices(ctx, ids)
 	if err != nil {
 		return nil, fmt.Errorf("prices: %w", err)
 	}
-	out := make([]Service, 0, len(svcs))
-	for _, sv := range svcs {
-		out = append(out, View(sv, prices))
+	out := map[uuid.UUID][]db.ServicePrice{}
+	for _, p := range rows {
+		out[p.ServiceID] = append(out[p.ServiceID], p)
 	}
 	return out, nil
 }

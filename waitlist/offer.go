@@ -148,7 +148,7 @@ func (s *Store) offerIn(ctx context.Context, q *db.Queries, dayID uuid.UUID, by 
 	if err != nil {
 		return nil, fmt.Errorf("read service: %w", err)
 	}
-	loc, err := orgZone(ctx, q, sd.OrgID)
+	_, loc, err := q.OrgZone(ctx, sd.OrgID)
 	if err != nil {
 		return nil, err
 	}
@@ -368,7 +368,7 @@ func (s *Store) State(ctx context.Context, dayID uuid.UUID) (DayState, error) {
 	if err != nil {
 		return DayState{}, fmt.Errorf("read service: %w", err)
 	}
-	loc, err := orgZone(ctx, q, sd.OrgID)
+	_, loc, err := q.OrgZone(ctx, sd.OrgID)
 	if err != nil {
 		return DayState{}, err
 	}

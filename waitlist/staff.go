@@ -75,7 +75,7 @@ func staffDay(ctx context.Context, q *db.Queries, st cart.Staff, serviceID uuid.
 	} else if err != nil {
 		return DayView{}, fmt.Errorf("read day: %w", err)
 	}
-	loc, err := orgZone(ctx, q, st.OrgID)
+	_, loc, err := q.OrgZone(ctx, st.OrgID)
 	if err != nil {
 		return DayView{}, err
 	}

@@ -308,7 +308,7 @@ func (s *Store) Leave(ctx context.Context, f cart.Family, id uuid.UUID) (Left, e
 // zone) on, whatever their status, with the rank of those waiting.
 func (s *Store) FamilyEntries(ctx context.Context, f cart.Family) ([]Entry, error) {
 	q := db.New(s.Pool)
-	loc, err := orgZone(ctx, q, f.OrgID)
+	_, loc, err := q.OrgZone(ctx, f.OrgID)
 	if err != nil {
 		return nil, err
 	}
@@ -372,18 +372,6 @@ func lockOfferCart(ctx context.Context, q *db.Queries, e db.WaitlistEntry) (db.C
 		return db.Cart{}, db.CartLine{}, fmt.Errorf("lock cart: %w", err)
 	}
 	return c, line, nil
-}
-
-func orgZone(ctx context.Context, q *db.Queries, orgID uuid.UUID) (*time.Location, error) {
-	org, err := q.GetOrg(ctx, orgID)
-	if err != nil {
-		return nil, fmt.Errorf("read org: %w", err)
-	}
-	loc, err := time.LoadLocation(org.TimeZone)
-	if err != nil {
-		return nil, fmt.Errorf("org time zone: %w", err)
-	}
-	return loc, nil
 }
 
 // audit records what staff did to a list, with the reason they gave.

@@ -66,7 +66,7 @@ func runInvoices(ctx context.Context, args []string) error {
 		return nil
 	}
 
-	loc, err := time.LoadLocation(org.TimeZone)
+	loc, err := org.Zone()
 	if err != nil {
 		return fmt.Errorf("org time zone: %w", err)
 	}
