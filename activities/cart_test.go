@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/enfance/enfance/activities"
+	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/mail"
 	"github.com/enfance/enfance/payfip"
 	"github.com/enfance/enfance/payfip/sim"
@@ -148,8 +149,8 @@ func TestCheckoutThatPayFiPDoesNotCreateReopensTheCart(t *testing.T) {
 func TestSettleCartReopensOnARefusalAndOnTheFamilysAbandon(t *testing.T) {
 	for _, tc := range []struct {
 		name       string
-		resultrans string // "" : the family abandons while on PayFiP's page
-		want       string // the attempt's status
+		resultrans string           // "" : the family abandons while on PayFiP's page
+		want       db.AttemptStatus // the attempt's status
 	}{{"refused", "R", "refused"}, {"abandoned by the family", "", "error"}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)

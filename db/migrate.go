@@ -16,6 +16,18 @@ var migrations embed.FS
 
 // Migrate applies every embedded migration not yet applied to the database at dsn.
 func Migrate(ctx context.Context, dsn string) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("migrations folder: %w", err)
+	}
+	return MigrateFS(ctx, dsn, sub)
+}
+
+// MigrateFS applies the goose migrations of fsys not yet applied to the database
+// at dsn. Migrations are numbered per change, and changes land in any order: one
+// numbered below the database's latest (written while another landed, merged
+// later) is applied too, rather than refused.
+func MigrateFS(ctx context.Context, dsn string, fsys fs.FS) error {
 	// The URL may carry the processes' pool settings (pool_max_conns, …: see
 	// docs/deploy.md), which are not PostgreSQL parameters: parse them out as the
 	// processes' pools do.
@@ -25,12 +37,7 @@ func Migrate(ctx context.Context, dsn string) error {
 	}
 	sqlDB := stdlib.OpenDB(*pcfg.ConnConfig)
 	defer sqlDB.Close()
-
-	sub, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return fmt.Errorf("migrations folder: %w", err)
-	}
-	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, sub)
+	provider, err := goose.NewProvider(goose.DialectPostgres, sqlDB, fsys, goose.WithAllowOutofOrder(true))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
