@@ -12,7 +12,7 @@ import (
 	"github.com/enfance/enfance/payfip"
 )
 
-// A cart's steps as its workflow runs them since issue 16: local activities,
+// A cart's steps as its workflow runs them (FlowLocal): local activities,
 // each doing in one call what belongs together, so that a paid cart costs a few
 // workflow tasks and no activity task (docs/performance.md). Each is made of the
 // idempotent activities above, so retrying the whole of it is safe.

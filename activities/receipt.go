@@ -51,8 +51,8 @@ func queueDocument(ctx context.Context, q *db.Queries, att db.PaymentAttempt, ki
 
 // SendReceipt e-mails the document of a settled attempt once (package receipt
 // words it: an attestation de paiement, or the confirmation of reservations
-// carried to the balance), now: the workflows that wait for it (carts started
-// before issue 16, payments of the balance, reconciliation) call it.
+// carried to the balance), now: the workflows that wait for it (the carts of
+// workflows.FlowActivities, payments of the balance, reconciliation) call it.
 func (a *Activities) SendReceipt(ctx context.Context, attemptID uuid.UUID) error {
 	return a.sendDocument(ctx, attemptID, mailReceipt)
 }

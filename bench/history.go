@@ -153,7 +153,8 @@ func waitForReceipts(ctx context.Context, pool *pgxpool.Pool, fx *fixture, wait 
 	}
 }
 
-// Target is one figure of issue 16's table, with what was measured.
+// Target is one figure the opening-day rush aims at (docs/performance.md), with
+// what was measured.
 type Target struct {
 	Figure string  `json:"figure"`
 	Value  float64 `json:"value"`

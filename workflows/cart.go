@@ -57,8 +57,8 @@ type CartInput struct {
 	Timing       Timing        `json:",omitzero"`
 	RemindBefore time.Duration `json:",omitzero"`
 	// Flow is the cart code the workflow was started for, fixed with it: every
-	// start since issue 16 sets FlowLocal (CartStartOptions). The zero value is
-	// the carts started before, which keep the code they started with to their
+	// start sets FlowLocal (CartStartOptions). The zero value is the carts
+	// started by the earlier code, which keep the code they started with to their
 	// end (their histories in testdata replay it).
 	Flow int `json:",omitzero"`
 }
@@ -66,7 +66,7 @@ type CartInput struct {
 // The cart's flows.
 const (
 	// FlowActivities: every step an activity task, the receipt sent by the
-	// workflow (carts started before issue 16).
+	// workflow (the carts started by the earlier code).
 	FlowActivities = 0
 	// FlowLocal: the steps are local activities, each doing in one call what
 	// belongs together (activities.Checkout, activities.SettleCart), the

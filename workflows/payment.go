@@ -146,7 +146,7 @@ func (f *payfipFollower) await(ctx workflow.Context, a *attempt, dueCents int64)
 }
 
 // checkWithActivity asks PayFiP through the CheckPayment activity (a task of
-// its own), as payments of the balance and the carts started before issue 16 do;
+// its own), as payments of the balance and the carts of FlowActivities do;
 // the workflow then acts on the answer with activities of its own. An activity
 // that failed for good is an unusable answer like any other: asked again later,
 // never paid.

@@ -104,7 +104,7 @@ func printReport(r *bench.Report) {
 		fmt.Printf("limit (bare PostgreSQL loop): %d reservations in %.1f s → %.0f/s; engine: %.0f/s; engine ÷ limit = %.3f\n",
 			r.Limit.Reservations, r.Limit.WallSeconds, r.Limit.ReservationsPerSecond, float64(r.Reservations)/r.WallSeconds, r.EngineVsLimit)
 	}
-	fmt.Printf("\n%-88s %12s %10s  %s\n", "target (issue 16)", "value", "target", "")
+	fmt.Printf("\n%-88s %12s %10s  %s\n", "target", "value", "target", "")
 	for _, t := range r.Targets {
 		met := "met"
 		if !t.Met {
