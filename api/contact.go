@@ -83,9 +83,13 @@ func messagesFR(n int64) string {
 	return fmt.Sprintf("%d messages", n)
 }
 
-// readReply reads a reply: JSON {body}, or multipart with body and files[]; false:
-// the refusal is answered.
-func (s *Server) readReply(c *gin.Context) (string, []upload, bool) {
+// readReply reads a reply to the :id thread: JSON {body}, or multipart with body
+// and files[]; false: the refusal is answered.
+func (s *Server) readReply(c *gin.Context) (uuid.UUID, string, []upload, bool) {
+	ids, ok := s.pathIDs(c, "id")
+	if !ok {
+		return uuid.Nil, "", nil, false
+	}
 	var body string
 	var files []upload
 	if strings.HasPrefix(c.ContentType(), "multipart/") {
@@ -94,7 +98,7 @@ func (s *Server) readReply(c *gin.Context) (string, []upload, bool) {
 		if err != nil {
 			finish(c)
 			fail(c, s.log, err)
-			return "", nil, false
+			return uuid.Nil, "", nil, false
 		}
 		body, files = form.fields["body"], form.files
 	} else {
@@ -103,31 +107,27 @@ func (s *Server) readReply(c *gin.Context) (string, []upload, bool) {
 		}
 		if err := c.ShouldBindJSON(&req); err != nil {
 			fail(c, s.log, badRequest("Corps JSON {body} attendu."))
-			return "", nil, false
+			return uuid.Nil, "", nil, false
 		}
 		body = req.Body
 	}
 	body = strings.TrimSpace(body)
 	if msg := check.Required(10000)(body); msg != "" {
 		fail(c, s.log, badRequest("Réponse vide.", FieldError{Field: "body", Message: msg}))
-		return "", nil, false
+		return uuid.Nil, "", nil, false
 	}
-	return body, files, true
+	return ids[0], body, files, true
 }
 
 // familyReply: the family answers inside one of its threads (JSON {body}, or
 // multipart with body and files[]); the service is told by e-mail.
 func (s *Server) familyReply(c *gin.Context) {
 	who := callerOf(c)
-	ids, ok := s.pathIDs(c, "id")
+	id, body, files, ok := s.readReply(c)
 	if !ok {
 		return
 	}
-	body, files, ok := s.readReply(c)
-	if !ok {
-		return
-	}
-	r, err := s.contact.FamilyReply(c, who.OrgID, *who.FamilyID, who.UserID, ids[0], body, contactFiles(files))
+	r, err := s.contact.FamilyReply(c, who.OrgID, *who.FamilyID, who.UserID, id, body, contactFiles(files))
 	if err != nil {
 		fail(c, s.log, err)
 		return
@@ -298,15 +298,11 @@ func (s *Server) thread(c *gin.Context) {
 // family is told by e-mail.
 func (s *Server) reply(c *gin.Context) {
 	who := callerOf(c)
-	ids, ok := s.pathIDs(c, "id")
+	id, body, files, ok := s.readReply(c)
 	if !ok {
 		return
 	}
-	body, files, ok := s.readReply(c)
-	if !ok {
-		return
-	}
-	r, err := s.contact.Answer(c, who.actor(), ids[0], body, contactFiles(files))
+	r, err := s.contact.Answer(c, who.actor(), id, body, contactFiles(files))
 	if err != nil {
 		fail(c, s.log, err)
 		return
