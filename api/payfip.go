@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"net/http"
@@ -54,7 +55,9 @@ var errTooManyCallbacks = problem(http.StatusTooManyRequests, "too-many-requests
 // nothing. Callbacks are coalesced: the first wakes the workflow, and any other
 // for the same attempt within PAYFIP_NOTIFY_COOLDOWN (whichever API replica gets
 // it) writes nothing and wakes nobody, since the workflow is already reading
-// PayFiP or has just read it. It returns the attempt when there is one.
+// PayFiP or has just read it. A callback whose signal failed records nothing
+// (see cart.Store.Wake) and is answered 503, so that the next one wakes it. It
+// returns the attempt when there is one.
 func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 	idOp := idOpOf(c)
 	if idOp == "" || len(idOp) > 64 {
@@ -68,27 +71,29 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	wake, reopened, err := s.carts.Wake(c, att, s.cfg.PayFiPNotifyCooldown)
+	wf := attemptWorkflow(att)
+	woken, reopened, err := s.carts.Wake(c, att, s.cfg.PayFiPNotifyCooldown, func(ctx context.Context) error {
+		err := s.temporal.SignalWorkflow(ctx, wf, "", workflows.PayFiPSignal, idOp)
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			// The attempt's workflow has ended; reconciliation settles what is left.
+			s.log.Warn("payfip callback for an ended workflow", zap.String("idop", idOp), zap.String("workflow", wf))
+			return nil
+		}
+		return err
+	})
 	if err != nil {
+		// Nothing recorded: the next callback for this idOp, here too, wakes it.
+		s.callbackIDOps.forget(idOp)
 		return nil, err
-	} else if !wake {
-		return &att, nil
 	}
 	// Closed without a payment, yet PayFiP calls back: it may have taken the money
 	// after all. Reconciliation reads it again (and only it decides).
-	if reopened {
+	if woken && reopened {
 		s.log.Warn("payfip callback for an attempt closed without payment: reconciliation will read it again",
 			zap.String("idop", idOp), zap.String("attempt", att.ID.String()), zap.String("status", string(att.Status)))
 	}
-	wf := attemptWorkflow(att)
-	err = s.temporal.SignalWorkflow(c, wf, "", workflows.PayFiPSignal, idOp)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		// The attempt's workflow has ended; reconciliation settles what is left.
-		s.log.Warn("payfip callback for an ended workflow", zap.String("idop", idOp), zap.String("workflow", wf))
-		return &att, nil
-	}
-	return &att, err
+	return &att, nil
 }
 
 func (s *Server) payfipNotify(c *gin.Context) {

@@ -47,6 +47,13 @@ func (k *keyedLimiter) allow(key string, now time.Time) bool {
 	return b.AllowN(now, 1)
 }
 
+// forget drops key's bucket: its next request is allowed again.
+func (k *keyedLimiter) forget(key string) {
+	k.mu.Lock()
+	k.buckets.Remove(key)
+	k.mu.Unlock()
+}
+
 // addressKey is how a client address is counted: an IPv4 address alone, an IPv6
 // address by its /64 — the block one subscriber, one household or one server gets,
 // and rotates its addresses within for free.

@@ -107,20 +107,34 @@ func (s *Store) AttemptByIDOp(ctx context.Context, idOp string) (db.PaymentAttem
 	return att, err
 }
 
-// Wake records a PayFiP callback for att and says whether its workflow is to be
-// woken: not when another callback did it less than cooldown ago (whichever API
-// replica got it), since the workflow is already reading PayFiP or has just read
-// it. An attempt closed without a payment is handed back to reconciliation
-// (reopened): PayFiP may have taken the money after all.
-func (s *Store) Wake(ctx context.Context, att db.PaymentAttempt, cooldown time.Duration) (wake, reopened bool, err error) {
-	q := db.New(s.Pool)
+// Wake records a PayFiP callback for att and wakes its workflow with wake,
+// unless another callback did it less than cooldown ago (whichever API replica
+// got it), since the workflow is already reading PayFiP or has just read it. An
+// attempt closed without a payment is handed back to reconciliation (reopened):
+// PayFiP may have taken the money after all.
+//
+// The record and the wake-up are one transaction, the attempt's row locked
+// meanwhile: when wake fails (Temporal out of reach, this process killed
+// before it is sent), nothing is recorded and PayFiP's next try — on any
+// replica — wakes the workflow instead of being coalesced with a wake-up that
+// never happened. Parallel callbacks queue on the row; one of them wakes.
+func (s *Store) Wake(ctx context.Context, att db.PaymentAttempt, cooldown time.Duration, wake func(context.Context) error) (woken, reopened bool, err error) {
 	now := s.now()
-	woken, err := q.WakeAttempt(ctx, db.WakeAttemptParams{ID: att.ID, Now: now, WokenBefore: now.Add(-cooldown)})
-	if err != nil || woken == 0 {
+	err = db.InTx(ctx, s.Pool, func(q *db.Queries) error {
+		n, err := q.WakeAttempt(ctx, db.WakeAttemptParams{ID: att.ID, Now: now, WokenBefore: now.Add(-cooldown)})
+		if err != nil || n == 0 {
+			return err
+		}
+		if n, err = q.ReopenAttemptReconciliation(ctx, att.ID); err != nil {
+			return err
+		}
+		woken, reopened = true, n > 0
+		return wake(ctx)
+	})
+	if err != nil {
 		return false, false, err
 	}
-	n, err := q.ReopenAttemptReconciliation(ctx, att.ID)
-	return true, n > 0, err
+	return woken, reopened, nil
 }
 
 // Receipt is the document of one of the family's settled payments (ErrNotFound

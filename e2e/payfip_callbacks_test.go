@@ -10,12 +10,15 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
@@ -268,20 +271,108 @@ func (s *stack) observedAPI(options ...func(*config.Config)) (string, *observer.
 // its logger, its clock (nil: the real one) and the stack's configuration edited
 // by options.
 func (s *stack) replica(log *zap.Logger, now func() time.Time, options ...func(*config.Config)) string {
+	return s.serve(api.Options{Temporal: s.temporal, Logger: log, Now: now}, options...)
+}
+
+// serve serves the stack's API once more with o (its pool and configuration
+// are the stack's, the configuration edited by options) and returns its URL.
+func (s *stack) serve(o api.Options, options ...func(*config.Config)) string {
 	s.t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	cfg := s.cfg
-	cfg.PublicURL = "http://" + ln.Addr().String()
-	for _, o := range options {
-		o(&cfg)
+	o.Config = s.cfg
+	o.Config.PublicURL = "http://" + ln.Addr().String()
+	for _, edit := range options {
+		edit(&o.Config)
 	}
-	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: api.New(api.Options{Config: cfg, Pool: s.pool, Temporal: s.temporal, Logger: log, Now: now}).Handler()}}
+	o.Pool = s.pool
+	srv := &httptest.Server{Listener: ln, Config: &http.Server{Handler: api.New(o).Handler()}}
 	srv.Start()
 	s.t.Cleanup(srv.Close)
-	return cfg.PublicURL
+	return o.Config.PublicURL
+}
+
+// lostSignals is the stack's Temporal client as an API process sees it when the
+// Temporal frontend dies under it: its next failures signals fail.
+type lostSignals struct {
+	client.Client
+	failures atomic.Int32
+}
+
+func (l *lostSignals) SignalWorkflow(ctx context.Context, id, run, name string, arg any) error {
+	if l.failures.Add(-1) >= 0 {
+		return serviceerror.NewUnavailable("the Temporal frontend went away")
+	}
+	return l.Client.SignalWorkflow(ctx, id, run, name, arg)
+}
+
+// PayFiP's notification reaches an API process whose Temporal frontend dies in the
+// middle: the workflow was not woken, so the notification is refused (503) and
+// nothing is recorded — PayFiP's next try wakes it, whether it reaches the same
+// process (its per-idOp shedding forgets a notification it failed to relay) or
+// another. Otherwise the retries are coalesced with a wake-up that never happened
+// and the paid cart waits for the workflow's first reading, 16 minutes later.
+func TestNotificationWhoseWakeUpFailedIsRelayedAgain(t *testing.T) {
+	// Notifications are coalesced, as in production; the test is PayFiP's only voice.
+	s := newStack(t)
+	s.sim.SetFaults(sim.Faults{LoseNotifications: true})
+	signals := &lostSignals{Client: s.temporal}
+	signals.failures.Store(2)
+	dying := s.serve(api.Options{Temporal: signals, Logger: zap.NewNop()})
+
+	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
+	book(fam, "cantine", 1)
+	var co checkoutAnswer
+	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	idOp := idOpOf(co.PaymentURL)
+	if err := s.sim.Pay(idOp, "P"); err != nil {
+		t.Fatal(err)
+	}
+	notify := func(base string) (int, string) {
+		return callback(t, http.MethodGet, base+"/payfip/notify?idop="+url.QueryEscape(idOp), nil, "")
+	}
+	for try := 1; try <= 2; try++ { // the same process, twice: its signal fails both times
+		if status, body := notify(dying); status != http.StatusServiceUnavailable {
+			t.Fatalf("try %d, signal lost: %d %q, want 503 so that PayFiP tries again", try, status, body)
+		}
+	}
+	if m := s.moneyState(co.PaymentID); m.Notified || m.AttemptStatus != "pending" {
+		t.Fatalf("a notification that woke nobody was recorded: %+v", m)
+	}
+	if signals, _ := s.cartHistory(co.CartID); signals != 0 {
+		t.Fatalf("%d signals in the cart's history", signals)
+	}
+	// PayFiP tries again and reaches the other replica: the workflow wakes now.
+	if status, body := notify(s.api); status != http.StatusOK || body != "OK" {
+		t.Fatalf("retry: %d %q", status, body)
+	}
+	if got := s.cartEnds(co.CartID); got != "paid" {
+		t.Fatalf("cart ended %q", got)
+	}
+	if m := s.moneyState(co.PaymentID); m.AttemptStatus != "paid" || !m.Notified || m.Payments != -150 || m.Reservations != 1 {
+		t.Fatalf("after the retry: %+v", m)
+	}
+
+	// The same on one process: the retry that reaches the process that failed is
+	// relayed, not shed as a duplicate of the failed one.
+	signals.failures.Store(1)
+	book(fam, "cantine", 1)
+	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	idOp = idOpOf(co.PaymentURL)
+	if err := s.sim.Pay(idOp, "P"); err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := notify(dying); status != http.StatusServiceUnavailable {
+		t.Fatalf("signal lost: %d, want 503", status)
+	}
+	if status, body := notify(dying); status != http.StatusOK || body != "OK" {
+		t.Fatalf("retry on the same process: %d %q", status, body)
+	}
+	if got := s.cartEnds(co.CartID); got != "paid" {
+		t.Fatalf("second cart ended %q", got)
+	}
 }
 
 // A notification for an idOp we did not create is answered 200 (PayFiP must not
