@@ -253,7 +253,7 @@ func TestClusterRushSurvivesLosingOneOfEach(t *testing.T) {
 			}
 		}
 		assertEveryFamilyPaidOnce(t, ctx, conn, families)
-		assertPayFiPAgreesWithTheLedger(t, ctx, conn, r.sim)
+		assertPayFiPAgreesWithTheLedger(t, ctx, conn, r.sim, filepath.Join(r.data, "cluster", "logs"))
 		// The operators' view: every paid cart in the Temporal Web UI, found by its
 		// search attribute once its workflow has sent the receipt and ended
 		// (visibility is written after the workflow, so it is waited for).
@@ -319,7 +319,7 @@ func assertEveryFamilyPaidOnce(t *testing.T, ctx context.Context, conn *pgx.Conn
 
 // assertPayFiPAgreesWithTheLedger asks the simulator about every payment the
 // engine created: each was paid once, for the amount the engine recorded.
-func assertPayFiPAgreesWithTheLedger(t *testing.T, ctx context.Context, conn *pgx.Conn, sim string) {
+func assertPayFiPAgreesWithTheLedger(t *testing.T, ctx context.Context, conn *pgx.Conn, sim, logs string) {
 	t.Helper()
 	rows, err := conn.Query(ctx, `SELECT a.id_op, a.amount_cents, a.status FROM payment_attempts a
 		JOIN orgs o ON o.id = a.org_id WHERE o.slug LIKE 'bench-%'`)
@@ -356,6 +356,27 @@ func assertPayFiPAgreesWithTheLedger(t *testing.T, ctx context.Context, conn *pg
 		}
 		if p.Resultrans != "P" || p.Montant != strconv.FormatInt(a.amount, 10) || a.status != "paid" {
 			t.Errorf("payment %s: simulator %+v, engine %d cents %s", *a.idOp, p, a.amount, a.status)
+			logLinesAbout(t, logs, *a.idOp)
+		}
+	}
+}
+
+// logLinesAbout shows what the cluster's processes logged about needle (an idOp),
+// so that a failure on a CI machine says where the payment stopped.
+func logLinesAbout(t *testing.T, dir, needle string) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		shown := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, needle) && shown < 40 {
+				t.Logf("%s: %s", filepath.Base(f), line)
+				shown++
+			}
 		}
 	}
 }
