@@ -105,7 +105,7 @@ func (s *Server) payfipNotify(c *gin.Context) {
 	if relay {
 		if _, err := s.relay(c); err != nil {
 			// PayFiP does not retry reliably; reconciliation will poll this attempt.
-			s.log.Error("payfip notification not relayed", zap.Error(err))
+			s.log.Error("payfip notification not relayed", zap.String("idop", idOpOf(c)), zap.Error(err))
 			c.String(http.StatusServiceUnavailable, "retry")
 			return
 		}
@@ -125,7 +125,7 @@ func (s *Server) payfipReturn(c *gin.Context) {
 	case relay:
 		var err error
 		if att, err = s.relay(c); err != nil {
-			s.log.Error("payfip return not relayed", zap.Error(err))
+			s.log.Error("payfip return not relayed", zap.String("idop", idOpOf(c)), zap.Error(err))
 		}
 	case allowed && api:
 		// Relayed a moment ago: the answer still says where the payment is.
