@@ -34,9 +34,11 @@ type cartItemJSON struct {
 }
 
 type cartJSON struct {
-	ID                    *uuid.UUID     `json:"id"`
-	Status                string         `json:"status"`
-	ExpiresAt             *time.Time     `json:"expires_at"`
+	ID        *uuid.UUID `json:"id"`
+	Status    string     `json:"status"`
+	ExpiresAt *time.Time `json:"expires_at"`
+	// How long a cart holds its days once created (CART_TTL), in seconds.
+	HoldSeconds           int64          `json:"hold_seconds"`
 	Items                 []cartItemJSON `json:"items"`
 	SubtotalCents         int64          `json:"subtotal_cents"`
 	CreditAppliedCents    int64          `json:"credit_applied_cents"`
@@ -69,7 +71,7 @@ func (s *Server) cartView(c *gin.Context) (cartJSON, bool) {
 		return cartJSON{}, false
 	}
 	out := cartJSON{
-		Status: "empty", Items: make([]cartItemJSON, 0, len(v.Lines)),
+		Status: "empty", Items: make([]cartItemJSON, 0, len(v.Lines)), HoldSeconds: int64(s.cfg.CartTTL / time.Second),
 		SubtotalCents: v.Totals.SubtotalCents, CreditAppliedCents: v.Totals.CreditAppliedCents,
 		OutstandingAddedCents: v.Totals.OutstandingAddedCents, TotalDueCents: v.Totals.TotalDueCents,
 	}

@@ -104,6 +104,7 @@ func journeyBalance(t *testing.T, s *stack, martin *apiClient, family, hugo uuid
 	b.click(`nav//a`, "Panier")
 	b.waitJS("the cart's line", `document.querySelectorAll('table.cart-lines tbody tr').length === 1`, 10*time.Second)
 	b.waitText("#pay", "Payer 1,50 €", 5*time.Second)
+	b.waitText("main", "Les jours de votre panier vous sont gardés 48 heures, jusqu'au ", time.Second)
 	b.shot("01-panier-intact")
 	if n := s.int(`SELECT count(*) FROM cart_lines l JOIN carts c ON c.id = l.cart_id WHERE c.family_id = $1 AND c.status = 'open' AND l.state = 'held'`, family); n != 1 {
 		t.Fatalf("%d lines held after paying the balance, want the cart's 1", n)

@@ -41,6 +41,7 @@ type cartView struct {
 	} `json:"items"`
 	SubtotalCents int64 `json:"subtotal_cents"`
 	TotalDueCents int64 `json:"total_due_cents"`
+	HoldSeconds   int64 `json:"hold_seconds"`
 }
 
 type checkoutAnswer struct {

@@ -198,6 +198,9 @@ func TestCartExpiresAfterCartTTL(t *testing.T) {
 	s := newStack(t, func(c *config.Config) { c.CartTTL = 2 * time.Second })
 	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
 	cart := book(fam, "mercredi", 2) // limited places: the hold is visible in taken
+	if cart.HoldSeconds != 2 {
+		t.Fatalf("the cart says it holds its days %d s, CART_TTL is 2 s", cart.HoldSeconds)
+	}
 	var taken int
 	if err := s.pool.QueryRow(context.Background(), `SELECT sum(taken) FROM service_days`).Scan(&taken); err != nil || taken != 2 {
 		t.Fatalf("places taken %d (%v)", taken, err)

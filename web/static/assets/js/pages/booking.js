@@ -451,9 +451,17 @@ export async function cart(ctx) {
         c.credit_applied_cents ? [h('dt', {}, 'Cagnotte utilisée'), h('dd', { id: 'credit-applied' }, `− ${euros(c.credit_applied_cents)}`)] : null,
         h('dt', { class: 'total' }, 'Total'), h('dd', { class: 'total', id: 'total' }, euros(due))),
       h('p', { class: 'notice notice-info' },
-        `Les jours de votre panier vous sont gardés 48 heures${c.expires_at ? `, jusqu'au ${instantLabel(c.expires_at)}` : ''}. Passé ce délai sans validation, ils sont libérés pour d'autres familles. Vos réservations ne sont confirmées qu'une fois le panier validé.`),
+        `Les jours de votre panier vous sont gardés ${holdLabel(c.hold_seconds)}${c.expires_at ? `, jusqu'au ${instantLabel(c.expires_at)}` : ''}. Passé ce délai sans validation, ils sont libérés pour d'autres familles. Vos réservations ne sont confirmées qu'une fois le panier validé.`),
       h('p', { class: online ? 'hint' : 'notice notice-warning', id: 'checkout-notice' }, what),
       h('div', { class: 'actions' }, pay)));
+}
+
+/** How long a cart holds its days, as the guide says it ("48 heures"). */
+function holdLabel(seconds) {
+  const hours = Math.round((seconds || 0) / 3600);
+  if (hours >= 1) return `${hours} heure${hours > 1 ? 's' : ''}`;
+  const minutes = Math.max(1, Math.round((seconds || 0) / 60));
+  return `${minutes} minute${minutes > 1 ? 's' : ''}`;
 }
 
 /**
