@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -225,7 +226,30 @@ func (w *boWalk) agentFamily(t *testing.T) {
 	b.typeIn(book+` input[name="reason"]`, "inscription tardive, accord de la directrice")
 	b.do("override", chromedpClick(book+` input[name="override_deadline"]`))
 	b.click(`section[@aria-labelledby="s-book"]//button`, "Réserver")
-	b.waitText("#messages", "1 réservation faite", 10*time.Second)
+	b.waitText("#fam-outstanding", "2,40 €", 10*time.Second) // the first booking's message is still shown
+	// A day whose free place a waiting list is owed: refused, saying what to do;
+	// booked once the agent passes the list over, with the reason.
+	var listed time.Time
+	if err := w.s.pool.QueryRow(context.Background(), `UPDATE service_days SET waiting = 1
+		WHERE id = (SELECT id FROM service_days WHERE service_id = $1 AND open AND day > $2 ORDER BY day LIMIT 1) RETURNING day`,
+		w.service, ahead).Scan(&listed); err != nil {
+		t.Fatal(err)
+	}
+	b.do("deadline override off", chromedpClick(book+` input[name="override_deadline"]`))
+	b.setValue(book+` input[name="from"]`, listed.Format("02/01/2006"))
+	b.click(`section[@aria-labelledby="s-book"]//button`, "Réserver")
+	b.waitText("#messages", "sur la liste d'attente : proposez-leur la place depuis la liste, ou passez outre avec un motif", 10*time.Second)
+	b.do("waiting list override", chromedpClick(book+` input[name="override_waitlist"]`))
+	b.click(`section[@aria-labelledby="s-book"]//button`, "Réserver")
+	b.waitText("#fam-outstanding", "3,60 €", 10*time.Second)
+	var overridden uuid.UUID
+	w.scan(t, `SELECT r.id FROM reservations r JOIN service_days d ON d.id = r.service_day_id
+		WHERE r.child_id = $1 AND d.service_id = $2 AND d.day = $3 AND r.status = 'confirmed'`, []any{emma, w.service, listed}, &overridden)
+	// Given back (in time, the price returned) so that the walk's money stays as it was.
+	w.s.login("agent@demo.enfance.test", "demo-staff-2026").do(http.MethodPost, "/api/v1/admin/reservations/"+overridden.String()+"/cancel",
+		map[string]any{"reason": "essai de la liste d'attente", "credit": true}, http.StatusOK, nil)
+	b.do("deadline override back", chromedpClick(book+` input[name="override_deadline"]`))
+	b.do("waiting list override off", chromedpClick(book+` input[name="override_waitlist"]`))
 
 	res := `section[aria-labelledby="fam-res"]`
 	b.setValue(res+` input[name="from"]`, w.past.Format("02/01/2006"))

@@ -461,13 +461,16 @@ async function bookForm(familyID, children, done) {
   const to = dateInput({ name: 'to' });
   const reason = h('input', { name: 'reason', type: 'text', maxlength: '500' });
   const override = h('input', { name: 'override_deadline', type: 'checkbox', id: 'override-deadline' });
+  const overrideList = h('input', { name: 'override_waitlist', type: 'checkbox', id: 'override-waitlist' });
   const submit = h('button', { type: 'submit', class: 'button' }, 'Réserver');
   const form = h('form', { class: 'form', novalidate: true },
     h('div', { class: 'grid2' },
       field('Enfant', child), field('Service', service),
       field('Du', from), field('Au (facultatif)', to, 'Tous les jours d\'ouverture du service entre ces dates.'),
-      field('Motif', reason, 'Obligatoire pour passer outre la date limite.')),
+      field('Motif', reason, 'Obligatoire pour passer outre la date limite ou la liste d\'attente.')),
     h('div', { class: 'check' }, override, h('label', { for: override.id }, 'Passer outre la date limite de réservation')),
+    h('div', { class: 'check' }, overrideList, h('label', { for: overrideList.id },
+      'Passer devant la liste d\'attente : la place libre revient à cet enfant plutôt qu\'aux enfants qui attendent')),
     h('p', { class: 'hint' }, 'Les réservations faites ici sont confirmées aussitôt et ajoutées au solde dû de la famille.'),
     h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', async (e) => {
@@ -491,7 +494,7 @@ async function bookForm(familyID, children, done) {
         }
         const res = await post(`/admin/families/${familyID}/reservations`, {
           items: dates.map((date) => ({ child_id: child.value, service_id: service.value, date })),
-          reason: reason.value.trim(), override_deadline: override.checked,
+          reason: reason.value.trim(), override_deadline: override.checked, override_waitlist: overrideList.checked,
         });
         markFieldErrors(form, null);
         notify(`${pluralize(res.reservations.length, 'réservation faite', 'réservations faites')} ; ${euros(res.charged_cents)} ajoutés au solde dû de la famille.`, 'success');
