@@ -13,6 +13,29 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const fillFirstServiceDayFrom = `-- name: FillFirstServiceDayFrom :one
+UPDATE service_days SET capacity = taken
+WHERE id = (SELECT d.id FROM service_days d JOIN services s ON s.id = d.service_id
+            WHERE s.org_id = $1 AND s.code = $2 AND d.open AND d.day >= $3
+            ORDER BY d.day LIMIT 1)
+RETURNING day
+`
+
+type FillFirstServiceDayFromParams struct {
+	OrgID       uuid.UUID
+	ServiceCode string
+	FromDay     time.Time
+}
+
+// The demo's full day: the first open day of a service from a date on has its
+// capacity brought down to the places taken.
+func (q *Queries) FillFirstServiceDayFrom(ctx context.Context, arg FillFirstServiceDayFromParams) (time.Time, error) {
+	row := q.db.QueryRow(ctx, fillFirstServiceDayFrom, arg.OrgID, arg.ServiceCode, arg.FromDay)
+	var day time.Time
+	err := row.Scan(&day)
+	return day, err
+}
+
 const generateServiceDays = `-- name: GenerateServiceDays :execrows
 INSERT INTO service_days (id, org_id, service_id, day, capacity)
 SELECT gen_random_uuid(), s.org_id, s.id, d::date, $1::integer

@@ -210,3 +210,25 @@ func family(ctx context.Context, q *db.Queries, org uuid.UUID, name, email strin
 func date(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 func ptr[T any](v T) *T { return &v }
+
+// FullDay makes one Wednesday of the leisure centre full, the first a fortnight
+// or more after today: its capacity is brought down to the places taken. A
+// parent trying `enfance dev` meets « Complet » there and its waiting list; an
+// agent who raises the day's capacity in the back office (Services → Mercredis
+// loisirs → Jours) offers the freed place to the first child on the list. Only
+// `dev` and `cluster` call it, once, when they load the demo: the tests' demo
+// has no full day. No day left in the school year: nothing changes (zero day).
+func FullDay(ctx context.Context, pool *pgxpool.Pool, today time.Time) (time.Time, error) {
+	q := db.New(pool)
+	org, err := q.GetOrgBySlug(ctx, OrgSlug)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("demo org: %w", err)
+	}
+	day, err := q.FillFirstServiceDayFrom(ctx, db.FillFirstServiceDayFromParams{
+		OrgID: org.ID, ServiceCode: "mercredi", FromDay: today.AddDate(0, 0, 14),
+	})
+	if db.NotFound(err) {
+		return time.Time{}, nil
+	}
+	return day, err
+}

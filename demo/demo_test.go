@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/enfance/enfance/demo"
 	"github.com/enfance/enfance/testenv"
@@ -87,5 +88,34 @@ func TestDemoLoadsOnceWithTheDocumentedData(t *testing.T) {
 	var capacity int
 	if err := pool.QueryRow(ctx, `SELECT min(capacity) FROM service_days d JOIN services s ON s.id = d.service_id WHERE s.code = 'mercredi'`).Scan(&capacity); err != nil || capacity != 24 {
 		t.Errorf("mercredis capacity %d (%v), want 24", capacity, err)
+	}
+}
+
+// dev's full day: the first open Wednesday a fortnight on, its capacity the places
+// taken, and no other day touched; after the school year, none.
+func TestDemoFullDayIsTheFirstWednesdayAFortnightOn(t *testing.T) {
+	pool, _ := testenv.Database(t)
+	ctx := context.Background()
+	if _, err := demo.Load(ctx, pool); err != nil {
+		t.Fatal(err)
+	}
+	today := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	day, err := demo.FullDay(ctx, pool, today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := time.Date(2026, 12, 16, 0, 0, 0, 0, time.UTC); !day.Equal(want) {
+		t.Fatalf("full day %s, want %s", day, want)
+	}
+	var full, limited int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE d.capacity = d.taken), count(*) FILTER (WHERE d.capacity IS NOT NULL)
+		FROM service_days d JOIN services s ON s.id = d.service_id WHERE s.code = 'mercredi'`).Scan(&full, &limited); err != nil {
+		t.Fatal(err)
+	}
+	if full != 1 || limited < 30 {
+		t.Fatalf("%d full Wednesdays of %d limited ones, want the one", full, limited)
+	}
+	if day, err := demo.FullDay(ctx, pool, demo.YearEnd); err != nil || !day.IsZero() {
+		t.Fatalf("after the school year: %s %v", day, err)
 	}
 }

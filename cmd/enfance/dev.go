@@ -186,6 +186,15 @@ func migrateWithDemo(ctx context.Context, dsn string, log *zap.Logger) (*pgxpool
 	}
 	if loaded {
 		log.Info("demo data loaded")
+		full, err := demo.FullDay(ctx, pool, time.Now())
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		if !full.IsZero() {
+			log.Info("demo: the leisure centre is full on "+full.Format(time.DateOnly)+": its waiting list is there to try",
+				zap.String("day", full.Format(time.DateOnly)))
+		}
 	}
 	return pool, nil
 }

@@ -41,3 +41,12 @@ WHERE s.id = @service_id
   AND NOT EXISTS (SELECT 1 FROM closures c
                   WHERE c.org_id = s.org_id AND d::date BETWEEN c.first_day AND c.last_day)
 ON CONFLICT (service_id, day) DO NOTHING;
+
+-- name: FillFirstServiceDayFrom :one
+-- The demo's full day: the first open day of a service from a date on has its
+-- capacity brought down to the places taken.
+UPDATE service_days SET capacity = taken
+WHERE id = (SELECT d.id FROM service_days d JOIN services s ON s.id = d.service_id
+            WHERE s.org_id = @org_id AND s.code = @service_code AND d.open AND d.day >= @from_day
+            ORDER BY d.day LIMIT 1)
+RETURNING day;
