@@ -27,6 +27,7 @@ func (s *Server) paymentRoutes(r routes) {
 	r.fam.POST("/balance/checkout", s.balanceCheckout)
 	r.fam.GET("/payments/:id", s.getPayment)
 	r.fam.POST("/payments/:id/abandon", s.abandonPayment)
+	r.fam.POST("/payments/:id/check", s.checkPayment)
 	r.fam.GET("/payments/:id/receipt.pdf", s.receiptPDF)
 }
 
@@ -207,6 +208,26 @@ func (s *Server) getPayment(c *gin.Context) {
 	if v, ok := s.familyPayment(c); ok {
 		c.JSON(http.StatusOK, s.paymentView(v))
 	}
+}
+
+// checkPayment: the result page, for a payment still in progress, asks for
+// PayFiP's answer to be read again — the family is back from PayFiP but its
+// notification was lost and its return shed (a school's network over the
+// callbacks' rate) or lost. The workflow reads PayFiP itself: nothing of the
+// request is trusted, and whoever asks, it is woken at most once per
+// PAYFIP_NOTIFY_COOLDOWN. Answered 202 with the payment as it stands.
+func (s *Server) checkPayment(c *gin.Context) {
+	v, ok := s.familyPayment(c)
+	if !ok {
+		return
+	}
+	if v.Status == cart.PaymentProcessing && v.Attempt.IDOp != nil {
+		if _, _, err := s.wakeAttempt(c, v.Attempt, cart.ByResultPage); err != nil {
+			fail(c, s.log, err)
+			return
+		}
+	}
+	c.JSON(http.StatusAccepted, s.paymentView(v))
 }
 
 // abandonPayment gives up a payment in progress ("Abandonner ce paiement et

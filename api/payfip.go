@@ -71,17 +71,7 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	wf := attemptWorkflow(att)
-	woken, reopened, err := s.carts.Wake(c, att, s.cfg.PayFiPNotifyCooldown, func(ctx context.Context) error {
-		err := s.temporal.SignalWorkflow(ctx, wf, "", workflows.PayFiPSignal, idOp)
-		var notFound *serviceerror.NotFound
-		if errors.As(err, &notFound) {
-			// The attempt's workflow has ended; reconciliation settles what is left.
-			s.log.Warn("payfip callback for an ended workflow", zap.String("idop", idOp), zap.String("workflow", wf))
-			return nil
-		}
-		return err
-	})
+	woken, reopened, err := s.wakeAttempt(c, att, cart.ByCallback)
 	if err != nil {
 		// Nothing recorded: the next callback for this idOp, here too, wakes it.
 		s.callbackIDOps.forget(idOp)
@@ -94,6 +84,23 @@ func (s *Server) relay(c *gin.Context) (*db.PaymentAttempt, error) {
 			zap.String("idop", idOp), zap.String("attempt", att.ID.String()), zap.String("status", string(att.Status)))
 	}
 	return &att, nil
+}
+
+// wakeAttempt tells att's workflow to go and read PayFiP's answer now, unless
+// another wake-up did less than PAYFIP_NOTIFY_COOLDOWN ago (see cart.Store.Wake:
+// recorded only once the signal has arrived).
+func (s *Server) wakeAttempt(c *gin.Context, att db.PaymentAttempt, by cart.Waker) (woken, reopened bool, err error) {
+	wf := attemptWorkflow(att)
+	return s.carts.Wake(c, att, by, s.cfg.PayFiPNotifyCooldown, func(ctx context.Context) error {
+		err := s.temporal.SignalWorkflow(ctx, wf, "", workflows.PayFiPSignal, *att.IDOp)
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			// The attempt's workflow has ended; reconciliation settles what is left.
+			s.log.Warn("payfip wake-up for an ended workflow", zap.String("idop", *att.IDOp), zap.String("workflow", wf))
+			return nil
+		}
+		return err
+	})
 }
 
 func (s *Server) payfipNotify(c *gin.Context) {

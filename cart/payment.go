@@ -107,6 +107,14 @@ func (s *Store) AttemptByIDOp(ctx context.Context, idOp string) (db.PaymentAttem
 	return att, err
 }
 
+// Waker is who asks for a payment's workflow to be woken.
+type Waker int
+
+const (
+	ByCallback   Waker = iota // PayFiP's notification or the payer's return (notified_at records it)
+	ByResultPage              // the family's result page, still waiting
+)
+
 // Wake records a PayFiP callback for att and wakes its workflow with wake,
 // unless another callback did it less than cooldown ago (whichever API replica
 // got it), since the workflow is already reading PayFiP or has just read it. An
@@ -118,10 +126,10 @@ func (s *Store) AttemptByIDOp(ctx context.Context, idOp string) (db.PaymentAttem
 // before it is sent), nothing is recorded and PayFiP's next try — on any
 // replica — wakes the workflow instead of being coalesced with a wake-up that
 // never happened. Parallel callbacks queue on the row; one of them wakes.
-func (s *Store) Wake(ctx context.Context, att db.PaymentAttempt, cooldown time.Duration, wake func(context.Context) error) (woken, reopened bool, err error) {
+func (s *Store) Wake(ctx context.Context, att db.PaymentAttempt, by Waker, cooldown time.Duration, wake func(context.Context) error) (woken, reopened bool, err error) {
 	now := s.now()
 	err = db.InTx(ctx, s.Pool, func(q *db.Queries) error {
-		n, err := q.WakeAttempt(ctx, db.WakeAttemptParams{ID: att.ID, Now: now, WokenBefore: now.Add(-cooldown)})
+		n, err := q.WakeAttempt(ctx, db.WakeAttemptParams{ID: att.ID, Now: now, WokenBefore: now.Add(-cooldown), Callback: by == ByCallback})
 		if err != nil || n == 0 {
 			return err
 		}

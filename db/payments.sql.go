@@ -623,21 +623,30 @@ func (q *Queries) SetPaymentAttemptOutcome(ctx context.Context, arg SetPaymentAt
 }
 
 const wakeAttempt = `-- name: WakeAttempt :execrows
-UPDATE payment_attempts SET notified_at = COALESCE(notified_at, $1::timestamptz), woken_at = $1::timestamptz
-WHERE id = $2 AND (woken_at IS NULL OR woken_at <= $3::timestamptz)
+UPDATE payment_attempts
+SET notified_at = CASE WHEN $1::boolean THEN COALESCE(notified_at, $2::timestamptz) ELSE notified_at END,
+    woken_at = $2::timestamptz
+WHERE id = $3 AND (woken_at IS NULL OR woken_at <= $4::timestamptz)
 `
 
 type WakeAttemptParams struct {
+	Callback    bool
 	Now         time.Time
 	ID          uuid.UUID
 	WokenBefore time.Time
 }
 
-// A PayFiP callback for the attempt wakes its workflow, unless another one did
+// A PayFiP callback (or the family's result page, not a callback: notified_at
+// stays as it is) for the attempt wakes its workflow, unless another wake-up did
 // after woken_before (PAYFIP_NOTIFY_COOLDOWN ago): then nothing is written and
 // nothing is woken. Parallel callbacks queue on the row; one of them wins.
 func (q *Queries) WakeAttempt(ctx context.Context, arg WakeAttemptParams) (int64, error) {
-	result, err := q.db.Exec(ctx, wakeAttempt, arg.Now, arg.ID, arg.WokenBefore)
+	result, err := q.db.Exec(ctx, wakeAttempt,
+		arg.Callback,
+		arg.Now,
+		arg.ID,
+		arg.WokenBefore,
+	)
 	if err != nil {
 		return 0, err
 	}

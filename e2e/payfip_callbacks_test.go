@@ -535,3 +535,40 @@ func (s *stack) noLedgerViolation() {
 		s.t.Fatalf("ledger invariants: %d families in violation (%v)", n, err)
 	}
 }
+
+// The family is back from PayFiP, but PayFiP's notification was lost and its
+// browser's return never reached us (shed, or a closed tab): its result page
+// asks for the payment to be checked (POST /payments/{id}/check), which wakes
+// the workflow — it reads PayFiP itself — once per cooldown whoever asks, never
+// records a notification, and answers 404 for another family's payment.
+func TestResultPageHasThePaymentChecked(t *testing.T) {
+	s := newStack(t)
+	s.sim.SetFaults(sim.Faults{LoseNotifications: true})
+	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
+	book(fam, "cantine", 1)
+	var co checkoutAnswer
+	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	if err := s.sim.Pay(idOpOf(co.PaymentURL), "P"); err != nil {
+		t.Fatal(err)
+	}
+	other := s.login("bernard@demo.enfance.test", "demo-bernard-2026")
+	other.do(http.MethodPost, "/api/v1/payments/"+co.PaymentID+"/check", map[string]any{}, http.StatusNotFound, nil)
+
+	var p struct{ Status string }
+	for range 3 { // the page asks; a reload asks again within the cooldown
+		fam.do(http.MethodPost, "/api/v1/payments/"+co.PaymentID+"/check", map[string]any{}, http.StatusAccepted, &p)
+	}
+	if got := s.cartEnds(co.CartID); got != "paid" {
+		t.Fatalf("cart ended %q", got)
+	}
+	if signals, _ := s.cartHistory(co.CartID); signals != 1 {
+		t.Fatalf("%d signals for three checks within the cooldown, want 1", signals)
+	}
+	if m := s.moneyState(co.PaymentID); m.AttemptStatus != "paid" || m.Notified || m.Payments != -150 {
+		t.Fatalf("after the check: %+v (a check is not PayFiP's notification)", m)
+	}
+	fam.do(http.MethodPost, "/api/v1/payments/"+co.PaymentID+"/check", map[string]any{}, http.StatusAccepted, &p)
+	if p.Status != "paid" {
+		t.Fatalf("checked once paid: %q", p.Status)
+	}
+}

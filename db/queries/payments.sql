@@ -23,10 +23,13 @@ UPDATE payment_attempts SET id_op = $2, status = 'pending', payfip_created_at = 
 WHERE id = $1 AND status IN ('created', 'pending');
 
 -- name: WakeAttempt :execrows
--- A PayFiP callback for the attempt wakes its workflow, unless another one did
+-- A PayFiP callback (or the family's result page, not a callback: notified_at
+-- stays as it is) for the attempt wakes its workflow, unless another wake-up did
 -- after woken_before (PAYFIP_NOTIFY_COOLDOWN ago): then nothing is written and
 -- nothing is woken. Parallel callbacks queue on the row; one of them wins.
-UPDATE payment_attempts SET notified_at = COALESCE(notified_at, @now::timestamptz), woken_at = @now::timestamptz
+UPDATE payment_attempts
+SET notified_at = CASE WHEN @callback::boolean THEN COALESCE(notified_at, @now::timestamptz) ELSE notified_at END,
+    woken_at = @now::timestamptz
 WHERE id = @id AND (woken_at IS NULL OR woken_at <= @woken_before::timestamptz);
 
 -- name: SetPaymentAttemptOutcome :exec

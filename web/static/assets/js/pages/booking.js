@@ -614,11 +614,18 @@ export async function paymentResult(ctx) {
   };
 
   const deadline = Date.now() + 90_000;
+  let checked = false;
   while (ctx.alive()) {
     try {
       const p = await get(`/payments/${paymentId}`);
       if (p.status === 'not_paid') { failed(p); return; }
       if (p.status !== 'processing') { settled(p); return; }
+      if (!checked) {
+        // Still in progress: have PayFiP's answer read now, should its
+        // notification and our return both have been lost on the way.
+        checked = true;
+        post(`/payments/${paymentId}/check`, {}).catch(() => {});
+      }
     } catch (err) {
       if (!(err instanceof ApiError) || err.status >= 500 || err.status === 0) { /* try again */ } else { showError(err); return; }
     }
