@@ -214,6 +214,10 @@ func (w *boWalk) agentFamily(t *testing.T) {
 	var emma uuid.UUID
 	w.scan(t, `SELECT id FROM members WHERE family_id = $1 AND first_name = 'Emma'`, []any{w.family}, &emma)
 	book := `section[aria-labelledby="s-book"]`
+	// The form's button stays disabled until the last booking's lists are redrawn.
+	bookable := func() {
+		b.waitJS("the booking button enabled", fmt.Sprintf(`!document.querySelector(%s).disabled`, jsString(book+` button[type="submit"]`)), 10*time.Second)
+	}
 	b.waitJS("the booking form", fmt.Sprintf(`!!document.querySelector(%s)`, jsString(book+` select[name="service_id"]`)), 10*time.Second)
 	b.setSelect(book+` select[name="child_id"]`, emma.String())
 	b.setSelect(book+` select[name="service_id"]`, w.service.String())
@@ -224,6 +228,7 @@ func (w *boWalk) agentFamily(t *testing.T) {
 	// The one of last month, booked late with a reason (the attendance sheet needs it).
 	b.setValue(book+` input[name="from"]`, w.past.Format("02/01/2006"))
 	b.typeIn(book+` input[name="reason"]`, "inscription tardive, accord de la directrice")
+	bookable()
 	b.do("override", chromedpClick(book+` input[name="override_deadline"]`))
 	b.click(`section[@aria-labelledby="s-book"]//button`, "Réserver")
 	b.waitText("#fam-outstanding", "2,40 €", 10*time.Second) // the first booking's message is still shown
@@ -235,10 +240,12 @@ func (w *boWalk) agentFamily(t *testing.T) {
 		w.service, ahead).Scan(&listed); err != nil {
 		t.Fatal(err)
 	}
+	bookable()
 	b.do("deadline override off", chromedpClick(book+` input[name="override_deadline"]`))
 	b.setValue(book+` input[name="from"]`, listed.Format("02/01/2006"))
 	b.click(`section[@aria-labelledby="s-book"]//button`, "Réserver")
 	b.waitText("#messages", "sur la liste d'attente : proposez-leur la place depuis la liste, ou passez outre avec un motif", 10*time.Second)
+	bookable()
 	b.do("waiting list override", chromedpClick(book+` input[name="override_waitlist"]`))
 	b.click(`section[@aria-labelledby="s-book"]//button`, "Réserver")
 	b.waitText("#fam-outstanding", "3,60 €", 10*time.Second)
@@ -248,6 +255,7 @@ func (w *boWalk) agentFamily(t *testing.T) {
 	// Given back (in time, the price returned) so that the walk's money stays as it was.
 	w.s.login("agent@demo.enfance.test", "demo-staff-2026").do(http.MethodPost, "/api/v1/admin/reservations/"+overridden.String()+"/cancel",
 		map[string]any{"reason": "essai de la liste d'attente", "credit": true}, http.StatusOK, nil)
+	bookable()
 	b.do("deadline override back", chromedpClick(book+` input[name="override_deadline"]`))
 	b.do("waiting list override off", chromedpClick(book+` input[name="override_waitlist"]`))
 
