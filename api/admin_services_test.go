@@ -165,6 +165,22 @@ func TestAdminEditsServices(t *testing.T) {
 	if len(days) != 5 || days[0].Date != ymd(first.AddDate(0, 0, 2)) || *days[0].Capacity != 24 || *days[0].PlacesLeft != 24 {
 		t.Errorf("days %+v", days)
 	}
+	// Audited: who, which service, the period, the capacity, how many days opened.
+	var after string
+	if err := e.pool.QueryRow(e.ctx, `SELECT after::text FROM audit_log WHERE action = 'service.days_generate' AND entity = 'service' AND entity_id = $1 AND actor_id = $2`,
+		svc.ID.String(), admin.userID).Scan(&after); err != nil {
+		t.Fatalf("no audit of the days generated: %v", err)
+	}
+	var got map[string]any
+	decode(t, []byte(after), &got)
+	if got["name"] != "Mercredis" || got["first_day"] != "2027-03-01" || got["last_day"] != "2027-03-31" || got["capacity"] != 24.0 || got["created"] != 5.0 {
+		t.Errorf("audit of the generation: %s", after)
+	}
+	// A refused period writes nothing.
+	admin.problem(http.MethodPost, urlf("/api/v1/admin/services/%s/days/generate", svc.ID), map[string]any{"from": "2027-03-31", "to": "2027-03-01"}, http.StatusBadRequest, "invalid-request")
+	if n := e.count(`SELECT count(*) FROM audit_log WHERE action = 'service.days_generate'`); n != 1 {
+		t.Errorf("%d audits of generations, want 1", n)
+	}
 }
 
 func TestStaffEditDays(t *testing.T) {

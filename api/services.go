@@ -186,7 +186,7 @@ func (s *Server) generateServiceDays(c *gin.Context) {
 		fail(c, s.log, badRequest("Le corps doit être {\"from\", \"to\", \"capacity\"}."))
 		return
 	}
-	n, err := s.svcs.GenerateDays(c, callerOf(c).OrgID, id, g)
+	n, err := s.svcs.GenerateDays(c, callerOf(c).actor(), id, g)
 	if err != nil {
 		fail(c, s.log, err)
 		return

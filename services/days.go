@@ -169,11 +169,12 @@ type Generation struct {
 	Capacity *int32 `json:"capacity"`
 }
 
-// GenerateDays opens a service of the org on its weekdays between two days (400
-// at most), except on the org's closures; days that exist already are left as they
-// are. It returns how many it created.
-func (s *Store) GenerateDays(ctx context.Context, orgID, serviceID uuid.UUID, g Generation) (int64, error) {
-	sv, err := s.Get(ctx, orgID, serviceID)
+// GenerateDays opens a service of the actor's org on its weekdays between two
+// days (400 at most), except on the org's closures; days that exist already are
+// left as they are. It returns how many it created. Audited, with the period, the
+// capacity and that number.
+func (s *Store) GenerateDays(ctx context.Context, by audit.Actor, serviceID uuid.UUID, g Generation) (int64, error) {
+	sv, err := s.Get(ctx, by.OrgID, serviceID)
 	if err != nil {
 		return 0, err
 	}
@@ -195,5 +196,15 @@ func (s *Store) GenerateDays(ctx context.Context, orgID, serviceID uuid.UUID, g 
 	if err := bad.Err("Période invalide."); err != nil {
 		return 0, err
 	}
-	return db.New(s.Pool).GenerateServiceDays(ctx, db.GenerateServiceDaysParams{ServiceID: sv.ID, FirstDay: from, LastDay: to, Capacity: g.Capacity})
+	var created int64
+	err = db.InTx(ctx, s.Pool, func(q *db.Queries) error {
+		var err error
+		if created, err = q.GenerateServiceDays(ctx, db.GenerateServiceDaysParams{ServiceID: sv.ID, FirstDay: from, LastDay: to, Capacity: g.Capacity}); err != nil {
+			return fmt.Errorf("generate days: %w", err)
+		}
+		return s.record(ctx, q, by, "service.days_generate", sv.ID, nil, map[string]any{
+			"name": sv.Name, "first_day": from.Format(time.DateOnly), "last_day": to.Format(time.DateOnly), "capacity": g.Capacity, "created": created,
+		})
+	})
+	return created, err
 }

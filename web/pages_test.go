@@ -206,3 +206,64 @@ func TestPageRolesMatchTheAPI(t *testing.T) {
 		t.Errorf("roles.js FIELD_ROLES names %s, which no x-field-roles of the spec has", key)
 	}
 }
+
+// The audit actions the domain packages write, as their code spells them:
+// Action: "x.y", action := "x.y", audit(ctx, …, "x.y", …), record(ctx, …, "x.y", …).
+// An action ending in "_" is the prefix of one built at run time ("user.password_"
+// + purpose); "ledger." + kind is left to its own tests.
+var auditActionRe = regexp.MustCompile(`(?:Action:\s*|action\s*:?=\s*|\b(?:audit|record)\(ctx,[^"\n]*)"([a-z_]+\.[a-z_]+)"`)
+
+// Every audit action the code writes reads in French in the audit log page
+// (web/static/assets/js/pages/admin/audit.js, ACTIONS): an operation that starts
+// writing a new action gets its label with it.
+func TestEveryAuditActionHasALabel(t *testing.T) {
+	src, err := fs.ReadFile(web.Files(), "assets/js/pages/admin/audit.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(src), "const ACTIONS = {")
+	end := strings.Index(string(src)[start:], "\n};")
+	if start < 0 || end < 0 {
+		t.Fatal("audit.js has no ACTIONS")
+	}
+	labels := map[string]bool{}
+	for _, m := range regexp.MustCompile(`'([a-z_]+\.[a-z_]+)':`).FindAllStringSubmatch(string(src)[start:start+end], -1) {
+		labels[m[1]] = true
+	}
+	written := map[string]string{}
+	err = fs.WalkDir(os.DirFS(".."), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin" || d.Name() == "db" || d.Name() == "web") {
+			return fs.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		code, err := os.ReadFile("../" + p)
+		if err != nil {
+			return err
+		}
+		for _, m := range auditActionRe.FindAllStringSubmatch(string(code), -1) {
+			written[m[1]] = p
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(written) < 30 {
+		t.Fatalf("only %d audit actions found in the code: %v", len(written), written)
+	}
+	for action, file := range written {
+		prefix, dynamic := strings.CutSuffix(action, "_")
+		ok := labels[action]
+		for label := range labels {
+			ok = ok || (dynamic && strings.HasPrefix(label, prefix+"_"))
+		}
+		if !ok {
+			t.Errorf("%s writes the audit action %q, which audit.js's ACTIONS does not name", file, action)
+		}
+	}
+}

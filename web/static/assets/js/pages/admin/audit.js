@@ -16,8 +16,11 @@ const ACTIONS = {
   'reservation.cancel_on_behalf': 'Annulation par l\'accueil', 'ledger.desk_payment': 'Règlement au guichet', 'ledger.adjustment': 'Régularisation',
   'attendance.record': 'Pointage', 'attendance.unbooked': 'Présence sans réservation', 'attendance.withdraw': 'Pointage retiré',
   'service.create': 'Service créé', 'service.update': 'Service modifié', 'service.days': 'Jours du service modifiés',
+  'service.days_generate': 'Jours du service ouverts sur une période',
   'service.attendance_rule': 'Règle des présences sans réservation', 'closure.create': 'Fermeture ajoutée', 'closure.delete': 'Fermeture supprimée',
   'org.update': 'Paramètres modifiés', 'org.payfip_change': 'Paramètres PayFiP changés', 'message.reply': 'Réponse à un message',
+  'waitlist.join_on_behalf': 'Inscription en liste d\'attente par l\'accueil', 'waitlist.reorder': 'Liste d\'attente réordonnée',
+  'waitlist.offer_by_hand': 'Place proposée à la main',
 };
 
 // How a record's fields read in the log: French names, euros, yes/no; identifiers
@@ -32,7 +35,9 @@ const FIELDS = {
   relationship: 'Lien', login: 'Identifiant', role: 'Rôle', display_name: 'Nom affiché', disabled: 'Désactivé', purpose: 'Lien',
   numcli: 'Numéro client PayFiP', saisie: 'Mode PayFiP', unbooked: 'Présence sans réservation', surcharge_cents: 'Majoration',
   label: 'Libellé', first_day: 'Du', last_day: 'Au', code: 'Code', active: 'Ouvert', body: 'Message', via: 'Par', members: 'Membres',
+  capacity: 'Capacité', created: 'Jours ouverts',
 };
+const FIELD_ORDER = Object.keys(FIELDS);
 const VALUES = {
   present: 'présent', absent: 'absent', withdrawn: 'retiré', confirmed: 'confirmée', cancelled: 'annulée', cash: 'espèces', cheque: 'chèque',
   charge: 'au tarif', surcharge: 'tarif majoré', free: 'gratuite', child: 'enfant', adult: 'adulte', agent: 'accueil', finance: 'finances',
@@ -41,6 +46,7 @@ const VALUES = {
 const isID = (k) => k === 'id' || k.endsWith('_id');
 
 function show(k, v) {
+  if (k === 'capacity' && v === null) return 'illimitée';
   if (v === null || v === undefined || v === '') return '—';
   if (typeof v === 'boolean') return v ? 'oui' : 'non';
   if (k.endsWith('_cents') && typeof v === 'number') return euros(v);
@@ -65,6 +71,9 @@ function changes(before, after) {
   const b = flat(before);
   const a = flat(after);
   const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !isID(k) && (before ? show(k, b[k]) !== show(k, a[k]) : show(k, a[k]) !== '—'));
+  // In FIELDS' order ("Du" before "Au"), whatever order the stored record has.
+  const rank = (k) => (k in FIELDS ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);
+  keys.sort((x, y) => rank(x) - rank(y));
   if (!keys.length) return '—';
   return h('ul', { class: 'plain changes' }, keys.slice(0, 14).map((k) => h('li', {}, h('span', { class: 'field-name' }, FIELDS[k] || k), ' : ',
     before ? [h('del', {}, show(k, b[k])), ' → '] : null, h('ins', {}, show(k, a[k])))));
@@ -73,13 +82,16 @@ function changes(before, after) {
 const ENTITIES = {
   family: 'fiche famille', member: 'membre', user: 'compte', authorized_person: 'personne autorisée', reservation: 'réservation',
   attendance: 'pointage', service: 'service', closure: 'fermeture', org: 'collectivité', message: 'message',
+  waitlist_entry: 'inscription en liste d\'attente', service_day: 'jour de service',
 };
 
-/** The record, with a link to its family when it names one. */
+/** The record, with a link to its family (or its service) when it names one. */
 function what(r) {
   const fam = r.entity === 'family' ? r.entity_id : (r.after && r.after.family_id) || (r.before && r.before.family_id);
   const label = ENTITIES[r.entity] || r.entity;
-  return fam ? [label, ' — ', h('a', { href: `#/admin/familles/${fam}` }, 'voir la famille')] : label;
+  if (fam) return [label, ' — ', h('a', { href: `#/admin/familles/${fam}` }, 'voir la famille')];
+  if (r.entity === 'service') return [label, ' — ', h('a', { href: `#/admin/services/${r.entity_id}` }, 'voir le service')];
+  return label;
 }
 
 export async function auditLog(ctx) {
