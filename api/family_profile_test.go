@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/enfance/enfance/db"
 )
@@ -80,13 +81,27 @@ type historyRow struct {
 	Author                  string `json:"author"`
 	Reason                  string `json:"reason"`
 	Reservations            int    `json:"reservations"`
+	Days                    []struct {
+		Date           string `json:"date"`
+		ChildFirstName string `json:"child_first_name"`
+		ServiceName    string `json:"service_name"`
+	} `json:"days"`
+}
+
+// days says a movement's days as "date child service" items.
+func (h historyRow) days() string {
+	var out []string
+	for _, d := range h.Days {
+		out = append(out, d.Date+" "+d.ChildFirstName+" "+d.ServiceName)
+	}
+	return strings.Join(out, ", ")
 }
 
 // Money history: every movement with the cagnotte and the amount owed after it,
 // computed from the ledger in order — a cart's reservations as one movement, a
 // booking made by the service on its own with its reason and "the service" as its
-// author; desk payments and adjustments are finance's, idempotent per
-// Idempotency-Key.
+// author, each with the days it concerns (date, child, service); desk payments
+// and adjustments are finance's, idempotent per Idempotency-Key.
 func TestDeskMoneyAndHistory(t *testing.T) {
 	e := newAccountEnv(t, nil)
 	org := e.newOrg("")
@@ -101,15 +116,39 @@ func TestDeskMoneyAndHistory(t *testing.T) {
 		e.must(e.q.SetCartStatus(e.ctx, db.SetCartStatusParams{ID: c.ID, Status: "paid"}))
 		carts[i] = c.ID
 	}
+	// Two children, two services open from Tuesday 1 to Friday 4 December 2026.
+	members, err := e.q.ListMembers(e.ctx, db.ListMembersParams{OrgID: org, FamilyID: fam})
+	e.must(err)
+	lea, hugo := members[0].ID, uuid.New()
+	e.must(e.q.InsertMember(e.ctx, db.InsertMemberParams{ID: hugo, OrgID: org, FamilyID: fam, Kind: "child", FirstName: "Hugo", LastName: "Martin"}))
+	ten := pgtype.Time{Microseconds: (10 * time.Hour).Microseconds(), Valid: true}
+	cantine, garderie := uuid.New(), uuid.New()
+	for code, id := range map[string]uuid.UUID{"Cantine": cantine, "Garderie": garderie} {
+		e.must(e.q.InsertService(e.ctx, db.InsertServiceParams{ID: id, OrgID: org, Code: strings.ToLower(code), Name: code, Weekdays: []int16{1, 2, 3, 4, 5},
+			BookingDaysBefore: 2, BookingTime: ten, CancelDaysBefore: 2, CancelTime: ten}))
+		_, err = e.q.GenerateServiceDays(e.ctx, db.GenerateServiceDaysParams{ServiceID: id,
+			FirstDay: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), LastDay: time.Date(2026, 12, 4, 0, 0, 0, 0, time.UTC)})
+		e.must(err)
+	}
+	reserve := func(child, service uuid.UUID, day string, cents int64) *uuid.UUID {
+		id := uuid.New()
+		_, err := e.pool.Exec(e.ctx, `INSERT INTO reservations (id, org_id, family_id, child_id, service_id, service_day_id, day, price_cents, status)
+			SELECT $1, $2, $3, $4, $5, d.id, d.day, $7, 'confirmed' FROM service_days d WHERE d.service_id = $5 AND d.day = $6`,
+			id, org, fam, child, service, day, cents)
+		e.must(err)
+		return &id
+	}
 	for i, le := range []db.InsertLedgerEntryParams{
-		{Kind: "charge", OutstandingCents: 200, CartID: &carts[0]},
-		{Kind: "charge", OutstandingCents: 250, CartID: &carts[0]},
+		// A cart's two days, written out of date order.
+		{Kind: "charge", OutstandingCents: 200, CartID: &carts[0], ReservationID: reserve(lea, cantine, "2026-12-03", 200)},
+		{Kind: "charge", OutstandingCents: 250, CartID: &carts[0], ReservationID: reserve(hugo, cantine, "2026-12-01", 250)},
 		{Kind: "payment", OutstandingCents: -450, Method: "payfip", CartID: &carts[0]},
-		{Kind: "cancellation_credit", CreditCents: 150},
-		{Kind: "charge", OutstandingCents: 300, CartID: &carts[1]},
+		{Kind: "cancellation_credit", CreditCents: 150, ReservationID: reserve(lea, cantine, "2026-12-02", 150)},
+		{Kind: "charge", OutstandingCents: 300, CartID: &carts[1], ReservationID: reserve(hugo, cantine, "2026-12-04", 300)},
 		{Kind: "credit_used", CreditCents: -150, OutstandingCents: -150, CartID: &carts[1]},
 		// A booking the service made for the family: owed 440.
-		{Kind: "charge", OutstandingCents: 290, CreatedBy: &agent.userID, Reason: "Oubli signalé par l'école", Label: "Réservation du 03/12/2026 faite par le service"},
+		{Kind: "charge", OutstandingCents: 290, CreatedBy: &agent.userID, Reason: "Oubli signalé par l'école", Label: "Réservation du 03/12/2026 faite par le service",
+			ReservationID: reserve(lea, garderie, "2026-12-03", 290)},
 	} {
 		le.OrgID, le.FamilyID, le.IdempotencyKey, le.OccurredAt = org, fam, "test:"+uuid.NewString(), at.Add(time.Duration(i)*time.Second)
 		_, err := e.q.InsertLedgerEntry(e.ctx, le)
@@ -215,12 +254,27 @@ func TestDeskMoneyAndHistory(t *testing.T) {
 	if hist[8].Label != "Réservations confirmées (2 jours)" || hist[0].Reason != "repas oublié" {
 		t.Errorf("labels: %q, reason %q", hist[8].Label, hist[0].Reason)
 	}
+	// What each movement concerns: a cart's days by date, whoever booked them.
+	for i, want := range map[int]string{
+		8: "2026-12-01 Hugo Cantine, 2026-12-03 Léa Cantine",
+		6: "2026-12-02 Léa Cantine",
+		5: "2026-12-04 Hugo Cantine",
+		3: "2026-12-03 Léa Garderie",
+		0: "", 2: "", 4: "", 7: "",
+	} {
+		if got := hist[i].days(); got != want {
+			t.Errorf("row %d (%s) concerns %q, want %q", i, hist[i].Kind, got, want)
+		}
+	}
 	var all []historyRow
 	parent.expect(http.MethodGet, "/api/v1/payments?include=charges", nil, http.StatusOK, &all)
 	var staffView []historyRow
 	agent.expect(http.MethodGet, path+"/payments", nil, http.StatusOK, &staffView)
 	if len(all) != 10 || all[len(all)-1].Kind != "charge" || all[len(all)-1].OutstandingBalanceCents != 200 || len(staffView) != 10 {
 		t.Fatalf("with charges %+v", all)
+	}
+	if a, b := all[len(all)-1].days(), staffView[len(staffView)-2].days(); a != "2026-12-03 Léa Cantine" || b != "2026-12-01 Hugo Cantine" {
+		t.Fatalf("each charge's day: %q, %q", a, b)
 	}
 	var me struct {
 		CreditCents      int64 `json:"credit_cents"`
@@ -236,5 +290,17 @@ func TestDeskMoneyAndHistory(t *testing.T) {
 	decode(t, a, &got)
 	if got["amount_cents"].(float64) != 500 || got["method"] != "cheque" || got["reference"] != "chèque 1234567" {
 		t.Fatalf("audit %s", a)
+	}
+
+	// A presence without a reservation names its day too.
+	presence := uuid.New()
+	e.exec(`INSERT INTO attendances (id, org_id, service_id, day, child_id, family_id, status, reason, rule, charged_cents)
+		VALUES ($1, $2, $3, '2026-12-02', $4, $5, 'present', 'Venu sans réservation', 'charge', 300)`, presence, org, garderie, hugo, fam)
+	_, err = e.q.InsertLedgerEntry(e.ctx, db.InsertLedgerEntryParams{OrgID: org, FamilyID: fam, Kind: "charge", OutstandingCents: 300,
+		IdempotencyKey: "attendance:" + presence.String(), AttendanceID: &presence, CreatedBy: &agent.userID, Label: "Présence sans réservation", OccurredAt: time.Now()})
+	e.must(err)
+	parent.expect(http.MethodGet, "/api/v1/payments", nil, http.StatusOK, &hist)
+	if got := hist[0].days(); got != "2026-12-02 Hugo Garderie" {
+		t.Fatalf("presence without a reservation concerns %q", got)
 	}
 }

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -52,7 +55,7 @@ func (s *Server) deskWrite(c *gin.Context, in any, write func(familyID uuid.UUID
 		fail(c, s.log, err)
 		return
 	}
-	hist := ledgerHistory([]db.LedgerEntry{w.Entry}, true)[0]
+	hist := ledgerHistory(ledger.History{Entries: []db.LedgerEntry{w.Entry}}, true)[0]
 	// The running balances of a single row are its own deltas; give the family's.
 	hist.CreditBalanceCents, hist.OutstandingBalanceCents = w.Balances.CreditCents, w.Balances.OutstandingCents
 	status := http.StatusCreated
@@ -100,14 +103,26 @@ type paymentJSON struct {
 	// Reservations counts the charges of a cart shown as one movement (the
 	// family's history groups a cart's reservations; ?include=charges lists each).
 	Reservations int `json:"reservations,omitempty"`
+	// Days: what the movement concerns — each day of a child on a service it
+	// charges or gives back (a cart's line lists all its reservations), by date.
+	Days []movementDayJSON `json:"days,omitempty"`
+}
+
+// movementDayJSON is a child's day on a service that a movement concerns.
+type movementDayJSON struct {
+	Date           string    `json:"date"`
+	ChildID        uuid.UUID `json:"child_id"`
+	ChildFirstName string    `json:"child_first_name"`
+	ServiceID      uuid.UUID `json:"service_id"`
+	ServiceName    string    `json:"service_name"`
 }
 
 // Ledger kinds, as the money history shows them (amount_cents: + in the family's
 // favour, − against it):
 //   - charge: a reservation confirmed (owed +price; amount −price). The family's
 //     history shows a cart's charges as one movement ("Réservations confirmées
-//     (n jours)") and each booking made by the service on its own, with its reason;
-//     ?include=charges (and the staff view) lists every charge.
+//     (n jours)", its days listed) and each booking made by the service on its
+//     own, with its reason; ?include=charges (and the staff view) lists every charge.
 //   - payment: paid online through PayFiP (owed −amount).
 //   - desk_payment: cash or cheque at the desk (owed −; beyond what was owed, cagnotte +).
 //   - credit_used: cagnotte spent on a cart or a balance (cagnotte −x and owed −x; amount −x).
@@ -116,11 +131,16 @@ type paymentJSON struct {
 //   - adjustment: a staff correction of either balance, or an unpaid staff booking
 //     cancelled (owed −price).
 //
-// Every movement that changes what the family owes or holds is listed.
-func ledgerHistory(rows []db.LedgerEntry, eachCharge bool) []paymentJSON {
+// Every movement that changes what the family owes or holds is listed, with the
+// days it concerns (a reservation's or a presence's: date, child, service).
+func ledgerHistory(h ledger.History, eachCharge bool) []paymentJSON {
 	var credit, outstanding int64
-	out := make([]paymentJSON, 0, len(rows))
-	for _, e := range rows { // oldest first: the running balances add up in order
+	out := make([]paymentJSON, 0, len(h.Entries))
+	for _, e := range h.Entries { // oldest first: the running balances add up in order
+		var days []movementDayJSON
+		if d, ok := h.Days[e.ID]; ok {
+			days = []movementDayJSON{{Date: d.Date.Format(time.DateOnly), ChildID: d.ChildID, ChildFirstName: d.ChildFirstName, ServiceID: d.ServiceID, ServiceName: d.ServiceName}}
+		}
 		credit += e.CreditCents
 		outstanding += e.OutstandingCents
 		amount := e.CreditCents - e.OutstandingCents
@@ -136,6 +156,7 @@ func ledgerHistory(rows []db.LedgerEntry, eachCharge bool) []paymentJSON {
 				prev.Reservations++
 				prev.Label = cartChargesLabel(prev.Reservations)
 				prev.ReservationID = nil
+				prev.Days = append(prev.Days, days...)
 				continue
 			}
 		}
@@ -143,7 +164,7 @@ func ledgerHistory(rows []db.LedgerEntry, eachCharge bool) []paymentJSON {
 			ID: e.ID, Kind: e.Kind, AmountCents: amount, CreditCents: e.CreditCents, OutstandingCents: e.OutstandingCents,
 			CreditBalanceCents: credit, OutstandingBalanceCents: outstanding,
 			PaidAt: e.OccurredAt, Label: e.Label, Method: e.Method, PaymentID: e.PaymentAttemptID, ReservationID: e.ReservationID,
-			CartID: e.CartID, Author: "family", Reason: e.Reason,
+			CartID: e.CartID, Author: "family", Reason: e.Reason, Days: days,
 		}
 		if e.CreatedBy != nil {
 			p.Author = "service"
@@ -155,6 +176,11 @@ func ledgerHistory(rows []db.LedgerEntry, eachCharge bool) []paymentJSON {
 	}
 	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
 		out[i], out[j] = out[j], out[i]
+	}
+	for _, p := range out {
+		slices.SortStableFunc(p.Days, func(a, b movementDayJSON) int {
+			return cmp.Or(strings.Compare(a.Date, b.Date), strings.Compare(a.ChildFirstName, b.ChildFirstName), strings.Compare(a.ServiceName, b.ServiceName))
+		})
 	}
 	return out
 }
@@ -182,10 +208,10 @@ func (s *Server) payments(c *gin.Context) {
 }
 
 func (s *Server) history(c *gin.Context, familyID uuid.UUID, eachCharge bool) {
-	rows, err := s.desk.History(c, callerOf(c).OrgID, familyID)
+	h, err := s.desk.History(c, callerOf(c).OrgID, familyID)
 	if err != nil {
 		fail(c, s.log, err)
 		return
 	}
-	c.JSON(http.StatusOK, ledgerHistory(rows, eachCharge))
+	c.JSON(http.StatusOK, ledgerHistory(h, eachCharge))
 }

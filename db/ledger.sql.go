@@ -203,3 +203,63 @@ func (q *Queries) ListFamilyLedger(ctx context.Context, arg ListFamilyLedgerPara
 	}
 	return items, nil
 }
+
+const listFamilyLedgerDays = `-- name: ListFamilyLedgerDays :many
+SELECT l.id AS entry_id, r.day, r.child_id, m.first_name AS child_first_name, r.service_id, s.name AS service_name
+FROM ledger_entries l
+JOIN reservations r ON r.id = l.reservation_id
+JOIN members m ON m.id = r.child_id
+JOIN services s ON s.id = r.service_id
+WHERE l.org_id = $1 AND l.family_id = $2
+UNION ALL
+SELECT l.id, a.day, a.child_id, m.first_name, a.service_id, s.name
+FROM ledger_entries l
+JOIN attendances a ON a.id = l.attendance_id
+JOIN members m ON m.id = a.child_id
+JOIN services s ON s.id = a.service_id
+WHERE l.org_id = $1 AND l.family_id = $2 AND l.reservation_id IS NULL
+`
+
+type ListFamilyLedgerDaysParams struct {
+	OrgID    uuid.UUID
+	FamilyID uuid.UUID
+}
+
+type ListFamilyLedgerDaysRow struct {
+	EntryID        int64
+	Day            time.Time
+	ChildID        uuid.UUID
+	ChildFirstName string
+	ServiceID      uuid.UUID
+	ServiceName    string
+}
+
+// The day each movement of a family's ledger concerns, for those that concern
+// one: a reservation (its charge, its cancellation, its unpaid charge taken back)
+// or a presence without a reservation — the day, the child and the service.
+func (q *Queries) ListFamilyLedgerDays(ctx context.Context, arg ListFamilyLedgerDaysParams) ([]ListFamilyLedgerDaysRow, error) {
+	rows, err := q.db.Query(ctx, listFamilyLedgerDays, arg.OrgID, arg.FamilyID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListFamilyLedgerDaysRow{}
+	for rows.Next() {
+		var i ListFamilyLedgerDaysRow
+		if err := rows.Scan(
+			&i.EntryID,
+			&i.Day,
+			&i.ChildID,
+			&i.ChildFirstName,
+			&i.ServiceID,
+			&i.ServiceName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -42,6 +42,7 @@ type boWalk struct {
 	service uuid.UUID // created by the admin
 	family  uuid.UUID // created by the desk
 	past    time.Time // a day of last month the service ran
+	opened  [2]string // the period whose days the admin opened, as the pages write it
 	month   string    // last month, invoiced
 }
 
@@ -130,6 +131,7 @@ func (w *boWalk) adminService(t *testing.T) {
 	b.typeIn(gen+`input[name="capacity"]`, "30")
 	b.click("button", "Ouvrir les jours")
 	b.waitText("#messages", "jours ouverts du "+first.Format("02/01/2006"), 10*time.Second)
+	w.opened = [2]string{first.Format("02/01/2006"), last.Format("02/01/2006")}
 	b.waitJS("this month's days", `document.querySelectorAll('.days-table tbody tr').length > 5`, 10*time.Second)
 	b.both("03-service-jours")
 	var past time.Time
@@ -318,7 +320,13 @@ func (w *boWalk) financeAttendance(t *testing.T) {
 	b.waitText("#messages", "Règlement de 10,00 € enregistré", 10*time.Second)
 	b.waitText("#fam-outstanding", "0,00 €", 5*time.Second)
 	b.waitText("#fam-credit", "8,80 €", 5*time.Second)
+	// The money history, each movement with the day it concerns; on a phone, a
+	// stack of cards rather than a table to scroll sideways.
+	history := `section[aria-labelledby="fam-history"]`
+	b.waitText(history+" table", "Règlement au guichet", 5*time.Second)
+	b.waitText(history+" table", "Quittance 0042", time.Second)
 	b.shot("07-famille-finances")
+	b.phoneShot("07-famille-finances-telephone", history)
 
 	// Finance sets the rule of the garderie: a presence without a reservation costs 0,50 € more.
 	b.open("/#/admin/services/" + w.service.String())
@@ -436,6 +444,21 @@ func (w *boWalk) adminPages(t *testing.T) {
 	b.waitText("main table", "Présence sans réservation", 5*time.Second)
 	b.waitText("main table", "agent@demo.enfance.test", time.Second)
 	b.both("14-journal")
+	// The days the admin opened for the garderie: who, which service, the period,
+	// the capacity and how many days.
+	var adminID uuid.UUID
+	var opened int
+	w.scan(t, `SELECT u.id, (SELECT count(*) FROM service_days WHERE service_id = $1) FROM users u WHERE u.login = 'admin@demo.enfance.test'`, []any{w.service}, &adminID, &opened)
+	b.open("/#/admin/journal?agent=" + adminID.String())
+	row := `//table//tr[td[contains(., "Jours du service ouverts sur une période")]]`
+	b.waitJS("the generation in the log", fmt.Sprintf(`!!document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue`, jsString(row)), 10*time.Second)
+	text := eval[string](b, fmt.Sprintf(`document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.innerText`, jsString(row)))
+	for _, want := range []string{"admin@demo.enfance.test", "Nom : Garderie du soir", "Du : " + w.opened[0], "Au : " + w.opened[1], "Capacité : 30", fmt.Sprintf("Jours ouverts : %d", opened), "voir le service"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the log's line of the days opened lacks %q:\n%s", want, text)
+		}
+	}
+	b.both("14-journal-jours-ouverts")
 
 	b.click(`nav//a`, "Services")
 	b.click(`main//a`, "Fermetures")

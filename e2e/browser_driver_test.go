@@ -196,16 +196,32 @@ func (b *browser) shot(what string) {
 }
 
 // phone shows the page as a phone would (390×844, touch), takes a screenshot, and
-// goes back to the desktop size.
-func (b *browser) phoneShot(what string) {
+// goes back to the desktop size. The tables inside each of stacked (CSS
+// selectors) must read as cards there: no sideways scrolling, every cell shown
+// beside its column's name.
+func (b *browser) phoneShot(what string, stacked ...string) {
 	b.t.Helper()
 	b.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch))
 	b.waitJS("layout at phone width", `document.documentElement.clientWidth <= 400`, 5*time.Second)
 	wide := eval[bool](b, `document.documentElement.scrollWidth > document.documentElement.clientWidth + 1`)
+	var scrolls []string
+	for _, sel := range stacked {
+		if !eval[bool](b, fmt.Sprintf(`(() => {
+			const el = document.querySelector(%s);
+			const cells = el ? [...el.querySelectorAll('tbody td')] : [];
+			return cells.length > 0 && ![...el.querySelectorAll('.table-wrap')].some((w) => w.scrollWidth > w.clientWidth + 1) &&
+				cells.every((td) => !td.dataset.label || getComputedStyle(td, '::before').content.includes(td.dataset.label));
+		})()`, jsString(sel))) {
+			scrolls = append(scrolls, sel)
+		}
+	}
 	b.shot(what)
 	b.do("desktop viewport", chromedp.EmulateViewport(1280, 900))
 	if wide {
 		b.t.Errorf("%s: the page is wider than a phone's screen (horizontal scrolling)", what)
+	}
+	if len(scrolls) > 0 {
+		b.t.Errorf("%s: at phone width, not a stack of labelled cards (or sideways scrolling): %v", what, scrolls)
 	}
 }
 

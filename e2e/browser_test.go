@@ -298,6 +298,44 @@ func insertReservation(t *testing.T, s *stack, org, family, child, service uuid.
 	return id
 }
 
+// bookedDays is how the family's money history names its confirmed reservations:
+// "Léa — Restauration scolaire : mar. 1er déc., jeu. 3 déc.", one line per child
+// and service.
+func bookedDays(t *testing.T, s *stack, family string) []string {
+	t.Helper()
+	rows, err := s.pool.Query(context.Background(), `SELECT m.first_name || ' — ' || sv.name, r.day FROM reservations r
+		JOIN families f ON f.id = r.family_id JOIN members m ON m.id = r.child_id JOIN services sv ON sv.id = r.service_id
+		WHERE f.name = $1 AND r.status = 'confirmed' ORDER BY 1, r.day`, family)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	weekdays := []string{"dim.", "lun.", "mar.", "mer.", "jeu.", "ven.", "sam."}
+	months := []string{"janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc."}
+	var lines []string
+	var days []string
+	var who string
+	for rows.Next() {
+		var w string
+		var d time.Time
+		if err := rows.Scan(&w, &d); err != nil {
+			t.Fatal(err)
+		}
+		if w != who && who != "" {
+			lines, days = append(lines, who+" : "+strings.Join(days, ", ")), nil
+		}
+		n := fmt.Sprint(d.Day())
+		if d.Day() == 1 {
+			n = "1er"
+		}
+		who, days = w, append(days, weekdays[d.Weekday()]+" "+n+" "+months[d.Month()-1])
+	}
+	if err := rows.Err(); err != nil || who == "" {
+		t.Fatalf("the reservations of %s: %v", family, err)
+	}
+	return append(lines, who+" : "+strings.Join(days, ", "))
+}
+
 func reservationStatus(t *testing.T, s *stack, id uuid.UUID) string {
 	t.Helper()
 	var st string
@@ -328,7 +366,13 @@ func browserFamilyPages(t *testing.T, s *stack) {
 
 	b.click(`nav//a`, "Factures et règlements")
 	b.waitText("#reglements table", "Paiement", 10*time.Second)
+	// The cart's line says what was paid for: each child's days, per service.
+	b.waitText("#reglements table", "Réservations confirmées", time.Second)
+	for _, line := range bookedDays(t, s, "Martin") {
+		b.waitText("#reglements table .movement-days", line, time.Second)
+	}
 	b.shot("13-factures-reglements")
+	b.phoneShot("13-factures-reglements-telephone")
 
 	png := filepath.Join(t.TempDir(), "justificatif.png")
 	if err := os.WriteFile(png, tinyPNG, 0o600); err != nil {

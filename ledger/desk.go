@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -192,14 +193,45 @@ func (s *Store) write(ctx context.Context, by audit.Actor, familyID uuid.UUID, k
 	return out, nil
 }
 
-// History is a family of the org's ledger, oldest first (ErrNotFound for another
-// org's family).
-func (s *Store) History(ctx context.Context, orgID, familyID uuid.UUID) ([]db.LedgerEntry, error) {
+// History is a family's ledger, oldest first, with the day each movement
+// concerns (Days, by entry id).
+type History struct {
+	Entries []db.LedgerEntry
+	Days    map[int64]Day
+}
+
+// Day is what a movement concerns: a child's day on a service, booked (its
+// charge, its cancellation) or present without a reservation.
+type Day struct {
+	Date           time.Time
+	ChildID        uuid.UUID
+	ChildFirstName string
+	ServiceID      uuid.UUID
+	ServiceName    string
+}
+
+// History is a family of the org's ledger (ErrNotFound for another org's family).
+func (s *Store) History(ctx context.Context, orgID, familyID uuid.UUID) (History, error) {
 	q := db.New(s.Pool)
 	if _, err := q.GetFamily(ctx, db.GetFamilyParams{OrgID: orgID, ID: familyID}); db.NotFound(err) {
-		return nil, ErrNotFound
+		return History{}, ErrNotFound
 	} else if err != nil {
-		return nil, fmt.Errorf("read family: %w", err)
+		return History{}, fmt.Errorf("read family: %w", err)
 	}
-	return q.ListFamilyLedger(ctx, db.ListFamilyLedgerParams{OrgID: orgID, FamilyID: familyID})
+	entries, err := q.ListFamilyLedger(ctx, db.ListFamilyLedgerParams{OrgID: orgID, FamilyID: familyID})
+	if err != nil {
+		return History{}, fmt.Errorf("read ledger: %w", err)
+	}
+	// Read after the entries, without a transaction: the ledger is append-only and
+	// its reservations and presences are never deleted, so every entry read above
+	// finds its day here (one written in between has no row above to go to).
+	rows, err := q.ListFamilyLedgerDays(ctx, db.ListFamilyLedgerDaysParams{OrgID: orgID, FamilyID: familyID})
+	if err != nil {
+		return History{}, fmt.Errorf("read ledger days: %w", err)
+	}
+	days := make(map[int64]Day, len(rows))
+	for _, r := range rows {
+		days[r.EntryID] = Day{Date: r.Day, ChildID: r.ChildID, ChildFirstName: r.ChildFirstName, ServiceID: r.ServiceID, ServiceName: r.ServiceName}
+	}
+	return History{Entries: entries, Days: days}, nil
 }

@@ -19,3 +19,21 @@ SELECT * FROM ledger_entries WHERE org_id = $1 AND family_id = $2 ORDER BY occur
 
 -- name: GetLedgerEntryByKey :one
 SELECT * FROM ledger_entries WHERE idempotency_key = $1;
+
+-- name: ListFamilyLedgerDays :many
+-- The day each movement of a family's ledger concerns, for those that concern
+-- one: a reservation (its charge, its cancellation, its unpaid charge taken back)
+-- or a presence without a reservation — the day, the child and the service.
+SELECT l.id AS entry_id, r.day, r.child_id, m.first_name AS child_first_name, r.service_id, s.name AS service_name
+FROM ledger_entries l
+JOIN reservations r ON r.id = l.reservation_id
+JOIN members m ON m.id = r.child_id
+JOIN services s ON s.id = r.service_id
+WHERE l.org_id = $1 AND l.family_id = $2
+UNION ALL
+SELECT l.id, a.day, a.child_id, m.first_name, a.service_id, s.name
+FROM ledger_entries l
+JOIN attendances a ON a.id = l.attendance_id
+JOIN members m ON m.id = a.child_id
+JOIN services s ON s.id = a.service_id
+WHERE l.org_id = $1 AND l.family_id = $2 AND l.reservation_id IS NULL;

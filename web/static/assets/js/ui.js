@@ -75,11 +75,19 @@ export function monthLabel(month) {
   return `${MONTHS[m - 1]} ${y}`;
 }
 
+const dayNumber = (d) => (d.getDate() === 1 ? '1er' : String(d.getDate()));
+
 /** "2026-12-03" → "jeudi 3 décembre 2026"; the first of the month is "1er". */
 export function dayLabel(s, withYear = true) {
   const d = parseDay(s);
-  const n = d.getDate() === 1 ? '1er' : String(d.getDate());
-  return `${WEEKDAYS[d.getDay()]} ${n} ${MONTHS[d.getMonth()]}${withYear ? ' ' + d.getFullYear() : ''}`;
+  return `${WEEKDAYS[d.getDay()]} ${dayNumber(d)} ${MONTHS[d.getMonth()]}${withYear ? ' ' + d.getFullYear() : ''}`;
+}
+
+const MONTHS_SHORT = ['janv.', 'févr.', 'mars', 'avr.', 'mai', 'juin', 'juil.', 'août', 'sept.', 'oct.', 'nov.', 'déc.'];
+/** "2026-12-01" → "mar. 1er déc.", for lists of days. */
+export function shortDayLabel(s) {
+  const d = parseDay(s);
+  return `${WEEKDAY_SHORT[(d.getDay() + 6) % 7]} ${dayNumber(d)} ${MONTHS_SHORT[d.getMonth()]}`;
 }
 
 /** "2026-10" → "d'octobre 2026", "2026-12" → "de décembre 2026" (elision before a vowel). */

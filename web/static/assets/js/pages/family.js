@@ -4,7 +4,7 @@
 import { get, post, patch, put, del, api, ApiError } from '../api.js';
 import {
   h, mount, euros, field, pageTitle, notify, showError, markFieldErrors, busy, loading, dl, table, unavailable,
-  instantLabel, shortDate, dayLabel, monthLabel, ofMonth, isoDay, problemView, capitalize, thisMonth, addMonths,
+  instantLabel, shortDate, shortDayLabel, dayLabel, monthLabel, ofMonth, isoDay, problemView, capitalize, thisMonth, addMonths,
 } from '../ui.js';
 import { session, refreshCart } from '../app.js';
 import { childName, serviceName, balanceBlock } from './booking.js';
@@ -303,14 +303,34 @@ const KIND_LABELS = {
   adjustment: 'Régularisation', charge: 'Réservation',
 };
 
+/**
+ * What a movement concerns, one line per child and service, by date:
+ * "Léa — Cantine : mar. 1er déc., jeu. 3 déc.".
+ */
+function movementDays(days) {
+  if (!days || !days.length) return null;
+  const groups = new Map();
+  for (const d of days) { // the API sends them by date
+    const key = `${d.child_id} ${d.service_id}`;
+    if (!groups.has(key)) groups.set(key, { child: d.child_first_name, service: d.service_name, dates: [] });
+    groups.get(key).dates.push(d.date);
+  }
+  const lines = [...groups.values()].sort((a, b) => a.child.localeCompare(b.child, 'fr') || a.service.localeCompare(b.service, 'fr'));
+  return h('ul', { class: 'movement-days', 'aria-label': 'Jours concernés' },
+    lines.map((g) => h('li', {}, h('span', { class: 'who' }, `${g.child} — ${g.service}`), ' : ',
+      g.dates.map((d, i) => [i ? ', ' : '', h('span', { class: 'day' }, shortDayLabel(d))]))));
+}
+
 const signed = (cents) => (cents > 0 ? '+' : cents < 0 ? '−' : '') + euros(Math.abs(cents));
 
 /**
  * The ledger as a table, newest first: every movement of what the family owes
- * or holds — a cart's reservations as one line, the service's bookings and
- * corrections with their reason ("par le service", never an agent's name).
+ * or holds — a cart's reservations as one line naming their days, the service's
+ * bookings and corrections with their reason ("par le service", never an agent's
+ * name). Staff pass receipts: false and their own table builder (build: the back
+ * office's stackTable, whose cells are labelled on a phone).
  */
-export function ledgerTable(entries, receipts = true) {
+export function ledgerTable(entries, { receipts = true, build = null } = {}) {
   if (!entries.length) return h('p', {}, 'Aucun mouvement pour le moment.');
   // A payment's receipt hangs on its online payment, or on the cagnotte used when
   // the cagnotte paid it all.
@@ -323,9 +343,9 @@ export function ledgerTable(entries, receipts = true) {
     if (e.label && kind && !e.label.toLowerCase().includes(kind.toLowerCase()) && e.kind !== 'charge') notes.push(kind);
     if (e.author === 'service') notes.push('Par le service');
     if (e.reason && !label.includes(e.reason)) notes.push(`Motif : ${e.reason}`);
-    return h('span', {}, label, notes.map((n) => h('span', { class: 'sub' }, n)));
+    return h('div', {}, label, movementDays(e.days), notes.map((n) => h('span', { class: 'sub' }, n)));
   };
-  return table('Règlements et régularisations', ['Date', 'Opération', 'Montant', 'Cagnotte après', 'Solde dû après', receipts ? 'Attestation' : null].filter(Boolean),
+  return (build || table)('Règlements et régularisations', ['Date', 'Opération', 'Montant', 'Cagnotte après', 'Solde dû après', receipts ? 'Attestation' : null].filter(Boolean),
     entries.map((e) => [
       shortDate(e.paid_at),
       operation(e),
@@ -335,7 +355,7 @@ export function ledgerTable(entries, receipts = true) {
       receipts ? (hasReceipt(e)
         ? h('a', { href: `/api/v1/payments/${e.payment_id}/receipt.pdf`, download: '' }, 'Télécharger', h('span', { class: 'sr-only' }, ` l'attestation du ${shortDate(e.paid_at)}`), ' (PDF)')
         : h('span', { class: 'none' }, '—')) : null,
-    ].filter((c) => c !== null)), { class: 'ledger' });
+    ].filter((c) => c !== null)), { class: build ? 'ledger-staff' : 'ledger' });
 }
 
 async function paymentsBlock() {

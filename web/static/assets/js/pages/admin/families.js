@@ -174,7 +174,7 @@ export async function familyPage(ctx) {
   showBalances(f.credit_cents, f.outstanding_cents);
   const history = h('div', {}, loading());
   const drawHistory = async () => {
-    try { mount(history, ledgerTable(await get(`/admin/families/${id}/payments`), false)); } catch (err) { mount(history, errorBox(err, 'L\'historique')); }
+    try { mount(history, ledgerTable(await get(`/admin/families/${id}/payments`), { receipts: false, build: stackTable })); } catch (err) { mount(history, errorBox(err, 'L\'historique')); }
   };
   const reload = async () => {
     f = await get(`/admin/families/${id}`);
