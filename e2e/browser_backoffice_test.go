@@ -43,6 +43,8 @@ type boWalk struct {
 	family  uuid.UUID // created by the desk
 	past    time.Time // a day of last month the service ran
 	opened  [2]string // the period whose days the admin opened, as the pages write it
+	resized string    // the day whose capacity the admin set to 25, as the pages write it
+	closed  string    // the day the admin closed
 	month   string    // last month, invoiced
 }
 
@@ -134,6 +136,26 @@ func (w *boWalk) adminService(t *testing.T) {
 	w.opened = [2]string{first.Format("02/01/2006"), last.Format("02/01/2006")}
 	b.waitJS("this month's days", `document.querySelectorAll('.days-table tbody tr').length > 5`, 10*time.Second)
 	b.both("03-service-jours")
+
+	// Two days changed by hand: one smaller, one closed (the journal names both).
+	days := `.days-table tbody tr:nth-child(%d) `
+	w.resized = eval[string](b, fmt.Sprintf(`document.querySelector(%s).textContent`, jsString(fmt.Sprintf(days, 1)+"th")))
+	w.closed = eval[string](b, fmt.Sprintf(`document.querySelector(%s).textContent`, jsString(fmt.Sprintf(days, 2)+"th")))
+	b.setValue(fmt.Sprintf(days, 1)+`input[type="number"]`, "25")
+	b.do("close a day", chromedpClick(fmt.Sprintf(days, 2)+`input[type="checkbox"]`))
+	b.click("button", "Enregistrer les modifications")
+	b.waitText("#messages", "2 jours modifiés", 10*time.Second)
+
+	// The service edited: Wednesdays too, booked a day earlier, the upper bracket
+	// dearer, a place offered from the waiting list held longer.
+	b.click(`main//a`, "Modifier le service")
+	b.waitText("#page-title", "Modifier « Garderie du soir »", 10*time.Second)
+	b.do("Wednesdays", chromedpClick(`#wd-3`))
+	b.setValue(`input[name="booking_deadline.days_before"]`, "3")
+	b.setValue(`.price-grid tbody tr:nth-child(2) input[name="price"]`, "2,60")
+	b.setValue(`input[name="waitlist_offer_hours"]`, "48")
+	b.click("button", "Enregistrer le service")
+	b.waitText("#messages", "Service « Garderie du soir » enregistré", 10*time.Second)
 	var past time.Time
 	if err := w.s.pool.QueryRow(context.Background(), `SELECT day FROM service_days WHERE service_id = $1 AND day < date_trunc('month', now())::date AND open
 		ORDER BY day DESC LIMIT 1`, w.service).Scan(&past); err != nil {
@@ -443,6 +465,7 @@ func (w *boWalk) adminPages(t *testing.T) {
 	b.waitText("main table", "Famille créée", 10*time.Second)
 	b.waitText("main table", "Présence sans réservation", 5*time.Second)
 	b.waitText("main table", "agent@demo.enfance.test", time.Second)
+	w.journalReadable(t, b)
 	b.both("14-journal")
 	// The days the admin opened for the garderie: who, which service, the period,
 	// the capacity and how many days.
@@ -459,6 +482,34 @@ func (w *boWalk) adminPages(t *testing.T) {
 		}
 	}
 	b.both("14-journal-jours-ouverts")
+	// The garderie created and edited, and its two days changed, read in French:
+	// weekdays, deadlines, the price grid, the offer's hold; no raw field names.
+	for action, wants := range map[string][]string{
+		"Service créé": {"Nom : Garderie du soir", "Code : garderie", "Description : 16h30 – 18h30, école Jules Ferry",
+			"Jours : lun., mar., jeu., ven.", "Réservation : J-2 avant 10h00 (jours ouvrés)", "Annulation : J-2 avant 10h00 (jours ouvrés)",
+			"Enfants admis : tous les enfants", "Tarifs : QF 0–700 : 1,20 € ; 701 et plus : 2,40 €", "Place proposée gardée : 24 h",
+			"Ouvert aux réservations : oui", "voir le service"},
+		"Service modifié": {"Jours : lun., mar., jeu., ven. → lun., mar., mer., jeu., ven.",
+			"Réservation : J-2 avant 10h00 (jours ouvrés) → J-3 avant 10h00 (jours ouvrés)",
+			"Tarifs : QF 0–700 : 1,20 € ; 701 et plus : 2,40 € → QF 0–700 : 1,20 € ; 701 et plus : 2,60 €",
+			"Place proposée gardée : 24 h → 48 h", "voir le service"},
+		"Jours du service modifiés": {capitalizeFR(w.resized) + " : capacité 30 → 25", capitalizeFR(w.closed) + " : ouvert → fermé", "voir le service"},
+	} {
+		row := fmt.Sprintf(`//table//tr[td[normalize-space(.) = %s]]`, xpathString(action))
+		b.waitJS(action+" in the log", fmt.Sprintf(`!!document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue`, jsString(row)), 10*time.Second)
+		text := eval[string](b, fmt.Sprintf(`%s(document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.innerText)`, jsNorm, jsString(row)))
+		for _, want := range wants {
+			if !strings.Contains(text, want) {
+				t.Errorf("the log's line %q lacks %q:\n%s", action, want, text)
+			}
+		}
+		for _, raw := range []string{"Annulation : J-2 avant 10h00 (jours ouvrés) →", "Enfants admis : tous les enfants →"} {
+			if action == "Service modifié" && strings.Contains(text, raw) {
+				t.Errorf("the log's line %q shows an unchanged field (%q):\n%s", action, raw, text)
+			}
+		}
+	}
+	w.journalReadable(t, b)
 
 	b.click(`nav//a`, "Services")
 	b.click(`main//a`, "Fermetures")
@@ -469,6 +520,32 @@ func (w *boWalk) adminPages(t *testing.T) {
 	b.click("button", "Rechercher")
 	b.waitText("main table", "Durand", 10*time.Second)
 	b.both("16-recherche")
+}
+
+// journalReadable checks that every entry of the audit log's page reads in French:
+// each field is named in words (a raw key such as prices or days_before is not
+// capitalised), and no value is an unread "…" or "[object Object]".
+func (w *boWalk) journalReadable(t *testing.T, b *browser) {
+	t.Helper()
+	raw := eval[[]string](b, `[...document.querySelectorAll('.audit-table .changes .field-name')].map((e) => e.textContent).filter((n) => !/^[A-ZÀ-Ý]/.test(n))`)
+	if len(raw) > 0 {
+		t.Errorf("the audit log shows raw field names: %q", raw)
+	}
+	text := eval[string](b, `document.querySelector('.audit-table').innerText`)
+	for _, bad := range []string{"…", "[object", "undefined", "NaN"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("the audit log shows %q:\n%s", bad, text)
+		}
+	}
+}
+
+// capitalizeFR is the pages' capitalize: "jeudi 5 mars 2026" → "Jeudi 5 mars 2026".
+func capitalizeFR(s string) string {
+	r := []rune(s)
+	if len(r) == 0 {
+		return s
+	}
+	return strings.ToUpper(string(r[0])) + string(r[1:])
 }
 
 // dayLabelFR is how the pages write a day: "jeudi 3 décembre 2026".

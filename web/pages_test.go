@@ -1,8 +1,13 @@
 package web_test
 
 import (
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"sort"
@@ -11,6 +16,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/enfance/enfance/accounts"
+	"github.com/enfance/enfance/attendance"
+	"github.com/enfance/enfance/families"
+	"github.com/enfance/enfance/orgs"
+	"github.com/enfance/enfance/services"
 	"github.com/enfance/enfance/web"
 )
 
@@ -231,27 +241,10 @@ func TestEveryAuditActionHasALabel(t *testing.T) {
 		labels[m[1]] = true
 	}
 	written := map[string]string{}
-	err = fs.WalkDir(os.DirFS(".."), ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin" || d.Name() == "db" || d.Name() == "web") {
-			return fs.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
-			return nil
-		}
-		code, err := os.ReadFile("../" + p)
-		if err != nil {
-			return err
-		}
-		for _, m := range auditActionRe.FindAllStringSubmatch(string(code), -1) {
+	for p, code := range auditWriters(t) {
+		for _, m := range auditActionRe.FindAllStringSubmatch(code, -1) {
 			written[m[1]] = p
 		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 	if len(written) < 30 {
 		t.Fatalf("only %d audit actions found in the code: %v", len(written), written)
@@ -266,4 +259,133 @@ func TestEveryAuditActionHasALabel(t *testing.T) {
 			t.Errorf("%s writes the audit action %q, which audit.js's ACTIONS does not name", file, action)
 		}
 	}
+}
+
+// auditWriters is the Go code that writes the audit log: each non-test file,
+// by path, whose text spells an audit action.
+func auditWriters(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := fs.WalkDir(os.DirFS(".."), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && p != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "bin" || d.Name() == "db" || d.Name() == "web") {
+			return fs.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return nil
+		}
+		code, err := os.ReadFile("../" + p)
+		if err != nil {
+			return err
+		}
+		if auditActionRe.Match(code) {
+			out[p] = string(code)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// jsBlock is the statement of audit.js that begins with start, to its ";" at a line's end.
+func jsBlock(t *testing.T, src, start string) string {
+	t.Helper()
+	i := strings.Index(src, start)
+	if i < 0 {
+		t.Fatalf("audit.js has no %q", start)
+	}
+	rest := src[i:]
+	return rest[:strings.Index(rest, ";\n")]
+}
+
+// Every field of every record the code writes to the audit log is named in
+// French in the log's page (audit.js's FIELDS), or left out on purpose (HIDDEN,
+// identifiers): the keys of the records' map literals in the code that writes the
+// log, and the JSON fields of the views it keeps (services, closures, families,
+// members, authorised persons, logins, the org, the attendance rule). A new field
+// gets its French name with it, rather than showing as "days_before".
+func TestEveryAuditFieldHasAName(t *testing.T) {
+	src, err := fs.ReadFile(web.Files(), "assets/js/pages/admin/audit.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile(`[{,]\s*([a-z_0-9]+):`).FindAllStringSubmatch(jsBlock(t, string(src), "const FIELDS = {"), -1) {
+		named[m[1]] = true
+	}
+	for _, m := range regexp.MustCompile(`'([a-z_0-9]+)'`).FindAllStringSubmatch(jsBlock(t, string(src), "const HIDDEN = new Set("), -1) {
+		named[m[1]] = true
+	}
+	if len(named) < 60 || !strings.Contains(string(src), "k === 'id' || k.endsWith('_id')") {
+		t.Fatalf("audit.js's FIELDS, HIDDEN or isID not found (%d names)", len(named))
+	}
+	// Read by audit.js otherwise: the records a family's creation and a member's
+	// change wrap (flat lifts their fields), and a waiting list's order (its own reader).
+	for _, k := range []string{"family", "member", "order"} {
+		named[k] = true
+	}
+	fields := map[string]string{}
+	keyRe := regexp.MustCompile(`"([a-z_0-9]+)":`)
+	for p, code := range auditWriters(t) {
+		f, err := parser.ParseFile(token.NewFileSet(), p, code, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			fn, ok := n.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				return true
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				if lit, ok := n.(*ast.CompositeLit); ok {
+					if m, ok := lit.Type.(*ast.MapType); ok && fmt.Sprint(m.Key) == "string" {
+						for _, m := range keyRe.FindAllStringSubmatch(code[lit.Pos()-1:lit.End()-1], -1) {
+							fields[m[1]] = p
+						}
+					}
+				}
+				if ix, ok := n.(*ast.IndexExpr); ok {
+					if k, ok := ix.Index.(*ast.BasicLit); ok && k.Kind == token.STRING && fmt.Sprint(ix.X) == "after" {
+						fields[strings.Trim(k.Value, `"`)] = p
+					}
+				}
+				return true
+			})
+			return false
+		})
+	}
+	if len(fields) < 25 {
+		t.Fatalf("only %d fields found in the audit records' literals: %v", len(fields), fields)
+	}
+	for _, v := range []any{services.Service{}, services.Closure{}, families.Family{}, families.StaffMember{}, families.AuthorizedPerson{},
+		accounts.User{}, orgs.Org{}, attendance.Rule{}} {
+		for _, k := range jsonFields(reflect.TypeOf(v)) {
+			fields[k] = reflect.TypeOf(v).String()
+		}
+	}
+	for k, where := range fields {
+		if !named[k] && k != "id" && !strings.HasSuffix(k, "_id") {
+			t.Errorf("%s writes the field %q to the audit log, which audit.js's FIELDS does not name (nor HIDDEN leave out)", where, k)
+		}
+	}
+}
+
+// jsonFields are the JSON names of a struct's fields, embedded structs' included.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+			out = append(out, name)
+		}
+	}
+	return out
 }

@@ -2,9 +2,14 @@
 // family, staff member and period.
 
 import { get } from '../../api.js';
-import { h, mount, euros, field, pageTitle, notify, busy, loading, instantLabel, frDate, dateInput, dateValue } from '../../ui.js';
+import {
+  h, mount, euros, field, pageTitle, notify, busy, loading, instantLabel, frDate, dayLabel, capitalize, dateInput, dateValue,
+} from '../../ui.js';
 import { go } from '../../app.js';
-import { can, notForRole, errorBox, stackTable } from './common.js';
+import {
+  can, notForRole, errorBox, stackTable, pluralize, weekdaysShort, priceGridLabel, eligibilityLabel, ROLE_LABELS,
+} from './common.js';
+import { SAISIE } from './org.js';
 
 const ACTIONS = {
   'family.create': 'Famille créée', 'family.update': 'Fiche famille modifiée', 'family.qf_change': 'Quotient familial changé',
@@ -23,61 +28,124 @@ const ACTIONS = {
   'waitlist.offer_by_hand': 'Place proposée à la main',
 };
 
-// How a record's fields read in the log: French names, euros, yes/no; identifiers
-// are left out (the "Quoi" column links to the family).
+// How a record's fields read in the log: each field's French name and, where the
+// defaults of show() (oui/non, *_cents in euros, dates, codes through VALUES) do
+// not fit, how its value reads. Every field the code writes is here or in HIDDEN;
+// the browser test and web/pages_test.go check it. The order here is the order
+// on screen ("Du" before "Au", whatever order the stored record has).
+const hours = (v) => `${String(v).replace('.', ',')} h`;
+const deadline = (d) => d.label || `J-${d.days_before} avant ${String(d.time).replace(':', 'h')}`;
+const login = (u) => u.login;
 const FIELDS = {
   date: 'Jour', status: 'État', reason: 'Motif', rule: 'Règle', charged_cents: 'Facturé', price_cents: 'Prix',
   amount_cents: 'Montant', credit_cents: 'Sur la cagnotte', outstanding_cents: 'Sur le solde dû', reversed_cents: 'Retiré du solde dû',
-  credited_cents: 'Crédité sur la cagnotte', override_deadline: 'Hors délai', in_time: 'Dans les délais', refund: 'Remboursée',
-  method: 'Mode', reference: 'Référence', target: 'Corrige', qf: 'Quotient familial', name: 'Nom', email: 'E-mail', phone: 'Téléphone',
-  phone2: 'Second téléphone', address: 'Adresse', postal_code: 'Code postal', city: 'Ville', first_name: 'Prénom', last_name: 'Nom',
+  credited_cents: 'Crédité sur la cagnotte', override_deadline: 'Hors délai', override_waitlist: 'Passe devant la liste d\'attente',
+  in_time: 'Dans les délais', refund: 'Remboursée', method: 'Mode', reference: 'Référence', target: 'Corrige',
+  rank: 'Rang sur la liste', offer_expires_at: ['Place gardée jusqu\'au', instantLabel], added_place: 'Place ajoutée au jour',
+  qf: 'Quotient familial', name: 'Nom', code: 'Code', description: 'Description', email: 'E-mail', phone: 'Téléphone',
+  phone2: 'Second téléphone', address: 'Adresse', postal_code: 'Code postal', city: 'Ville', members: 'Membres',
+  account: ['Compte de connexion', login], first_name: 'Prénom', last_name: 'Nom',
   kind: 'Type', birth_date: 'Naissance', school: 'École', class_name: 'Classe', allergies: 'Allergies', notes: 'Remarques',
-  relationship: 'Lien', login: 'Identifiant', role: 'Rôle', display_name: 'Nom affiché', disabled: 'Désactivé', purpose: 'Lien',
-  numcli: 'Numéro client PayFiP', saisie: 'Mode PayFiP', unbooked: 'Présence sans réservation', surcharge_cents: 'Majoration',
-  label: 'Libellé', first_day: 'Du', last_day: 'Au', code: 'Code', active: 'Ouvert', body: 'Message', via: 'Par', members: 'Membres',
-  capacity: 'Capacité', created: 'Jours ouverts',
+  relationship: 'Lien', login: 'Identifiant', role: ['Rôle', (v) => ROLE_LABELS[v] || VALUES[v] || v], display_name: 'Nom affiché',
+  disabled: 'Désactivé', purpose: 'Lien', via: 'Par', numcli: 'Numéro client PayFiP',
+  saisie: ['Mode PayFiP', (v) => (SAISIE[v] ? `${v} — ${SAISIE[v][0].toLowerCase()}` : v)], time_zone: 'Fuseau horaire',
+  weekdays: ['Jours', (v) => weekdaysShort(v)], booking_deadline: ['Réservation', deadline], cancellation_deadline: ['Annulation', deadline],
+  eligibility: ['Enfants admis', (v) => eligibilityLabel(v)], prices: ['Tarifs', (v) => priceGridLabel(v)], waitlist_offer_hours: ['Place proposée gardée', hours],
+  active: 'Ouvert aux réservations', unbooked: 'Présence sans réservation', surcharge_cents: 'Majoration',
+  label: 'Libellé', first_day: 'Du', last_day: 'Au', capacity: 'Capacité',
+  created: 'Jours ouverts', body: 'Message', attachments: 'Pièces jointes',
 };
+// Left out: identifiers (the "Quoi" column links to the family or the service),
+// when the row was created (the "Quand" column says when it changed), and the
+// working-days rule, which the deadlines' labels already say ("(jours ouvrés)").
+const isID = (k) => k === 'id' || k.endsWith('_id');
+const HIDDEN = new Set(['created_at', 'working_days_only']);
+const hidden = (k) => isID(k) || HIDDEN.has(k);
 const FIELD_ORDER = Object.keys(FIELDS);
+const fieldName = (k) => (Array.isArray(FIELDS[k]) ? FIELDS[k][0] : FIELDS[k]) || k;
 const VALUES = {
   present: 'présent', absent: 'absent', withdrawn: 'retiré', confirmed: 'confirmée', cancelled: 'annulée', cash: 'espèces', cheque: 'chèque',
-  charge: 'au tarif', surcharge: 'tarif majoré', free: 'gratuite', child: 'enfant', adult: 'adulte', agent: 'accueil', finance: 'finances',
-  admin: 'administration', family: 'famille', set: 'invitation', reset: 'réinitialisation', credit: 'la cagnotte', outstanding: 'le solde dû',
+  charge: 'au tarif', surcharge: 'tarif majoré', free: 'gratuite', child: 'enfant', adult: 'adulte', family: 'famille',
+  set: 'invitation', reset: 'réinitialisation', credit: 'la cagnotte', outstanding: 'le solde dû',
+  waiting: 'en attente', offered: 'place proposée', link: 'le lien reçu par e-mail', current_password: 'son mot de passe actuel',
 };
-const isID = (k) => k === 'id' || k.endsWith('_id');
+// The fields holding a code (status, rule…): only their values go through VALUES,
+// so that a name or a reason is never "translated".
+const CODED = new Set(['status', 'rule', 'method', 'kind', 'purpose', 'target', 'unbooked', 'via']);
 
 function show(k, v) {
   if (k === 'capacity' && v === null) return 'illimitée';
+  if (Array.isArray(FIELDS[k]) && v !== null && v !== undefined) return FIELDS[k][1](v);
   if (v === null || v === undefined || v === '') return '—';
   if (typeof v === 'boolean') return v ? 'oui' : 'non';
   if (k.endsWith('_cents') && typeof v === 'number') return euros(v);
   if (typeof v === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(v)) return frDate(v);
-  if (Array.isArray(v)) return v.map((x) => (x && typeof x === 'object' ? [x.first_name, x.last_name].filter(Boolean).join(' ') || '…' : show(k, x))).join(', ');
-  if (typeof v === 'object') return '…';
-  return VALUES[v] || String(v);
+  if (Array.isArray(v)) return v.map((x) => (x && typeof x === 'object' ? [x.first_name, x.last_name].filter(Boolean).join(' ') : show(k, x))).join(', ') || '—';
+  return (CODED.has(k) && VALUES[v]) || String(v);
 }
 
-/** A record flattened one level (a family's creation holds the family and its members). */
+/**
+ * A record's fields: those of an object without a reader of its own (a family's
+ * creation holds the family, its members and its login; a member's change, the
+ * member) are lifted to the top.
+ */
 function flat(r) {
   const out = {};
   for (const [k, v] of Object.entries(r && typeof r === 'object' ? r : {})) {
-    if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(out, flat(v));
+    if (v && typeof v === 'object' && !Array.isArray(v) && !Array.isArray(FIELDS[k])) Object.assign(out, flat(v));
     else out[k] = v;
   }
   return out;
 }
 
+/** One line of a change: "Capacité : 30 → 25", or "Capacité : 30" for a creation (was undefined). */
+const line = (name, was, now) => h('li', {}, h('span', { class: 'field-name' }, name), ' : ',
+  was === undefined ? null : [h('del', {}, was), ' → '], h('ins', {}, now));
+const MAX_LINES = 14;
+/** Lines as a list, the first MAX_LINES of them, then how many more ("et 3 jours de plus"). */
+const lines = (items, what) => h('ul', { class: 'plain changes' }, items.slice(0, MAX_LINES),
+  items.length > MAX_LINES ? h('li', {}, `et ${items.length - MAX_LINES} ${what} de plus`) : null);
+
 /** What changed between before and after, field by field; a creation or deletion lists the record. */
 function changes(before, after) {
   const b = flat(before);
   const a = flat(after);
-  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !isID(k) && (before ? show(k, b[k]) !== show(k, a[k]) : show(k, a[k]) !== '—'));
-  // In FIELDS' order ("Du" before "Au"), whatever order the stored record has.
+  const same = (k) => JSON.stringify(b[k] ?? null) === JSON.stringify(a[k] ?? null);
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])]
+    .filter((k) => !hidden(k) && (before && after ? !same(k) : show(k, (after ? a : b)[k]) !== '—'));
   const rank = (k) => (k in FIELDS ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);
   keys.sort((x, y) => rank(x) - rank(y));
   if (!keys.length) return '—';
-  return h('ul', { class: 'plain changes' }, keys.slice(0, 14).map((k) => h('li', {}, h('span', { class: 'field-name' }, FIELDS[k] || k), ' : ',
-    before ? [h('del', {}, show(k, b[k])), ' → '] : null, h('ins', {}, show(k, a[k])))));
+  return lines(keys.map((k) => line(fieldName(k), before && after ? show(k, b[k]) : undefined, show(k, (after ? a : b)[k]))), 'champs');
 }
+
+/** Days of a service opened, closed or resized: each day, with what changed on it. */
+function dayChanges(before, after) {
+  const was = new Map((before || []).map((d) => [d.date, d]));
+  const items = (after || []).map((d) => {
+    const b = was.get(d.date);
+    const capacity = (x) => show('capacity', x ?? null);
+    const parts = [];
+    if (!b) parts.push(h('ins', {}, d.open ? `ouvert, capacité ${capacity(d.capacity)}` : 'fermé'));
+    else {
+      if (b.open !== d.open) parts.push([h('del', {}, b.open ? 'ouvert' : 'fermé'), ' → ', h('ins', {}, d.open ? 'ouvert' : 'fermé')]);
+      if ((b.capacity ?? null) !== (d.capacity ?? null)) parts.push(['capacité ', h('del', {}, capacity(b.capacity)), ' → ', h('ins', {}, capacity(d.capacity))]);
+    }
+    if (!parts.length) parts.push('inchangé');
+    return h('li', {}, h('span', { class: 'field-name' }, capitalize(dayLabel(d.date))), ' : ', parts.flatMap((p, i) => (i ? [', ', p] : [p])));
+  });
+  return items.length ? lines(items, 'jours') : '—';
+}
+
+/** A waiting list put in a new order: how many children, and why (the order itself is of identifiers). */
+function reorder(before, after) {
+  const n = ((after && after.order) || []).length;
+  return lines([line('Liste d\'attente', undefined, `${pluralize(n, 'enfant remis', 'enfants remis')} dans un nouvel ordre`),
+    after && after.reason ? line('Motif', undefined, after.reason) : null].filter(Boolean), 'champs');
+}
+
+// The records that do not read field by field.
+const RECORDS = { 'service.days': dayChanges, 'waitlist.reorder': reorder };
 
 const ENTITIES = {
   family: 'fiche famille', member: 'membre', user: 'compte', authorized_person: 'personne autorisée', reservation: 'réservation',
@@ -90,7 +158,8 @@ function what(r) {
   const fam = r.entity === 'family' ? r.entity_id : (r.after && r.after.family_id) || (r.before && r.before.family_id);
   const label = ENTITIES[r.entity] || r.entity;
   if (fam) return [label, ' — ', h('a', { href: `#/admin/familles/${fam}` }, 'voir la famille')];
-  if (r.entity === 'service') return [label, ' — ', h('a', { href: `#/admin/services/${r.entity_id}` }, 'voir le service')];
+  const svc = r.entity === 'service' ? r.entity_id : (r.after && r.after.service_id) || (r.before && r.before.service_id);
+  if (svc) return [label, ' — ', h('a', { href: `#/admin/services/${svc}` }, 'voir le service')];
   return label;
 }
 
@@ -147,7 +216,7 @@ export async function auditLog(ctx) {
       mount(tableBox, rows.length ? stackTable('Modifications, les plus récentes d\'abord', ['Quand', 'Qui', 'Action', 'Quoi', 'Avant → après'], rows.map((r) => [
         instantLabel(r.occurred_at), r.actor_login || 'le système', ACTIONS[r.action] || r.action,
         what(r),
-        changes(r.before, r.after),
+        (RECORDS[r.action] || changes)(r.before, r.after),
       ]), { class: 'audit-table' }) : h('p', {}, 'Aucune modification ne correspond.'));
       mount(more, page.next_cursor ? h('button', { type: 'button', class: 'button button-secondary', onclick: (e) => busy(e.target, () => load(page.next_cursor)) }, 'Modifications plus anciennes') : null);
     } catch (err) { mount(tableBox, errorBox(err, 'Le journal')); }

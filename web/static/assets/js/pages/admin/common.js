@@ -2,7 +2,7 @@
 // layout.
 
 import { ApiError } from '../../api.js';
-import { h, mount, loading, unavailable, problemView, pageTitle, isoDay, parseDay, table } from '../../ui.js';
+import { h, mount, loading, unavailable, problemView, pageTitle, isoDay, parseDay, table, euros, WEEKDAY_SHORT } from '../../ui.js';
 import { session } from '../../app.js';
 import { ROLES, FIELD_ROLES } from './roles.js';
 
@@ -57,6 +57,28 @@ export function notForRole(ctx, title, who) {
 export const breadcrumb = (...parts) => h('p', { class: 'breadcrumb' }, parts.flatMap((p, i) => (i ? [' › ', p] : [p])));
 
 export const WEEKDAY_NAMES = { 1: 'lundi', 2: 'mardi', 3: 'mercredi', 4: 'jeudi', 5: 'vendredi', 6: 'samedi', 7: 'dimanche' };
+/** ISO weekdays [1, 2, 4, 5] → "lun., mar., jeu., ven." */
+export const weekdaysShort = (days) => days.map((d) => WEEKDAY_SHORT[d - 1]).join(', ') || 'aucun jour';
+
+/** A bracket's QF range: "0–700", "701 et plus". */
+const qfRange = (p) => (p.qf_max === null || p.qf_max === undefined ? `${p.qf_min} et plus` : `${p.qf_min}–${p.qf_max}`);
+/** One bracket of a price grid: "QF 0–700 : 1,20 €". */
+export const bracketLabel = (p) => `QF ${qfRange(p)} : ${euros(p.price_cents)}`;
+/** A whole price grid on one line: "QF 0–700 : 1,20 € ; 701 et plus : 2,40 €". */
+export const priceGridLabel = (prices) => (prices.length ? `QF ${prices.map((p) => `${qfRange(p)} : ${euros(p.price_cents)}`).join(' ; ')}` : 'aucun tarif');
+
+const ageLabel = (months) => (months % 12 === 0 ? `${months / 12} ans` : `${months} mois`);
+
+/** Who a service takes: "écoles : Jules Ferry ; à partir de 3 ans", or "tous les enfants". */
+export function eligibilityLabel(e) {
+  const parts = [];
+  if (e.schools && e.schools.length) parts.push(`écoles : ${e.schools.join(', ')}`);
+  if (e.classes && e.classes.length) parts.push(`classes : ${e.classes.join(', ')}`);
+  if (e.min_age_months !== null && e.min_age_months !== undefined) parts.push(`à partir de ${ageLabel(e.min_age_months)}`);
+  if (e.max_age_months !== null && e.max_age_months !== undefined) parts.push(`jusqu'à ${ageLabel(e.max_age_months)}`);
+  return parts.length ? parts.join(' ; ') : 'tous les enfants';
+}
+
 export const ROLE_LABELS = { agent: 'Accueil', finance: 'Régisseur (finances)', admin: 'Administrateur' };
 
 /** "3 enfants", "1 enfant". */

@@ -5,7 +5,7 @@ import { get, patch } from '../../api.js';
 import { h, mount, field, pageTitle, notify, showError, markFieldErrors, busy, dl } from '../../ui.js';
 import { can, notForRole } from './common.js';
 
-const SAISIE = {
+export const SAISIE = {
   T: ['Test', 'Aucun argent n\'est prélevé : PayFiP simule le paiement. Les familles croiraient avoir payé alors que rien n\'est encaissé — uniquement pour essayer le portail, jamais en service réel.'],
   X: ['Activation', 'Paiements réels pendant la phase de validation demandée par la DGFiP, avant le passage en production.'],
   W: ['Production', 'Paiements réels par carte : l\'argent des familles est encaissé sur le compte de la régie indiquée par le numéro client.'],

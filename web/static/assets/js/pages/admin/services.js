@@ -8,21 +8,11 @@ import {
   dayLabel, monthLabel, thisMonth, addMonths, frDate, dateInput, dateValue,
 } from '../../ui.js';
 import { go, flashNext } from '../../app.js';
-import { can, errorBox, loadOr, breadcrumb, notForRole, WEEKDAY_NAMES, pluralize, today, stackTable } from './common.js';
+import {
+  can, errorBox, loadOr, breadcrumb, notForRole, WEEKDAY_NAMES, pluralize, today, stackTable, bracketLabel, eligibilityLabel,
+} from './common.js';
 
-const bracketLabel = (p) => `QF ${p.qf_min}${p.qf_max === null || p.qf_max === undefined ? ' et plus' : ` à ${p.qf_max}`} : ${euros(p.price_cents)}`;
 const weekdays = (s) => s.weekdays.map((d) => WEEKDAY_NAMES[d]).join(', ') || '—';
-
-function eligibilityLabel(e) {
-  const parts = [];
-  if (e.schools.length) parts.push(`écoles : ${e.schools.join(', ')}`);
-  if (e.classes.length) parts.push(`classes : ${e.classes.join(', ')}`);
-  if (e.min_age_months !== null && e.min_age_months !== undefined) parts.push(`à partir de ${ageLabel(e.min_age_months)}`);
-  if (e.max_age_months !== null && e.max_age_months !== undefined) parts.push(`jusqu'à ${ageLabel(e.max_age_months)}`);
-  return parts.length ? parts.join(' ; ') : 'tous les enfants';
-}
-
-const ageLabel = (months) => (months % 12 === 0 ? `${months / 12} ans` : `${months} mois`);
 
 // ---- The list ----
 
