@@ -475,7 +475,7 @@ func (w *boWalk) adminPages(t *testing.T) {
 	b.open("/#/admin/journal?agent=" + adminID.String())
 	row := `//table//tr[td[contains(., "Jours du service ouverts sur une période")]]`
 	b.waitJS("the generation in the log", fmt.Sprintf(`!!document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue`, jsString(row)), 10*time.Second)
-	text := eval[string](b, fmt.Sprintf(`document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.innerText`, jsString(row)))
+	text := eval[string](b, fmt.Sprintf(`%s(document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.innerText)`, jsNorm, jsString(row)))
 	for _, want := range []string{"admin@demo.enfance.test", "Nom : Garderie du soir", "Du : " + w.opened[0], "Au : " + w.opened[1], "Capacité : 30", fmt.Sprintf("Jours ouverts : %d", opened), "voir le service"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the log's line of the days opened lacks %q:\n%s", want, text)
@@ -524,7 +524,8 @@ func (w *boWalk) adminPages(t *testing.T) {
 
 // journalReadable checks that every entry of the audit log's page reads in French:
 // each field is named in words (a raw key such as prices or days_before is not
-// capitalised), and no value is an unread "…" or "[object Object]".
+// capitalised), no value is an unread "…" or "[object Object]", and no line
+// shows as changed a field that was empty and stays so.
 func (w *boWalk) journalReadable(t *testing.T, b *browser) {
 	t.Helper()
 	raw := eval[[]string](b, `[...document.querySelectorAll('.audit-table .changes .field-name')].map((e) => e.textContent).filter((n) => !/^[A-ZÀ-Ý]/.test(n))`)
@@ -532,7 +533,7 @@ func (w *boWalk) journalReadable(t *testing.T, b *browser) {
 		t.Errorf("the audit log shows raw field names: %q", raw)
 	}
 	text := eval[string](b, `document.querySelector('.audit-table').innerText`)
-	for _, bad := range []string{"…", "[object", "undefined", "NaN"} {
+	for _, bad := range []string{"…", "[object", "undefined", "NaN", "— → —"} {
 		if strings.Contains(text, bad) {
 			t.Errorf("the audit log shows %q:\n%s", bad, text)
 		}

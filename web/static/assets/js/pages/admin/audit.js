@@ -33,18 +33,18 @@ const ACTIONS = {
 // not fit, how its value reads. Every field the code writes is here or in HIDDEN;
 // the browser test and web/pages_test.go check it. The order here is the order
 // on screen ("Du" before "Au", whatever order the stored record has).
-const hours = (v) => `${String(v).replace('.', ',')} h`;
+const hours = (v) => `${String(v).replace('.', ',')}\u00a0h`;
 const deadline = (d) => d.label || `J-${d.days_before} avant ${String(d.time).replace(':', 'h')}`;
 const login = (u) => u.login;
 const FIELDS = {
-  date: 'Jour', status: 'État', reason: 'Motif', rule: 'Règle', charged_cents: 'Facturé', price_cents: 'Prix',
+  date: 'Jour', name: 'Nom', first_name: 'Prénom', last_name: 'Nom', code: 'Code', description: 'Description',
+  status: 'État', reason: 'Motif', rule: 'Règle', charged_cents: 'Facturé', price_cents: 'Prix',
   amount_cents: 'Montant', credit_cents: 'Sur la cagnotte', outstanding_cents: 'Sur le solde dû', reversed_cents: 'Retiré du solde dû',
   credited_cents: 'Crédité sur la cagnotte', override_deadline: 'Hors délai', override_waitlist: 'Passe devant la liste d\'attente',
   in_time: 'Dans les délais', refund: 'Remboursée', method: 'Mode', reference: 'Référence', target: 'Corrige',
   rank: 'Rang sur la liste', offer_expires_at: ['Place gardée jusqu\'au', instantLabel], added_place: 'Place ajoutée au jour',
-  qf: 'Quotient familial', name: 'Nom', code: 'Code', description: 'Description', email: 'E-mail', phone: 'Téléphone',
-  phone2: 'Second téléphone', address: 'Adresse', postal_code: 'Code postal', city: 'Ville', members: 'Membres',
-  account: ['Compte de connexion', login], first_name: 'Prénom', last_name: 'Nom',
+  email: 'E-mail', phone: 'Téléphone', phone2: 'Second téléphone', address: 'Adresse', postal_code: 'Code postal', city: 'Ville',
+  qf: 'Quotient familial', members: 'Membres', account: ['Compte de connexion', login],
   kind: 'Type', birth_date: 'Naissance', school: 'École', class_name: 'Classe', allergies: 'Allergies', notes: 'Remarques',
   relationship: 'Lien', login: 'Identifiant', role: ['Rôle', (v) => ROLE_LABELS[v] || VALUES[v] || v], display_name: 'Nom affiché',
   disabled: 'Désactivé', purpose: 'Lien', via: 'Par', numcli: 'Numéro client PayFiP',
@@ -52,8 +52,7 @@ const FIELDS = {
   weekdays: ['Jours', (v) => weekdaysShort(v)], booking_deadline: ['Réservation', deadline], cancellation_deadline: ['Annulation', deadline],
   eligibility: ['Enfants admis', (v) => eligibilityLabel(v)], prices: ['Tarifs', (v) => priceGridLabel(v)], waitlist_offer_hours: ['Place proposée gardée', hours],
   active: 'Ouvert aux réservations', unbooked: 'Présence sans réservation', surcharge_cents: 'Majoration',
-  label: 'Libellé', first_day: 'Du', last_day: 'Au', capacity: 'Capacité',
-  created: 'Jours ouverts', body: 'Message', attachments: 'Pièces jointes',
+  label: 'Libellé', first_day: 'Du', last_day: 'Au', capacity: 'Capacité', created: 'Jours ouverts', body: 'Message', attachments: 'Pièces jointes',
 };
 // Left out: identifiers (the "Quoi" column links to the family or the service),
 // when the row was created (the "Quand" column says when it changed), and the
@@ -99,24 +98,30 @@ function flat(r) {
 }
 
 /** One line of a change: "Capacité : 30 → 25", or "Capacité : 30" for a creation (was undefined). */
-const line = (name, was, now) => h('li', {}, h('span', { class: 'field-name' }, name), ' : ',
+// The colon keeps to its name (a no-break space, as French typography has it).
+const line = (name, was, now) => h('li', {}, h('span', { class: 'field-name' }, name), '\u00a0: ',
   was === undefined ? null : [h('del', {}, was), ' → '], h('ins', {}, now));
 const MAX_LINES = 14;
 /** Lines as a list, the first MAX_LINES of them, then how many more ("et 3 jours de plus"). */
 const lines = (items, what) => h('ul', { class: 'plain changes' }, items.slice(0, MAX_LINES),
   items.length > MAX_LINES ? h('li', {}, `et ${items.length - MAX_LINES} ${what} de plus`) : null);
 
-/** What changed between before and after, field by field; a creation or deletion lists the record. */
+/**
+ * What changed between before and after, field by field. A creation or deletion
+ * lists the record; a field only one side holds (a cancellation's refund, which
+ * its "before" does not name) reads as a plain value.
+ */
 function changes(before, after) {
   const b = flat(before);
   const a = flat(after);
-  const same = (k) => JSON.stringify(b[k] ?? null) === JSON.stringify(a[k] ?? null);
-  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])]
-    .filter((k) => !hidden(k) && (before && after ? !same(k) : show(k, (after ? a : b)[k]) !== '—'));
+  const both = (k) => k in b && k in a;
+  const value = (k) => show(k, k in a ? a[k] : b[k]);
+  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => !hidden(k)
+    && (both(k) ? JSON.stringify(b[k]) !== JSON.stringify(a[k]) : value(k) !== '—'));
   const rank = (k) => (k in FIELDS ? FIELD_ORDER.indexOf(k) : FIELD_ORDER.length);
   keys.sort((x, y) => rank(x) - rank(y));
   if (!keys.length) return '—';
-  return lines(keys.map((k) => line(fieldName(k), before && after ? show(k, b[k]) : undefined, show(k, (after ? a : b)[k]))), 'champs');
+  return lines(keys.map((k) => line(fieldName(k), both(k) ? show(k, b[k]) : undefined, value(k))), 'champs');
 }
 
 /** Days of a service opened, closed or resized: each day, with what changed on it. */
@@ -132,7 +137,7 @@ function dayChanges(before, after) {
       if ((b.capacity ?? null) !== (d.capacity ?? null)) parts.push(['capacité ', h('del', {}, capacity(b.capacity)), ' → ', h('ins', {}, capacity(d.capacity))]);
     }
     if (!parts.length) parts.push('inchangé');
-    return h('li', {}, h('span', { class: 'field-name' }, capitalize(dayLabel(d.date))), ' : ', parts.flatMap((p, i) => (i ? [', ', p] : [p])));
+    return h('li', {}, h('span', { class: 'field-name' }, capitalize(dayLabel(d.date))), '\u00a0: ', parts.flatMap((p, i) => (i ? [', ', p] : [p])));
   });
   return items.length ? lines(items, 'jours') : '—';
 }

@@ -63,9 +63,9 @@ export const weekdaysShort = (days) => days.map((d) => WEEKDAY_SHORT[d - 1]).joi
 /** A bracket's QF range: "0–700", "701 et plus". */
 const qfRange = (p) => (p.qf_max === null || p.qf_max === undefined ? `${p.qf_min} et plus` : `${p.qf_min}–${p.qf_max}`);
 /** One bracket of a price grid: "QF 0–700 : 1,20 €". */
-export const bracketLabel = (p) => `QF ${qfRange(p)} : ${euros(p.price_cents)}`;
+export const bracketLabel = (p) => `QF\u00a0${qfRange(p)}\u00a0: ${euros(p.price_cents)}`;
 /** A whole price grid on one line: "QF 0–700 : 1,20 € ; 701 et plus : 2,40 €". */
-export const priceGridLabel = (prices) => (prices.length ? `QF ${prices.map((p) => `${qfRange(p)} : ${euros(p.price_cents)}`).join(' ; ')}` : 'aucun tarif');
+export const priceGridLabel = (prices) => (prices.length ? `QF\u00a0${prices.map((p) => `${qfRange(p)}\u00a0: ${euros(p.price_cents)}`).join('\u00a0; ')}` : 'aucun tarif');
 
 const ageLabel = (months) => (months % 12 === 0 ? `${months / 12} ans` : `${months} mois`);
 
