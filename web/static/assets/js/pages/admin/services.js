@@ -4,7 +4,7 @@
 
 import { get, post, patch, put, del } from '../../api.js';
 import {
-  h, mount, euros, parseEuros, field, pageTitle, notify, showError, markFieldErrors, busy, loading, dl,
+  h, mount, parseEuros, field, pageTitle, notify, showError, markFieldErrors, busy, loading, dl,
   dayLabel, monthLabel, thisMonth, addMonths, frDate, dateInput, dateValue,
 } from '../../ui.js';
 import { go, flashNext } from '../../app.js';
