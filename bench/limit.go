@@ -29,7 +29,7 @@ type LimitReport struct {
 // with the engine's own queries, C transactions at a time, with no HTTP and no
 // Temporal: the ceiling the engine's booking writes are compared with.
 func Limit(ctx context.Context, dsn string, n, days, concurrency int) (*LimitReport, error) {
-	pool, err := pgxpool.New(ctx, dsn)
+	pool, err := db.NewPool(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}

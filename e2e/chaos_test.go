@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/enfance/enfance/config"
 	"github.com/enfance/enfance/db"
 	"github.com/enfance/enfance/devenv"
@@ -162,25 +164,8 @@ func TestDaysAddedAfterTheFirstAskNothingOfTemporal(t *testing.T) {
 // problem+json meanwhile, then recovers by itself, and the booking and payment go
 // through with nothing lost.
 func TestPostgresRestartDuringABurst(t *testing.T) {
-	dir, err := os.MkdirTemp("", "enfance-chaos-pg-") // reachable by the postgres user
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	port, err := devenv.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	pgOpts := devenv.PostgresOptions{Dir: filepath.Join(dir, "pg"), Port: port, Database: "enfance"}
-	pg, err := devenv.StartPostgres(ctx, pgOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = pg.Stop() })
+	pgOpts, pg := privatePostgres(t)
 	s := newStack(t, func(c *config.Config) { c.DatabaseURL = pg.URL("enfance") })
 
 	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
@@ -197,7 +182,8 @@ func TestPostgresRestartDuringABurst(t *testing.T) {
 		t.Fatalf("with PostgreSQL down: %d %v, want 503 problem", status, problem)
 	}
 
-	if pg, err = devenv.StartPostgres(ctx, pgOpts); err != nil {
+	pg, err := devenv.StartPostgres(ctx, pgOpts)
+	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = pg.Stop() })
@@ -227,6 +213,87 @@ func TestPostgresRestartDuringABurst(t *testing.T) {
 	}
 	if len(cart.Items) != 4 {
 		t.Fatalf("cart held %d lines, want 4", len(cart.Items))
+	}
+	s.assertNothingLost(t)
+}
+
+// privatePostgres starts a PostgreSQL cluster of the test's own, with a database
+// "enfance", to stop and start again; it is stopped at the end of the test.
+func privatePostgres(t *testing.T) (devenv.PostgresOptions, *devenv.Postgres) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "enfance-chaos-pg-") // reachable by the postgres user
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port, err := devenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := devenv.PostgresOptions{Dir: filepath.Join(dir, "pg"), Port: port, Database: "enfance", Ephemeral: true}
+	pg, err := devenv.StartPostgres(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+	return opts, pg
+}
+
+// PostgreSQL restarts while the engine sits idle between two clicks of a family
+// (a restart by an operator, a failover): every connection in the pool of the API
+// and the worker is dead. The very next requests — a login, the cart, one more
+// day, "Payer" — are answered as if nothing happened, not with one 503 per dead
+// connection; the payment goes through.
+func TestPostgresRestartBetweenTwoClicks(t *testing.T) {
+	ctx := context.Background()
+	pgOpts, pg := privatePostgres(t)
+	s := newStack(t, func(c *config.Config) { c.DatabaseURL = pg.URL("enfance") + "&pool_max_conns=4" })
+
+	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
+	kid, cantine := child(fam), serviceByCode(fam, "cantine")
+	days := availableDays(fam, kid, cantine.ID, 2)
+	line := func(d day) map[string]any {
+		return map[string]any{"items": []map[string]string{{"child_id": kid, "service_id": cantine.ID, "date": d.Date}}}
+	}
+	var cart cartView
+	fam.do(http.MethodPost, "/api/v1/cart/items", line(days[0]), http.StatusCreated, &cart)
+
+	// Every connection of the pool opened, used, and back idle.
+	var held []*pgxpool.Conn
+	for range s.pool.Config().MaxConns {
+		c, err := s.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	for _, c := range held {
+		c.Release()
+	}
+
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	pg, err := devenv.StartPostgres(ctx, pgOpts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = pg.Stop() })
+
+	s.login("bernard@demo.enfance.test", "demo-bernard-2026")
+	fam.do(http.MethodGet, "/api/v1/cart", nil, http.StatusOK, &cart)
+	fam.do(http.MethodPost, "/api/v1/cart/items", line(days[1]), http.StatusCreated, &cart)
+	if len(cart.Items) != 2 {
+		t.Fatalf("the cart holds %d days, want 2", len(cart.Items))
+	}
+	var co checkoutAnswer
+	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	payOnPage(t, co.PaymentURL, "P")
+	if got := s.cartEnds(co.CartID); got != "paid" {
+		t.Fatalf("cart ended %q", got)
 	}
 	s.assertNothingLost(t)
 }

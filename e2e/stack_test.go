@@ -87,7 +87,7 @@ func newStack(t *testing.T, options ...func(*config.Config)) *stack {
 		if err := db.Migrate(context.Background(), dsn); err != nil {
 			t.Fatal(err)
 		}
-		if pool, err = pgxpool.New(context.Background(), dsn); err != nil {
+		if pool, err = db.NewPool(context.Background(), dsn); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(pool.Close)

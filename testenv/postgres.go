@@ -74,7 +74,7 @@ func Database(t testing.TB) (*pgxpool.Pool, string) {
 		}
 	})
 	dsn := env.url(name)
-	pool, err := pgxpool.New(ctx, dsn)
+	pool, err := db.NewPool(ctx, dsn) // the processes' pool, as they open it
 	if err != nil {
 		t.Fatalf("testenv: pool on %s: %v", name, err)
 	}

@@ -175,7 +175,7 @@ func migrateWithDemo(ctx context.Context, dsn string, log *zap.Logger) (*pgxpool
 	if err := db.Migrate(ctx, dsn); err != nil {
 		return nil, err
 	}
-	pool, err := openPool(ctx, dsn)
+	pool, err := db.NewPool(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}

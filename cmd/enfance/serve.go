@@ -37,18 +37,6 @@ func setup(env string) (config.Config, *zap.Logger, error) {
 	return cfg, log, err
 }
 
-func openPool(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
-	pcfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
-	}
-	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
-	if err != nil {
-		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
-	}
-	return pool, nil
-}
-
 func dialTemporal(cfg config.Config, log *zap.Logger) (client.Client, error) {
 	opts := client.Options{
 		HostPort:  cfg.TemporalAddress,
@@ -159,7 +147,7 @@ func connect(ctx context.Context) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := db.NewPool(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
