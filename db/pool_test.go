@@ -2,9 +2,14 @@ package db_test
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -73,6 +78,132 @@ func TestPoolHandsOutNoConnectionTheServerEnded(t *testing.T) {
 	}
 	if err := db.InTx(ctx, pool, func(q *db.Queries) error { _, err := q.GetOrgBySlug(ctx, "nobody"); return ignoreNotFound(err) }); err != nil {
 		t.Fatalf("transaction after the sessions ended: %v", err)
+	}
+}
+
+// A failover where the old server vanished without closing its connections (its
+// host died, the network was cut): the pool's connection sends and nothing ever
+// comes back. The next query is not stuck on it: its ping gives up after
+// DefaultPingTimeout and the query runs on a new connection.
+func TestPoolDropsAConnectionThatNoLongerAnswers(t *testing.T) {
+	_, dsn := testenv.Database(t)
+	cut := newCutter(t, dsn)
+	pool, _ := openFull(t, cut.dsn, 1)
+	defer cut.close() // before the pool closes
+	cut.cutAll()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*db.DefaultPingTimeout)
+	defer cancel()
+	var one int
+	if err := pool.QueryRow(ctx, `SELECT 1`).Scan(&one); err != nil {
+		t.Fatalf("query after the connection stopped answering: %v", err)
+	}
+}
+
+// pool_ping_timeout in DATABASE_URL replaces DefaultPingTimeout.
+func TestPoolPingTimeoutFromTheURL(t *testing.T) {
+	for param, want := range map[string]time.Duration{"": db.DefaultPingTimeout, "pool_ping_timeout=500ms": 500 * time.Millisecond} {
+		dsn := "postgres://enfance@127.0.0.1:1/enfance?sslmode=disable"
+		if param != "" {
+			dsn = withParam(dsn, param)
+		}
+		pool, err := db.NewPool(context.Background(), dsn) // connects lazily
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool.Close()
+		if got := pool.Config().PingTimeout; got != want {
+			t.Errorf("%q: ping timeout %v, want %v", param, got, want)
+		}
+	}
+}
+
+// cutter is a TCP proxy in front of the test's PostgreSQL that can cut the
+// connections passing through it without closing them, as a dead host or a
+// network cut does: what either side sends is swallowed. Connections made after
+// the cut pass, as to the new primary after a failover. Hand-written: the point
+// is a network fault, which no PostgreSQL setting can produce.
+type cutter struct {
+	dsn    string // the test database's, through the proxy
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	frozen []*atomic.Bool
+}
+
+func newCutter(t *testing.T, dsn string) *cutter {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || u.Hostname() == "" {
+		t.Skipf("no TCP address in the test database's URL")
+	}
+	target := u.Host
+	if u.Port() == "" {
+		target = net.JoinHostPort(u.Hostname(), "5432")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Host = ln.Addr().String()
+	c := &cutter{dsn: u.String(), ln: ln}
+	t.Cleanup(c.close)
+	go func() {
+		for {
+			client, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			server, err := net.Dial("tcp", target)
+			if err != nil {
+				client.Close()
+				continue
+			}
+			frozen := &atomic.Bool{}
+			c.mu.Lock()
+			c.conns = append(c.conns, client, server)
+			c.frozen = append(c.frozen, frozen)
+			c.mu.Unlock()
+			go pipe(server, client, frozen)
+			go pipe(client, server, frozen)
+		}
+	}()
+	return c
+}
+
+// cutAll cuts every connection made so far.
+func (c *cutter) cutAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, f := range c.frozen {
+		f.Store(true)
+	}
+}
+
+// close closes the proxy and every connection through it: a cut connection
+// then ends at once for pgx instead of waiting out its 15 s close timeout.
+func (c *cutter) close() {
+	c.ln.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, conn := range c.conns {
+		conn.Close()
+	}
+}
+
+func pipe(dst, src net.Conn, frozen *atomic.Bool) {
+	defer dst.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 && !frozen.Load() {
+			if _, err := dst.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
 	}
 }
 
