@@ -15,7 +15,7 @@ const DefaultPingTimeout = 2 * time.Second
 
 // NewPool opens the pool every process runs on (the API, the workers, the
 // commands, the tests' stacks) on the database at dsn. The URL may carry pgxpool's
-// settings (pool_max_conns, pool_ping_timeout, …: see docs/deploy.md).
+// settings (pool_max_conns: docs/deploy.md; pool_ping_timeout: docs/operations.md).
 //
 // A connection is pinged each time it is handed out. When PostgreSQL restarts (or
 // fails over, or an operator terminates sessions), the connections idle in the
