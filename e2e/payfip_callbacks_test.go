@@ -294,6 +294,19 @@ func (s *stack) serve(o api.Options, options ...func(*config.Config)) string {
 	return o.Config.PublicURL
 }
 
+// paidOnPayFiP books n days of service code for fam, checks out, and has the
+// payer pay on PayFiP (the simulator); what the engine hears of it is the test's.
+func (s *stack) paidOnPayFiP(fam *apiClient, code string, n int) checkoutAnswer {
+	s.t.Helper()
+	book(fam, code, n)
+	var co checkoutAnswer
+	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	if err := s.sim.Pay(idOpOf(co.PaymentURL), "P"); err != nil {
+		s.t.Fatal(err)
+	}
+	return co
+}
+
 // lostSignals is the stack's Temporal client as an API process sees it when the
 // Temporal frontend dies under it: its next failures signals fail.
 type lostSignals struct {
@@ -323,13 +336,8 @@ func TestNotificationWhoseWakeUpFailedIsRelayedAgain(t *testing.T) {
 	dying := s.serve(api.Options{Temporal: signals, Logger: zap.NewNop()})
 
 	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
-	book(fam, "cantine", 1)
-	var co checkoutAnswer
-	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	co := s.paidOnPayFiP(fam, "cantine", 1)
 	idOp := idOpOf(co.PaymentURL)
-	if err := s.sim.Pay(idOp, "P"); err != nil {
-		t.Fatal(err)
-	}
 	notify := func(base string) (int, string) {
 		return callback(t, http.MethodGet, base+"/payfip/notify?idop="+url.QueryEscape(idOp), nil, "")
 	}
@@ -358,12 +366,8 @@ func TestNotificationWhoseWakeUpFailedIsRelayedAgain(t *testing.T) {
 	// The same on one process: the retry that reaches the process that failed is
 	// relayed, not shed as a duplicate of the failed one.
 	signals.failures.Store(1)
-	book(fam, "cantine", 1)
-	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
+	co = s.paidOnPayFiP(fam, "cantine", 1)
 	idOp = idOpOf(co.PaymentURL)
-	if err := s.sim.Pay(idOp, "P"); err != nil {
-		t.Fatal(err)
-	}
 	if status, _ := notify(dying); status != http.StatusServiceUnavailable {
 		t.Fatalf("signal lost: %d, want 503", status)
 	}
@@ -545,12 +549,7 @@ func TestResultPageHasThePaymentChecked(t *testing.T) {
 	s := newStack(t)
 	s.sim.SetFaults(sim.Faults{LoseNotifications: true})
 	fam := s.login("martin@demo.enfance.test", "demo-martin-2026")
-	book(fam, "cantine", 1)
-	var co checkoutAnswer
-	fam.do(http.MethodPost, "/api/v1/cart/checkout", nil, http.StatusOK, &co)
-	if err := s.sim.Pay(idOpOf(co.PaymentURL), "P"); err != nil {
-		t.Fatal(err)
-	}
+	co := s.paidOnPayFiP(fam, "cantine", 1)
 	other := s.login("bernard@demo.enfance.test", "demo-bernard-2026")
 	other.do(http.MethodPost, "/api/v1/payments/"+co.PaymentID+"/check", map[string]any{}, http.StatusNotFound, nil)
 
