@@ -22,6 +22,20 @@ type auditJSON struct {
 	Before     json.RawMessage `json:"before"`
 	After      json.RawMessage `json:"after"`
 	OccurredAt time.Time       `json:"occurred_at"`
+	Children   []auditChild    `json:"children"`
+	Services   []auditService  `json:"services"`
+}
+
+// auditChild and auditService name what an entry refers to by identifier.
+type auditChild struct {
+	ID        uuid.UUID `json:"id"`
+	FirstName string    `json:"first_name"`
+	LastName  string    `json:"last_name"`
+}
+
+type auditService struct {
+	ID   uuid.UUID `json:"id"`
+	Name string    `json:"name"`
 }
 
 // auditLog pages through the org's audit log, newest first, optionally for one
@@ -90,10 +104,18 @@ func (s *Server) auditLog(c *gin.Context) {
 			out.NextCursor = &next
 			break
 		}
-		out.Items = append(out.Items, auditJSON{
+		e := auditJSON{
 			ID: r.ID, ActorID: r.ActorID, ActorLogin: r.ActorLogin, Action: r.Action, Entity: r.Entity,
 			EntityID: r.EntityID, Before: rawOrNull(r.Before), After: rawOrNull(r.After), OccurredAt: r.OccurredAt,
-		})
+			Children: make([]auditChild, len(r.Children)), Services: make([]auditService, len(r.Services)),
+		}
+		for j, k := range r.Children {
+			e.Children[j] = auditChild(k)
+		}
+		for j, v := range r.Services {
+			e.Services[j] = auditService(v)
+		}
+		out.Items = append(out.Items, e)
 	}
 	c.JSON(http.StatusOK, out)
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -324,5 +325,98 @@ func TestAdminEditsTheOrgsPayFiPSettings(t *testing.T) {
 				t.Error("another org sees this org's settings")
 			}
 		})
+	}
+}
+
+// The audit log names the children and services its entries refer to: a
+// reservation booked by the desk (its record holds child_id and service_id) and
+// cancelled (its record holds neither: they come from the reservation). A child,
+// service, reservation or day of another org is never named, even when an
+// entry of this org holds its identifier; a value that is not an identifier
+// names nothing.
+func TestAuditNamesChildrenAndServices(t *testing.T) {
+	e := newBookingEnv(t, false)
+	fam, child, _ := e.family(e.org, 1400)
+	agent, admin := e.login(e.org, "agent", nil), e.login(e.org, "admin", nil)
+	var booked struct {
+		Reservations []reservationDoc `json:"reservations"`
+	}
+	agent.expect(http.MethodPost, urlf("/api/v1/admin/families/%s/reservations", fam.ID),
+		map[string]any{"items": []map[string]any{{"child_id": child, "service_id": e.svc, "date": ymd(e.day(12))}}}, http.StatusCreated, &booked)
+	res := booked.Reservations[0].ID
+	agent.expect(http.MethodPost, urlf("/api/v1/admin/reservations/%s/cancel", res), map[string]any{"reason": "malade"}, http.StatusOK, nil)
+
+	exec := func(sql string, args ...any) {
+		_, err := e.pool.Exec(e.ctx, sql, args...)
+		e.must(err)
+	}
+	// Another org's child, service, reservation and day.
+	org2 := e.newOrg()
+	svc2 := e.newService(org2, "garderie")
+	exec(`UPDATE services SET name = 'Garderie de l''autre ville' WHERE id = $1`, svc2)
+	fam2, child2, _ := e.family(org2, 1400)
+	exec(`UPDATE members SET first_name = 'Zoé', last_name = 'Ailleurs' WHERE id = $1`, child2)
+	var booked2 struct {
+		Reservations []reservationDoc `json:"reservations"`
+	}
+	e.login(org2, "agent", nil).expect(http.MethodPost, urlf("/api/v1/admin/families/%s/reservations", fam2.ID),
+		map[string]any{"items": []map[string]any{{"child_id": child2, "service_id": svc2, "date": ymd(e.day(12))}}}, http.StatusCreated, &booked2)
+	var day2 uuid.UUID
+	e.must(e.pool.QueryRow(e.ctx, `SELECT id FROM service_days WHERE service_id = $1 AND day = $2`, svc2, e.day(12)).Scan(&day2))
+	// Entries of this org that hold the other org's identifiers (as a bug or a
+	// forged record would), and one whose child_id is not an identifier.
+	for _, x := range []struct{ entity, id, after string }{
+		{"attendance", uuid.NewString(), fmt.Sprintf(`{"child_id": %q, "service_id": %q}`, child2, svc2)},
+		{"reservation", booked2.Reservations[0].ID.String(), `{"status": "cancelled"}`},
+		{"service_day", day2.String(), `{"order": []}`},
+		{"service", svc2.String(), `{"name": "x"}`},
+		{"attendance", uuid.NewString(), `{"child_id": "pas-un-identifiant", "service_id": 12}`},
+	} {
+		exec(`INSERT INTO audit_log (org_id, action, entity, entity_id, after) VALUES ($1, 'test.foreign', $2, $3, $4)`,
+			e.org, x.entity, x.id, x.after)
+	}
+
+	type named struct {
+		Action   string `json:"action"`
+		Entity   string `json:"entity"`
+		Children []struct {
+			ID        uuid.UUID `json:"id"`
+			FirstName string    `json:"first_name"`
+			LastName  string    `json:"last_name"`
+		} `json:"children"`
+		Services []struct {
+			ID   uuid.UUID `json:"id"`
+			Name string    `json:"name"`
+		} `json:"services"`
+	}
+	var page struct {
+		Items []named `json:"items"`
+	}
+	admin.expect(http.MethodGet, "/api/v1/admin/audit", nil, http.StatusOK, &page)
+	seen := map[string]int{}
+	for _, it := range page.Items {
+		seen[it.Action]++
+		switch it.Action {
+		case "reservation.book_on_behalf", "reservation.cancel_on_behalf":
+			if len(it.Children) != 1 || it.Children[0].ID != child || it.Children[0].FirstName != "Léa" || it.Children[0].LastName != "Martin" {
+				t.Errorf("%s names the children %+v", it.Action, it.Children)
+			}
+			if len(it.Services) != 1 || it.Services[0].ID != e.svc || it.Services[0].Name != "Restauration scolaire" {
+				t.Errorf("%s names the services %+v", it.Action, it.Services)
+			}
+		case "test.foreign":
+			if it.Children == nil || it.Services == nil || len(it.Children)+len(it.Services) != 0 {
+				t.Errorf("an entry of %s holding another org's identifiers names %+v %+v", it.Entity, it.Children, it.Services)
+			}
+		}
+	}
+	if seen["reservation.book_on_behalf"] != 1 || seen["reservation.cancel_on_behalf"] != 1 || seen["test.foreign"] != 5 {
+		t.Errorf("entries %v", seen)
+	}
+	// The other org's own log names them (the lookup is scoped, not broken).
+	e.login(org2, "admin", nil).expect(http.MethodGet, "/api/v1/admin/audit?entity=reservation", nil, http.StatusOK, &page)
+	if len(page.Items) != 1 || len(page.Items[0].Children) != 1 || page.Items[0].Children[0].FirstName != "Zoé" ||
+		len(page.Items[0].Services) != 1 || page.Items[0].Services[0].Name != "Garderie de l'autre ville" {
+		t.Errorf("the other org's log: %+v", page.Items)
 	}
 }

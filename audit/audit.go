@@ -68,11 +68,61 @@ type Log struct{ Pool *pgxpool.Pool }
 // one staff member, a period; BeforeID pages back from an entry; Limit of them.
 type Filter = db.ListAuditParams
 
-// List reads the entries f picks, newest first.
-func (l *Log) List(ctx context.Context, f Filter) ([]db.ListAuditRow, error) {
-	rows, err := db.New(l.Pool).ListAudit(ctx, f)
+// Logged is an entry of the log with the children and services its record
+// refers to by identifier (child_id, service_id, or the reservation, waiting-list
+// entry, service or day it is about), named for whoever reads the log.
+type Logged struct {
+	db.ListAuditRow
+	Children []Child
+	Services []Service
+}
+
+// Child is a child an entry refers to, by its name now.
+type Child struct {
+	ID                  uuid.UUID
+	FirstName, LastName string
+}
+
+// Service is a service an entry refers to, by its name now.
+type Service struct {
+	ID   uuid.UUID
+	Name string
+}
+
+// List reads the entries f picks, newest first, each with the children and
+// services it refers to, named in two queries for the page. Only f.OrgID's
+// children and services are named.
+func (l *Log) List(ctx context.Context, f Filter) ([]Logged, error) {
+	q := db.New(l.Pool)
+	rows, err := q.ListAudit(ctx, f)
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	return rows, nil
+	out := make([]Logged, len(rows))
+	at := make(map[int64]*Logged, len(rows))
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		out[i] = Logged{ListAuditRow: r}
+		at[r.ID], ids[i] = &out[i], r.ID
+	}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	children, err := q.AuditChildren(ctx, db.AuditChildrenParams{OrgID: f.OrgID, Ids: ids})
+	if err != nil {
+		return nil, fmt.Errorf("audit log children: %w", err)
+	}
+	for _, c := range children {
+		e := at[c.AuditID]
+		e.Children = append(e.Children, Child{ID: c.ID, FirstName: c.FirstName, LastName: c.LastName})
+	}
+	services, err := q.AuditServices(ctx, db.AuditServicesParams{OrgID: f.OrgID, Ids: ids})
+	if err != nil {
+		return nil, fmt.Errorf("audit log services: %w", err)
+	}
+	for _, s := range services {
+		e := at[s.AuditID]
+		e.Services = append(e.Services, Service{ID: s.ID, Name: s.Name})
+	}
+	return out, nil
 }

@@ -12,6 +12,125 @@ import (
 	"github.com/google/uuid"
 )
 
+const auditChildren = `-- name: AuditChildren :many
+WITH refs AS MATERIALIZED (
+  SELECT x.audit_id, x.key, x.ref::uuid AS ref
+  FROM (SELECT a.id AS audit_id, 'child_id' AS key, a.before->>'child_id' AS ref FROM audit_log a
+        WHERE a.org_id = $1 AND a.id = ANY($2::bigint[])
+        UNION ALL SELECT a.id, 'child_id', a.after->>'child_id' FROM audit_log a
+        WHERE a.org_id = $1 AND a.id = ANY($2::bigint[])
+        UNION ALL SELECT a.id, a.entity, a.entity_id FROM audit_log a
+        WHERE a.org_id = $1 AND a.id = ANY($2::bigint[]) AND a.entity IN ('reservation', 'waitlist_entry')) x
+  WHERE x.ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+)
+SELECT DISTINCT r.audit_id, m.id, m.first_name, m.last_name
+FROM refs r
+LEFT JOIN reservations v ON r.key = 'reservation' AND v.id = r.ref AND v.org_id = $1
+LEFT JOIN waitlist_entries w ON r.key = 'waitlist_entry' AND w.id = r.ref AND w.org_id = $1
+JOIN members m ON m.org_id = $1
+ AND m.id = CASE r.key WHEN 'child_id' THEN r.ref WHEN 'reservation' THEN v.child_id ELSE w.child_id END
+ORDER BY r.audit_id, m.last_name, m.first_name, m.id
+`
+
+type AuditChildrenParams struct {
+	OrgID uuid.UUID
+	Ids   []int64
+}
+
+type AuditChildrenRow struct {
+	AuditID   int64
+	ID        uuid.UUID
+	FirstName string
+	LastName  string
+}
+
+// The children a page of entries refers to, for the log to name them: a child_id
+// in the record before or after, or the child of the reservation or waiting-list
+// entry the entry is about. Only the org's entries, reservations, entries and
+// children: a child of another org is never named. A record's value that is not
+// a UUID names nothing (refs keeps only UUIDs before any cast).
+func (q *Queries) AuditChildren(ctx context.Context, arg AuditChildrenParams) ([]AuditChildrenRow, error) {
+	rows, err := q.db.Query(ctx, auditChildren, arg.OrgID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditChildrenRow{}
+	for rows.Next() {
+		var i AuditChildrenRow
+		if err := rows.Scan(
+			&i.AuditID,
+			&i.ID,
+			&i.FirstName,
+			&i.LastName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const auditServices = `-- name: AuditServices :many
+WITH refs AS MATERIALIZED (
+  SELECT x.audit_id, x.key, x.ref::uuid AS ref
+  FROM (SELECT a.id AS audit_id, 'service_id' AS key, a.before->>'service_id' AS ref FROM audit_log a
+        WHERE a.org_id = $1 AND a.id = ANY($2::bigint[])
+        UNION ALL SELECT a.id, 'service_id', a.after->>'service_id' FROM audit_log a
+        WHERE a.org_id = $1 AND a.id = ANY($2::bigint[])
+        UNION ALL SELECT a.id, a.entity, a.entity_id FROM audit_log a
+        WHERE a.org_id = $1 AND a.id = ANY($2::bigint[])
+          AND a.entity IN ('service', 'reservation', 'waitlist_entry', 'service_day')) x
+  WHERE x.ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+)
+SELECT DISTINCT r.audit_id, s.id, s.name
+FROM refs r
+LEFT JOIN reservations v ON r.key = 'reservation' AND v.id = r.ref AND v.org_id = $1
+LEFT JOIN waitlist_entries w ON r.key = 'waitlist_entry' AND w.id = r.ref AND w.org_id = $1
+LEFT JOIN service_days d ON r.key = 'service_day' AND d.id = r.ref AND d.org_id = $1
+JOIN services s ON s.org_id = $1
+ AND s.id = CASE r.key WHEN 'reservation' THEN v.service_id WHEN 'waitlist_entry' THEN w.service_id
+                       WHEN 'service_day' THEN d.service_id ELSE r.ref END
+ORDER BY r.audit_id, s.name, s.id
+`
+
+type AuditServicesParams struct {
+	OrgID uuid.UUID
+	Ids   []int64
+}
+
+type AuditServicesRow struct {
+	AuditID int64
+	ID      uuid.UUID
+	Name    string
+}
+
+// The services a page of entries refers to: a service_id in the record before or
+// after, the service the entry is about, or the service of its reservation,
+// waiting-list entry or day. Only the org's: another org's service is never named.
+func (q *Queries) AuditServices(ctx context.Context, arg AuditServicesParams) ([]AuditServicesRow, error) {
+	rows, err := q.db.Query(ctx, auditServices, arg.OrgID, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AuditServicesRow{}
+	for rows.Next() {
+		var i AuditServicesRow
+		if err := rows.Scan(&i.AuditID, &i.ID, &i.Name); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertAudit = `-- name: InsertAudit :exec
 INSERT INTO audit_log (org_id, actor_id, action, entity, entity_id, before, after, occurred_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
