@@ -466,6 +466,17 @@ func (w *boWalk) adminPages(t *testing.T) {
 	b.waitText("main table", "Présence sans réservation", 5*time.Second)
 	b.waitText("main table", "agent@demo.enfance.test", time.Second)
 	w.journalReadable(t, b)
+	// The reservations the desk booked and cancelled name Emma and the garderie,
+	// the cancellation too (its record holds neither: the API finds them through
+	// the reservation).
+	for _, action := range []string{"Réservation par l'accueil", "Annulation par l'accueil"} {
+		text := w.journalRow(t, b, action)
+		for _, want := range []string{"Enfant : Emma Durand", "Service : Garderie du soir"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("the log's line %q lacks %q:\n%s", action, want, text)
+			}
+		}
+	}
 	b.both("14-journal")
 	// The days the admin opened for the garderie: who, which service, the period,
 	// the capacity and how many days.
@@ -495,9 +506,7 @@ func (w *boWalk) adminPages(t *testing.T) {
 			"Place proposée gardée : 24 h → 48 h", "voir le service"},
 		"Jours du service modifiés": {capitalizeFR(w.resized) + " : capacité 30 → 25", capitalizeFR(w.closed) + " : ouvert → fermé", "voir le service"},
 	} {
-		row := fmt.Sprintf(`//table//tr[td[normalize-space(.) = %s]]`, xpathString(action))
-		b.waitJS(action+" in the log", fmt.Sprintf(`!!document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue`, jsString(row)), 10*time.Second)
-		text := eval[string](b, fmt.Sprintf(`%s(document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.innerText)`, jsNorm, jsString(row)))
+		text := w.journalRow(t, b, action)
 		for _, want := range wants {
 			if !strings.Contains(text, want) {
 				t.Errorf("the log's line %q lacks %q:\n%s", action, want, text)
@@ -520,6 +529,15 @@ func (w *boWalk) adminPages(t *testing.T) {
 	b.click("button", "Rechercher")
 	b.waitText("main table", "Durand", 10*time.Second)
 	b.both("16-recherche")
+}
+
+// journalRow waits for the log's newest line of an action ("Service créé") and
+// returns its text, spaces normalised.
+func (w *boWalk) journalRow(t *testing.T, b *browser, action string) string {
+	t.Helper()
+	row := fmt.Sprintf(`//table//tr[td[normalize-space(.) = %s]]`, xpathString(action))
+	b.waitJS(action+" in the log", fmt.Sprintf(`!!document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue`, jsString(row)), 10*time.Second)
+	return eval[string](b, fmt.Sprintf(`%s(document.evaluate(%s, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue.innerText)`, jsNorm, jsString(row)))
 }
 
 // journalReadable checks that every entry of the audit log's page reads in French:

@@ -158,14 +158,28 @@ const ENTITIES = {
   waitlist_entry: 'inscription en liste d\'attente', service_day: 'jour de service',
 };
 
-/** The record, with a link to its family (or its service) when it names one. */
+/**
+ * The children and services the record refers to, by name (the API names them;
+ * their identifiers stay hidden): "Enfant : Emma Durand", "Service : Garderie du soir".
+ */
+function named(r) {
+  const items = [
+    [r.children || [], 'Enfant', 'Enfants', (c) => `${c.first_name} ${c.last_name}`],
+    [r.services || [], 'Service', 'Services', (s) => s.name],
+  ].filter(([xs]) => xs.length).map(([xs, one, many, name]) => h('li', {},
+    h('span', { class: 'field-name' }, xs.length > 1 ? many : one), '\u00a0: ', xs.map(name).join(', ')));
+  return items.length ? h('ul', { class: 'plain audit-refs' }, items) : null;
+}
+
+/** The record, with a link to its family (or its service) when it names one, and the children and services it refers to. */
 function what(r) {
   const fam = r.entity === 'family' ? r.entity_id : (r.after && r.after.family_id) || (r.before && r.before.family_id);
   const label = ENTITIES[r.entity] || r.entity;
-  if (fam) return [label, ' — ', h('a', { href: `#/admin/familles/${fam}` }, 'voir la famille')];
   const svc = r.entity === 'service' ? r.entity_id : (r.after && r.after.service_id) || (r.before && r.before.service_id);
-  if (svc) return [label, ' — ', h('a', { href: `#/admin/services/${svc}` }, 'voir le service')];
-  return label;
+  let link = null;
+  if (fam) link = h('a', { href: `#/admin/familles/${fam}` }, 'voir la famille');
+  else if (svc) link = h('a', { href: `#/admin/services/${svc}` }, 'voir le service');
+  return [label, link ? [' — ', link] : null, named(r)];
 }
 
 export async function auditLog(ctx) {
